@@ -1,0 +1,720 @@
+//! The I/O thread of one connection.
+
+use super::errcode::{self, connect_fail, init_fail};
+use super::{
+    Cmd, Completion, Connection, Events, Reply, ReplyKind, SessionInfo, State, take_serial,
+};
+use crate::crypto::BodyCipher;
+use crate::pb::{self, proto_id};
+use crate::wire::{self, Frame, FrameReader};
+use crossbeam_channel::{Receiver, TryRecvError};
+use prost::Message;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::io::{self, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How a session ended: before InitConnect succeeded (reported by `on_init_connect`) or
+/// after (reported by `on_disconnect`).
+enum End {
+    Init { code: i64, desc: String },
+    Disconnect { code: i64, reason: String },
+}
+
+struct Pending {
+    proto_id: u32,
+    deadline: Instant,
+    /// None for the library's own KeepAlive, whose reply nobody waits for.
+    done: Option<Completion>,
+}
+
+struct Io {
+    conn: Connection,
+    rx: Receiver<Cmd>,
+    events: Box<dyn Events>,
+    pending: HashMap<u32, Pending>,
+    deadlines: BinaryHeap<Reverse<(Instant, u32)>>,
+    reader: FrameReader,
+    out: Vec<u8>,
+    out_pos: usize,
+    cipher: Option<BodyCipher>,
+    init_serial: u32,
+    init_deadline: Option<Instant>,
+    ready: bool,
+    keep_alive_every: Duration,
+    next_keep_alive: Option<Instant>,
+    closing: bool,
+}
+
+/// Runs a user callback; a panic in it is reported and contained, never unwound into
+/// the I/O loop (or through a C frame).
+pub(crate) fn guard(what: &str, f: impl FnOnce()) {
+    if catch_unwind(AssertUnwindSafe(f)).is_err() {
+        eprintln!("ftapi: a panic in {what} was caught; the connection goes on");
+    }
+}
+
+pub(super) fn run(
+    conn: Connection,
+    rx: Receiver<Cmd>,
+    events: Box<dyn Events>,
+    host: String,
+    port: u16,
+) {
+    let max_body = conn.shared.options.max_body_len;
+    let mut io = Io {
+        conn,
+        rx,
+        events,
+        pending: HashMap::new(),
+        deadlines: BinaryHeap::new(),
+        reader: FrameReader::new(max_body),
+        out: Vec::new(),
+        out_pos: 0,
+        cipher: None,
+        init_serial: 0,
+        init_deadline: None,
+        ready: false,
+        keep_alive_every: Duration::from_secs(8),
+        next_keep_alive: None,
+        closing: false,
+    };
+    let end = io.session(&host, port);
+    io.finish(end);
+}
+
+fn os_err(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(0)
+}
+
+impl Io {
+    fn session(&mut self, host: &str, port: u16) -> End {
+        let sock = match self.tcp_connect(host, port) {
+            Ok(s) => s,
+            Err(end) => return end,
+        };
+        if let Err(end) = self.send_init_connect() {
+            return end;
+        }
+        match self.run_loop(&sock) {
+            Ok(()) => unreachable!("the loop only ends with a reason"),
+            Err(end) => end,
+        }
+    }
+
+    fn tcp_connect(&mut self, host: &str, port: u16) -> Result<TcpStream, End> {
+        let addrs: Vec<SocketAddr> = match (host, port).to_socket_addrs() {
+            Ok(a) => a.collect(),
+            Err(e) => {
+                return Err(End::Init {
+                    code: errcode::make(connect_fail::GET_HOST_BY_NAME_FAILED, os_err(&e)),
+                    desc: format!("cannot resolve host {host:?}: {e}"),
+                });
+            }
+        };
+        if addrs.is_empty() {
+            return Err(End::Init {
+                code: errcode::make(connect_fail::GET_HOST_BY_NAME_WRONG, 0),
+                desc: format!("host {host:?} has no address"),
+            });
+        }
+        let timeout = self.conn.shared.options.connect_timeout;
+        let mut last = None;
+        for addr in &addrs {
+            self.drain_commands();
+            if self.closing {
+                return Err(self.user_close_end());
+            }
+            match TcpStream::connect_timeout(addr, timeout) {
+                Ok(s) => {
+                    let setup = s.set_nonblocking(true).and_then(|_| s.set_nodelay(true));
+                    if let Err(e) = setup {
+                        last = Some((addr, e));
+                        continue;
+                    }
+                    return Ok(s);
+                }
+                Err(e) => last = Some((addr, e)),
+            }
+        }
+        let (addr, e) = last.expect("at least one address was tried");
+        Err(End::Init {
+            code: errcode::make(connect_fail::CONNECT_FAILED, os_err(&e)),
+            desc: format!("TCP connect to {addr} failed: {e}"),
+        })
+    }
+
+    fn user_close_end(&self) -> End {
+        if self.ready {
+            End::Disconnect {
+                code: 0,
+                reason: "closed by the user".into(),
+            }
+        } else {
+            End::Init {
+                code: errcode::make(errcode::INIT_FAIL, init_fail::DISCONNECT),
+                desc: "closed by the user before InitConnect completed".into(),
+            }
+        }
+    }
+
+    fn next_serial(&self) -> u32 {
+        take_serial(&mut self.conn.shared.submit.lock())
+    }
+
+    fn send_init_connect(&mut self) -> Result<(), End> {
+        let s = &self.conn.shared;
+        {
+            let _submit = s.submit.lock();
+            if s.state.load(Ordering::Acquire) != State::Connecting as u8 {
+                drop(_submit);
+                self.drain_commands();
+                return Err(self.user_close_end());
+            }
+            s.state.store(State::Initializing as u8, Ordering::Release);
+        }
+        let opts = &s.options;
+        let encrypt = opts.encrypt;
+        let req = pb::init_connect::Request {
+            c2s: pb::init_connect::C2s {
+                client_ver: opts.client_ver,
+                client_id: opts.client_id.clone(),
+                recv_notify: Some(true),
+                packet_enc_algo: Some(if encrypt {
+                    pb::common::PacketEncAlgo::AesCbc as i32
+                } else {
+                    pb::common::PacketEncAlgo::None as i32
+                }),
+                push_proto_fmt: Some(0),
+                programming_language: Some(opts.programming_language.clone()),
+                ai_type: None,
+            },
+        };
+        let plain = req.encode_to_vec();
+        let wire_body = match (&opts.rsa_key, encrypt) {
+            (Some(key), true) => key.encrypt(&plain),
+            _ => plain.clone(),
+        };
+        self.init_serial = self.next_serial();
+        self.init_deadline = Some(Instant::now() + opts.init_timeout);
+        wire::encode_frame_into(
+            &mut self.out,
+            proto_id::INIT_CONNECT,
+            self.init_serial,
+            &plain,
+            &wire_body,
+        );
+        self.account_out(wire::HEADER_LEN + wire_body.len());
+        Ok(())
+    }
+
+    fn account_out(&self, n: usize) {
+        self.conn.shared.queued_bytes.fetch_add(n, Ordering::AcqRel);
+    }
+
+    fn run_loop(&mut self, sock: &TcpStream) -> Result<(), End> {
+        let wake_fd = self.conn.shared.waker.fd();
+        loop {
+            self.flush(sock)?;
+            let timeout_ms = match self.next_timer() {
+                None => -1,
+                Some(t) => {
+                    let d = t.saturating_duration_since(Instant::now());
+                    // Round up so a timer is never checked a hair too early.
+                    d.as_millis().min(i32::MAX as u128) as i32
+                        + i32::from(d.subsec_nanos() % 1_000_000 != 0)
+                }
+            };
+            let want_out = self.out_pos < self.out.len();
+            let mut fds = [
+                libc::pollfd {
+                    fd: sock.as_raw_fd(),
+                    events: libc::POLLIN | if want_out { libc::POLLOUT } else { 0 },
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: wake_fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            // SAFETY: fds is a live array of two pollfd structs for the whole call.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(self.disconnect(
+                    connect_fail::RECV_FAILED,
+                    os_err(&e),
+                    format!("poll failed: {e}"),
+                ));
+            }
+            if fds[1].revents != 0 {
+                self.conn.shared.waker.reset();
+            }
+            self.drain_commands();
+            if self.closing {
+                return Err(self.user_close_end());
+            }
+            if fds[0].revents != 0 {
+                self.read(sock)?;
+                if self.closing {
+                    return Err(self.user_close_end());
+                }
+            }
+            self.run_timers()?;
+            if self.closing {
+                return Err(self.user_close_end());
+            }
+        }
+    }
+
+    fn next_timer(&self) -> Option<Instant> {
+        let mut t = self.deadlines.peek().map(|Reverse((d, _))| *d);
+        for other in [self.init_deadline, self.next_keep_alive]
+            .into_iter()
+            .flatten()
+        {
+            t = Some(t.map_or(other, |t| t.min(other)));
+        }
+        t
+    }
+
+    /// Moves queued requests into the send buffer.
+    fn drain_commands(&mut self) {
+        loop {
+            match self.rx.try_recv() {
+                Ok(Cmd::Close) => self.closing = true,
+                Ok(Cmd::Request {
+                    proto_id,
+                    serial,
+                    body,
+                    timeout,
+                    done,
+                }) => {
+                    self.conn
+                        .shared
+                        .queued_bytes
+                        .fetch_sub(body.len() + wire::HEADER_LEN, Ordering::AcqRel);
+                    if self.closing || !self.ready {
+                        // Accepted just before a close: the close decides its outcome.
+                        self.complete_now(
+                            proto_id,
+                            serial,
+                            done,
+                            ReplyKind::Disconnected,
+                            "closed by the user",
+                        );
+                        continue;
+                    }
+                    self.queue_frame(proto_id, serial, &body);
+                    let deadline = Instant::now() + timeout;
+                    self.pending.insert(
+                        serial,
+                        Pending {
+                            proto_id,
+                            deadline,
+                            done: Some(done),
+                        },
+                    );
+                    self.deadlines.push(Reverse((deadline, serial)));
+                }
+                Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => return,
+            }
+        }
+    }
+
+    fn queue_frame(&mut self, proto_id: u32, serial: u32, plain: &[u8]) {
+        let before = self.out.len();
+        match &self.cipher {
+            Some(c) => {
+                let wire_body = c.encrypt(plain);
+                wire::encode_frame_into(&mut self.out, proto_id, serial, plain, &wire_body);
+            }
+            None => wire::encode_frame_into(&mut self.out, proto_id, serial, plain, plain),
+        }
+        self.account_out(self.out.len() - before);
+    }
+
+    fn flush(&mut self, mut sock: &TcpStream) -> Result<(), End> {
+        while self.out_pos < self.out.len() {
+            match sock.write(&self.out[self.out_pos..]) {
+                Ok(n) => {
+                    self.out_pos += n;
+                    self.conn.shared.queued_bytes.fetch_sub(n, Ordering::AcqRel);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(self.disconnect(
+                        connect_fail::SEND_FAILED,
+                        os_err(&e),
+                        format!("sending to OpenD failed: {e}"),
+                    ));
+                }
+            }
+        }
+        if self.out_pos == self.out.len() {
+            self.out.clear();
+            self.out_pos = 0;
+        } else if self.out_pos > (1 << 20) {
+            self.out.drain(..self.out_pos);
+            self.out_pos = 0;
+        }
+        Ok(())
+    }
+
+    /// An end after the socket was up: `on_disconnect` if InitConnect had succeeded,
+    /// otherwise an InitConnect failure.
+    fn disconnect(&self, high: i32, low: i32, reason: String) -> End {
+        if self.ready {
+            End::Disconnect {
+                code: errcode::make(high, low),
+                reason,
+            }
+        } else {
+            let kind = if high == connect_fail::RECV_FAILED || high == connect_fail::SEND_FAILED {
+                init_fail::DISCONNECT
+            } else {
+                init_fail::UNKNOWN
+            };
+            End::Init {
+                code: errcode::make(errcode::INIT_FAIL, kind),
+                desc: reason,
+            }
+        }
+    }
+
+    /// A frame that breaks the protocol ends the connection.
+    fn protocol_error(&self, reason: String) -> End {
+        if self.ready {
+            End::Disconnect {
+                code: errcode::make(connect_fail::RECV_FAILED, 0),
+                reason,
+            }
+        } else {
+            End::Init {
+                code: errcode::make(errcode::INIT_FAIL, init_fail::UNKNOWN),
+                desc: reason,
+            }
+        }
+    }
+
+    fn read(&mut self, mut sock: &TcpStream) -> Result<(), End> {
+        for _ in 0..16 {
+            match self.reader.read_from(&mut sock) {
+                Ok(0) => {
+                    return Err(self.disconnect(
+                        connect_fail::RECV_FAILED,
+                        0,
+                        "OpenD closed the connection".into(),
+                    ));
+                }
+                Ok(_) => {
+                    while let Some(frame) = self
+                        .reader
+                        .next_frame()
+                        .map_err(|e| self.protocol_error(format!("protocol error: {e}")))?
+                    {
+                        self.handle_frame(frame)?;
+                        if self.closing {
+                            return Ok(());
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(self.disconnect(
+                        connect_fail::RECV_FAILED,
+                        os_err(&e),
+                        format!("receiving from OpenD failed: {e}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn handle_frame(&mut self, frame: Frame) -> Result<(), End> {
+        let h = frame.header;
+        if h.proto_id == proto_id::INIT_CONNECT && !self.ready {
+            return self.handle_init_reply(frame);
+        }
+        if !self.ready {
+            // Nothing but InitConnect's reply is expected before it.
+            return Ok(());
+        }
+        let plain = match &self.cipher {
+            Some(c) => c.decrypt(&frame.body).map_err(|e| {
+                self.protocol_error(format!(
+                    "cannot decrypt the body of proto {} serial {}: {e}",
+                    h.proto_id, h.serial
+                ))
+            })?,
+            None => frame.body,
+        };
+        h.check_sha1(&plain)
+            .map_err(|e| self.protocol_error(format!("protocol error: {e}")))?;
+
+        if proto_id::is_push(h.proto_id) {
+            let conn = self.conn.clone();
+            let events = &mut self.events;
+            guard("on_push", || {
+                events.on_push(&conn, h.proto_id, h.serial, &plain)
+            });
+            return Ok(());
+        }
+        match self.pending.get(&h.serial) {
+            Some(p) if p.proto_id == h.proto_id => {
+                let p = self.pending.remove(&h.serial).expect("present");
+                if let Some(done) = p.done {
+                    let reply = Reply {
+                        proto_id: h.proto_id,
+                        serial: h.serial,
+                        kind: ReplyKind::Server,
+                        body: plain,
+                        reason: String::new(),
+                    };
+                    guard("a reply callback", || done(reply));
+                }
+            }
+            // A reply whose proto ID does not match its request's, or for a request that
+            // already timed out, or that was never made: dropped, the request stays as it is.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn handle_init_reply(&mut self, frame: Frame) -> Result<(), End> {
+        let h = frame.header;
+        let fail = |kind: i32, desc: String| End::Init {
+            code: errcode::make(errcode::INIT_FAIL, kind),
+            desc,
+        };
+        if h.serial != self.init_serial {
+            return Ok(());
+        }
+        let opts = &self.conn.shared.options;
+        let plain = match (&opts.rsa_key, opts.encrypt) {
+            (Some(key), true) => key.decrypt(&frame.body).map_err(|e| {
+                fail(
+                    init_fail::UNKNOWN,
+                    format!("cannot decrypt InitConnect's reply: {e}"),
+                )
+            })?,
+            _ => frame.body,
+        };
+        h.check_sha1(&plain)
+            .map_err(|e| fail(init_fail::UNKNOWN, format!("InitConnect reply: {e}")))?;
+        let rsp = pb::init_connect::Response::decode(plain.as_slice()).map_err(|e| {
+            fail(
+                init_fail::UNKNOWN,
+                format!("cannot parse InitConnect's reply: {e}"),
+            )
+        })?;
+        if rsp.ret_type != 0 {
+            let desc = match rsp.ret_msg {
+                Some(m) if !m.is_empty() => m,
+                _ => format!("retType={}", rsp.ret_type),
+            };
+            return Err(fail(init_fail::OPEND_REJECT, desc));
+        }
+        let s2c = rsp
+            .s2c
+            .ok_or_else(|| fail(init_fail::UNKNOWN, "InitConnect's reply has no s2c".into()))?;
+        if opts.encrypt {
+            let cipher = BodyCipher::from_init_reply(&s2c.conn_aes_key, s2c.aes_cb_civ.as_deref())
+                .map_err(|e| fail(init_fail::UNKNOWN, format!("InitConnect's reply: {e}")))?;
+            self.cipher = Some(cipher);
+        }
+        let interval_s = s2c.keep_alive_interval.max(1);
+        self.keep_alive_every = Duration::from_millis(interval_s as u64 * 800);
+        let shared = &self.conn.shared;
+        *shared.info.lock() = SessionInfo {
+            conn_id: s2c.conn_id,
+            login_user_id: s2c.login_user_id,
+            server_ver: s2c.server_ver,
+            keep_alive_interval_s: s2c.keep_alive_interval,
+            encrypted: self.cipher.is_some(),
+        };
+        shared.conn_id.store(s2c.conn_id, Ordering::Release);
+        {
+            let _submit = shared.submit.lock();
+            if shared.state.load(Ordering::Acquire) != State::Initializing as u8 {
+                self.closing = true;
+                return Ok(());
+            }
+            shared.state.store(State::Ready as u8, Ordering::Release);
+        }
+        self.ready = true;
+        self.init_deadline = None;
+        self.next_keep_alive = Some(Instant::now() + self.keep_alive_every);
+        self.signal_init(0, String::new());
+        let conn = self.conn.clone();
+        let events = &mut self.events;
+        guard("on_init_connect", || events.on_init_connect(&conn, 0, ""));
+        Ok(())
+    }
+
+    fn signal_init(&self, code: i64, desc: String) {
+        let shared = &self.conn.shared;
+        let mut done = shared.init_done.lock();
+        if done.is_none() {
+            *done = Some((code, desc));
+        }
+        shared.init_cv.notify_all();
+    }
+
+    fn run_timers(&mut self) -> Result<(), End> {
+        let now = Instant::now();
+        if let Some(d) = self.init_deadline {
+            if now >= d {
+                let ms = self.conn.shared.options.init_timeout.as_millis();
+                return Err(End::Init {
+                    code: errcode::make(errcode::INIT_FAIL, init_fail::TIMEOUT),
+                    desc: format!("InitConnect got no reply within {ms} ms"),
+                });
+            }
+        }
+        while let Some(&Reverse((deadline, serial))) = self.deadlines.peek() {
+            if deadline > now {
+                break;
+            }
+            self.deadlines.pop();
+            let expired = matches!(self.pending.get(&serial), Some(p) if p.deadline == deadline);
+            if expired {
+                let p = self.pending.remove(&serial).expect("present");
+                if let Some(done) = p.done {
+                    let ms = self.conn.shared.options.request_timeout.as_millis();
+                    let _ = ms;
+                    self.complete_now(
+                        p.proto_id,
+                        serial,
+                        done,
+                        ReplyKind::Timeout,
+                        "no reply before the request's timeout",
+                    );
+                }
+                if self.closing {
+                    return Ok(());
+                }
+            }
+        }
+        if let Some(t) = self.next_keep_alive {
+            if self.ready && now >= t {
+                self.send_keep_alive();
+                self.next_keep_alive = Some(now + self.keep_alive_every);
+            }
+        }
+        Ok(())
+    }
+
+    fn send_keep_alive(&mut self) {
+        let time = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let body = pb::keep_alive::Request {
+            c2s: pb::keep_alive::C2s { time },
+        }
+        .encode_to_vec();
+        let serial = self.next_serial();
+        self.queue_frame(proto_id::KEEP_ALIVE, serial, &body);
+        let deadline = Instant::now() + self.conn.shared.options.request_timeout;
+        self.pending.insert(
+            serial,
+            Pending {
+                proto_id: proto_id::KEEP_ALIVE,
+                deadline,
+                done: None,
+            },
+        );
+        self.deadlines.push(Reverse((deadline, serial)));
+    }
+
+    fn complete_now(
+        &mut self,
+        proto_id: u32,
+        serial: u32,
+        done: Completion,
+        kind: ReplyKind,
+        reason: &str,
+    ) {
+        let reply = Reply {
+            proto_id,
+            serial,
+            kind,
+            body: Vec::new(),
+            reason: reason.to_owned(),
+        };
+        guard("a reply callback", || done(reply));
+    }
+
+    /// Delivers every remaining outcome, then the end event, then marks the connection
+    /// closed.
+    fn finish(&mut self, end: End) {
+        let shared = self.conn.shared.clone();
+        {
+            let _submit = shared.submit.lock();
+            if shared.state.load(Ordering::Acquire) != State::Closed as u8 {
+                shared.state.store(State::Closing as u8, Ordering::Release);
+            }
+        }
+        let reason = match &end {
+            End::Init { desc, .. } => desc.clone(),
+            End::Disconnect { reason, .. } => reason.clone(),
+        };
+        // Requests already on the wire first, in the order they were sent.
+        let mut pending: Vec<(u32, Pending)> = self.pending.drain().collect();
+        pending.sort_by_key(|(serial, _)| *serial);
+        for (serial, p) in pending {
+            if let Some(done) = p.done {
+                self.complete_now(p.proto_id, serial, done, ReplyKind::Disconnected, &reason);
+            }
+        }
+        // Then those still queued. No new ones can arrive: the state is Closing.
+        self.closing = true;
+        while let Ok(cmd) = self.rx.try_recv() {
+            if let Cmd::Request {
+                proto_id,
+                serial,
+                body,
+                done,
+                ..
+            } = cmd
+            {
+                shared
+                    .queued_bytes
+                    .fetch_sub(body.len() + wire::HEADER_LEN, Ordering::AcqRel);
+                self.complete_now(proto_id, serial, done, ReplyKind::Disconnected, &reason);
+            }
+        }
+        let conn = self.conn.clone();
+        match end {
+            End::Init { code, desc } => {
+                self.signal_init(code, desc.clone());
+                let events = &mut self.events;
+                guard("on_init_connect", || {
+                    events.on_init_connect(&conn, code, &desc)
+                });
+            }
+            End::Disconnect { code, reason } => {
+                let events = &mut self.events;
+                guard("on_disconnect", || {
+                    events.on_disconnect(&conn, code, &reason)
+                });
+            }
+        }
+        shared.queued_bytes.store(0, Ordering::Release);
+        let _done = shared.init_done.lock();
+        shared.state.store(State::Closed as u8, Ordering::Release);
+        shared.init_cv.notify_all();
+    }
+}

@@ -1,0 +1,467 @@
+//! One OpenD connection: TCP, InitConnect, KeepAlive, serial numbers, pending requests,
+//! timeouts, disconnect and close.
+//!
+//! Each connection has one background I/O thread that owns the socket and waits in
+//! `poll` on it and on a wake-up fd, with a timeout set to its next timer. Other threads
+//! hand it requests through a channel; sending never waits for the network. Every
+//! callback runs on that I/O thread.
+//!
+//! Guarantees:
+//! - every request accepted by [`Connection::send_proto`] gets exactly one [`Reply`]:
+//!   OpenD's, or a library-made one for a timeout or a disconnect;
+//! - `on_init_connect` comes before any reply; every pending request is completed before
+//!   `on_disconnect`;
+//! - a frame that breaks the protocol ends the connection with a reason that says why.
+
+pub mod errcode;
+mod io;
+mod waker;
+
+use crate::crypto::RsaKey;
+use crate::pb::proto_id;
+use crossbeam_channel::Sender;
+use parking_lot::{Condvar, Mutex};
+use std::cell::Cell;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+use waker::Waker;
+
+/// How a connection is set up.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// InitConnect `clientID`.
+    pub client_id: String,
+    /// InitConnect `clientVer` (major * 100 + minor).
+    pub client_ver: i32,
+    /// InitConnect `programmingLanguage`.
+    pub programming_language: String,
+    /// TCP connect timeout (default 10 s).
+    pub connect_timeout: Duration,
+    /// How long InitConnect's reply may take (default 12 s).
+    pub init_timeout: Duration,
+    /// Default per-request timeout (default 12 s).
+    pub request_timeout: Duration,
+    /// Largest body accepted from OpenD (default 64 MiB); a larger frame ends the connection.
+    pub max_body_len: usize,
+    /// Most bytes that may wait to be sent; past it, sends fail with [`SendError::Backpressure`].
+    pub max_queued_bytes: usize,
+    /// The RSA private key shared with OpenD, needed when `encrypt` is set.
+    pub rsa_key: Option<RsaKey>,
+    /// Ask OpenD for an encrypted connection (RSA InitConnect, then AES).
+    pub encrypt: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            client_id: "ftapi".into(),
+            client_ver: 100,
+            programming_language: "Rust".into(),
+            connect_timeout: Duration::from_secs(10),
+            init_timeout: Duration::from_secs(12),
+            request_timeout: Duration::from_secs(12),
+            max_body_len: crate::wire::DEFAULT_MAX_BODY_LEN,
+            max_queued_bytes: 64 << 20,
+            rsa_key: None,
+            encrypt: false,
+        }
+    }
+}
+
+/// Where a reply came from. The values are the official `FTAPI_ReqReplyType` / `RetType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum ReplyKind {
+    /// OpenD answered; `body` is its plaintext `Response`.
+    Server = 0,
+    /// No answer within the request's timeout.
+    Timeout = -100,
+    /// The connection ended (by OpenD, the network or our own close) first.
+    Disconnected = -200,
+}
+
+/// The one outcome of a request.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub proto_id: u32,
+    pub serial: u32,
+    pub kind: ReplyKind,
+    /// OpenD's plaintext body for [`ReplyKind::Server`]; empty otherwise.
+    pub body: Vec<u8>,
+    /// Why a library-made reply was made ("" for server replies).
+    pub reason: String,
+}
+
+/// Connection-level events, called on the I/O thread. Calls never overlap.
+#[allow(unused_variables)]
+pub trait Events: Send + 'static {
+    /// InitConnect finished: `err_code` 0 and `desc` "" on success, otherwise the official
+    /// error code (see [`errcode`]) and a description.
+    fn on_init_connect(&mut self, conn: &Connection, err_code: i64, desc: &str) {}
+    /// A connection that had been initialised ended. Every pending request has had its
+    /// outcome by now. `err_code` is 0 after [`Connection::close`].
+    fn on_disconnect(&mut self, conn: &Connection, err_code: i64, reason: &str) {}
+    /// A push (e.g. Notify, 1003); `body` is the plaintext `Response`.
+    fn on_push(&mut self, conn: &Connection, proto_id: u32, serial: u32, body: &[u8]) {}
+}
+
+/// A request's completion, called once on the I/O thread.
+pub type Completion = Box<dyn FnOnce(Reply) + Send>;
+
+/// Why a request was not sent. No outcome follows for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// InitConnect has not succeeded yet.
+    NotReady,
+    /// The connection is closed or ended.
+    Closed,
+    /// Too many bytes wait to be sent (OpenD is not reading).
+    Backpressure { queued: usize, limit: usize },
+    /// The request itself is wrong.
+    InvalidArgument(String),
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::NotReady => write!(
+                f,
+                "the connection is not ready (InitConnect has not succeeded)"
+            ),
+            SendError::Closed => write!(f, "the connection is closed"),
+            SendError::Backpressure { queued, limit } => write!(
+                f,
+                "send buffer full: {queued} bytes wait to be sent (limit {limit}); OpenD is not reading"
+            ),
+            SendError::InvalidArgument(m) => write!(f, "invalid argument: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// Why [`Connection::connect`] failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnectError {
+    /// Bad host, port or options; nothing was attempted.
+    InvalidArgument(String),
+    /// TCP connect or InitConnect failed: the official error code and its description.
+    Init { err_code: i64, desc: String },
+    /// A blocking call was made on an I/O thread (from inside a callback), where it would
+    /// deadlock.
+    InCallback,
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectError::InvalidArgument(m) => write!(f, "invalid argument: {m}"),
+            ConnectError::Init { err_code, desc } => {
+                write!(f, "connect failed ({err_code}): {desc}")
+            }
+            ConnectError::InCallback => write!(f, "blocking call made from inside a callback"),
+        }
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+/// Life of a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum State {
+    /// Resolving and TCP-connecting.
+    Connecting = 0,
+    /// InitConnect sent, reply awaited.
+    Initializing = 1,
+    /// Requests may be sent.
+    Ready = 2,
+    /// Close requested; outcomes are being delivered.
+    Closing = 3,
+    /// Ended; every outcome has been delivered.
+    Closed = 4,
+}
+
+impl State {
+    fn from_u8(v: u8) -> State {
+        match v {
+            0 => State::Connecting,
+            1 => State::Initializing,
+            2 => State::Ready,
+            3 => State::Closing,
+            _ => State::Closed,
+        }
+    }
+}
+
+/// What InitConnect's reply told us.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub conn_id: u64,
+    pub login_user_id: u64,
+    pub server_ver: i32,
+    pub keep_alive_interval_s: i32,
+    /// Whether bodies are AES-encrypted.
+    pub encrypted: bool,
+}
+
+thread_local! {
+    static ON_IO_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the current thread is an ftapi I/O thread (where blocking calls would deadlock).
+pub fn on_io_thread() -> bool {
+    ON_IO_THREAD.with(|c| c.get())
+}
+
+pub(crate) enum Cmd {
+    Request {
+        proto_id: u32,
+        serial: u32,
+        body: Vec<u8>,
+        timeout: Duration,
+        done: Completion,
+    },
+    Close,
+}
+
+struct Submit {
+    next_serial: u32,
+}
+
+struct Shared {
+    state: AtomicU8,
+    /// Held while a serial is taken and its request queued, so serials reach the wire in
+    /// increasing order; also orders sends against the I/O thread's final drain.
+    submit: Mutex<Submit>,
+    tx: Sender<Cmd>,
+    waker: Waker,
+    /// Bytes queued in the channel plus bytes not yet written to the socket.
+    queued_bytes: AtomicUsize,
+    conn_id: AtomicU64,
+    info: Mutex<SessionInfo>,
+    /// The init outcome, for [`Connection::connect`] to wait on.
+    init_done: Mutex<Option<(i64, String)>>,
+    init_cv: Condvar,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    thread_id: Mutex<Option<thread::ThreadId>>,
+    options: Options,
+}
+
+/// A handle to one OpenD connection. Clones share the connection; it ends on
+/// [`close`](Connection::close), on error, or when OpenD goes away (not when handles
+/// are dropped: see [`crate::Qot`] for an owning wrapper).
+#[derive(Clone)]
+pub struct Connection {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("conn_id", &self.conn_id())
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+impl Connection {
+    /// Starts connecting in the background; the outcome arrives in
+    /// [`Events::on_init_connect`]. Fails only for bad arguments.
+    pub fn start(
+        host: &str,
+        port: u16,
+        options: Options,
+        events: impl Events,
+    ) -> Result<Connection, ConnectError> {
+        if host.is_empty() {
+            return Err(ConnectError::InvalidArgument("empty host".into()));
+        }
+        if port == 0 {
+            return Err(ConnectError::InvalidArgument("port 0".into()));
+        }
+        if options.encrypt && options.rsa_key.is_none() {
+            return Err(ConnectError::InvalidArgument(
+                "encryption requested but no RSA private key is set".into(),
+            ));
+        }
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let waker =
+            Waker::new().map_err(|e| ConnectError::InvalidArgument(format!("eventfd: {e}")))?;
+        let shared = Arc::new(Shared {
+            state: AtomicU8::new(State::Connecting as u8),
+            submit: Mutex::new(Submit { next_serial: 1 }),
+            tx,
+            waker,
+            queued_bytes: AtomicUsize::new(0),
+            conn_id: AtomicU64::new(0),
+            info: Mutex::new(SessionInfo::default()),
+            init_done: Mutex::new(None),
+            init_cv: Condvar::new(),
+            thread: Mutex::new(None),
+            thread_id: Mutex::new(None),
+            options,
+        });
+        let conn = Connection { shared };
+        let io_conn = conn.clone();
+        let host = host.to_owned();
+        let events: Box<dyn Events> = Box::new(events);
+        let handle = thread::Builder::new()
+            .name("ftapi-io".into())
+            .spawn(move || {
+                ON_IO_THREAD.with(|c| c.set(true));
+                io::run(io_conn, rx, events, host, port);
+            })
+            .map_err(|e| {
+                ConnectError::InvalidArgument(format!("cannot start the I/O thread: {e}"))
+            })?;
+        *conn.shared.thread_id.lock() = Some(handle.thread().id());
+        *conn.shared.thread.lock() = Some(handle);
+        Ok(conn)
+    }
+
+    /// Connects and waits until InitConnect has succeeded or failed.
+    pub fn connect(
+        host: &str,
+        port: u16,
+        options: Options,
+        events: impl Events,
+    ) -> Result<Connection, ConnectError> {
+        if on_io_thread() {
+            return Err(ConnectError::InCallback);
+        }
+        let conn = Connection::start(host, port, options, events)?;
+        let mut done = conn.shared.init_done.lock();
+        while done.is_none() {
+            conn.shared.init_cv.wait(&mut done);
+        }
+        let (err_code, desc) = done.clone().expect("checked above");
+        drop(done);
+        if err_code == 0 {
+            Ok(conn)
+        } else {
+            conn.close();
+            Err(ConnectError::Init { err_code, desc })
+        }
+    }
+
+    /// Sends a request. `body` is the plaintext serialized `Request`; `done` gets its one
+    /// outcome on the I/O thread. Returns the serial number (never 0).
+    pub fn send_proto(
+        &self,
+        proto_id: u32,
+        body: Vec<u8>,
+        timeout: Option<Duration>,
+        done: Completion,
+    ) -> Result<u32, SendError> {
+        if proto_id == proto_id::INIT_CONNECT {
+            return Err(SendError::InvalidArgument(
+                "InitConnect is sent by the library".into(),
+            ));
+        }
+        let s = &self.shared;
+        let limit = s.options.max_queued_bytes;
+        let size = body.len() + crate::wire::HEADER_LEN;
+        let mut submit = s.submit.lock();
+        match self.state() {
+            State::Ready => {}
+            State::Connecting | State::Initializing => return Err(SendError::NotReady),
+            State::Closing | State::Closed => return Err(SendError::Closed),
+        }
+        let queued = s.queued_bytes.load(Ordering::Acquire);
+        if queued + size > limit {
+            return Err(SendError::Backpressure { queued, limit });
+        }
+        let serial = take_serial(&mut submit);
+        s.queued_bytes.fetch_add(size, Ordering::AcqRel);
+        let timeout = timeout.unwrap_or(s.options.request_timeout);
+        // The receiver lives as long as `shared` (the I/O thread drains it before it ends).
+        let _ = s.tx.send(Cmd::Request {
+            proto_id,
+            serial,
+            body,
+            timeout,
+            done,
+        });
+        drop(submit);
+        s.waker.wake();
+        Ok(serial)
+    }
+
+    /// Ends the connection. Pending requests complete with [`ReplyKind::Disconnected`],
+    /// then `on_disconnect` runs (err_code 0). Idempotent. From any other thread this
+    /// waits until all of that has happened; from inside a callback it returns at once
+    /// and the rest follows when the callback returns.
+    pub fn close(&self) {
+        let s = &self.shared;
+        {
+            let _submit = s.submit.lock();
+            let st = self.state();
+            if st != State::Closing && st != State::Closed {
+                s.state.store(State::Closing as u8, Ordering::Release);
+                let _ = s.tx.send(Cmd::Close);
+            }
+        }
+        s.waker.wake();
+        if self.is_current_io_thread() {
+            return;
+        }
+        let handle = s.thread.lock().take();
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+    }
+
+    /// Whether the caller is this connection's own I/O thread.
+    pub fn is_current_io_thread(&self) -> bool {
+        *self.shared.thread_id.lock() == Some(thread::current().id())
+    }
+
+    /// The connection ID OpenD gave in InitConnect; 0 before that.
+    pub fn conn_id(&self) -> u64 {
+        self.shared.conn_id.load(Ordering::Acquire)
+    }
+
+    /// What InitConnect's reply said (zeros before it).
+    pub fn session_info(&self) -> SessionInfo {
+        self.shared.info.lock().clone()
+    }
+
+    pub fn state(&self) -> State {
+        State::from_u8(self.shared.state.load(Ordering::Acquire))
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.shared.options
+    }
+
+    /// Waits until the I/O thread has ended (all outcomes delivered). Returns false on
+    /// timeout or when called from an I/O thread.
+    pub fn wait_closed(&self, timeout: Duration) -> bool {
+        if on_io_thread() {
+            return self.state() == State::Closed;
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        let mut done = self.shared.init_done.lock();
+        while self.state() != State::Closed {
+            if self
+                .shared
+                .init_cv
+                .wait_until(&mut done, deadline)
+                .timed_out()
+            {
+                return self.state() == State::Closed;
+            }
+        }
+        true
+    }
+}
+
+fn take_serial(submit: &mut Submit) -> u32 {
+    let serial = submit.next_serial;
+    submit.next_serial = submit.next_serial.wrapping_add(1).max(1);
+    serial
+}

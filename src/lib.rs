@@ -1,0 +1,16 @@
+//! ftapi: a client for Futu / moomoo OpenD.
+//!
+//! Layers, from the bytes up (see `docs/DESIGN.md`):
+//! - [`wire`]: the 44-byte frame header, frame encoding, the streaming frame reader;
+//! - [`pb`]: protobuf messages generated from `proto/`;
+//! - [`conn`]: one OpenD connection, its I/O thread, InitConnect, KeepAlive, pending requests;
+//! - [`qot`]: the typed API (Get Groups From Watchlist);
+//! - `ffi`: the C ABI over [`qot`] (header `include/ftapi.h`).
+
+pub mod conn;
+pub mod crypto;
+pub mod pb;
+
+pub mod wire;
+
+pub use conn::{ConnectError, Connection, Events, Options, Reply, ReplyKind, SendError, State};
