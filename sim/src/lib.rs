@@ -1,1 +1,506 @@
-//! opend-sim
+//! `opend-sim`: a simulated Futu / moomoo OpenD.
+//!
+//! It speaks the real wire protocol (docs/PROTOCOL.md §1–4): InitConnect (1001) with
+//! optional RSA + AES encryption, KeepAlive (1004), Notify pushes (1003) and
+//! Qot_GetUserSecurityGroup (3222) with the documented rate limit and connection cap.
+//! Faults can be injected to exercise a client's timeout, disconnect and
+//! protocol-error paths.
+//!
+//! ```no_run
+//! let sim = opend_sim::Sim::start(opend_sim::Config::default()).unwrap();
+//! println!("OpenD simulator on {}", sim.addr());
+//! sim.stop();
+//! ```
+//!
+//! Threading: one accept thread plus one thread per connection, all blocked in the
+//! kernel while idle. [`Sim::stop`] wakes them by shutting the sockets down.
+//!
+//! Choices where the real OpenD's behaviour is unknown (PROTOCOL.md marks them
+//! [unknown]) are documented on the item they concern: see [`Config::max_connections`],
+//! [`RateLimit`] and [`Config::require_encryption`].
+
+mod conn;
+
+use ftapi::crypto::RsaKey;
+use ftapi::pb;
+use parking_lot::{Condvar, Mutex, RwLock};
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// One watchlist group as 3222 returns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupEntry {
+    pub name: String,
+    /// 1 = custom (made by the user), 2 = system (built in). Never 3.
+    pub group_type: i32,
+}
+
+impl GroupEntry {
+    pub fn new(name: impl Into<String>, group_type: i32) -> GroupEntry {
+        GroupEntry {
+            name: name.into(),
+            group_type,
+        }
+    }
+}
+
+/// Language of the default group names and of the simulator's own messages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    #[default]
+    En,
+    Zh,
+}
+
+/// A sliding-window request limit for 3222 (OpenD documents 10 per 30 s).
+///
+/// Assumptions (the real behaviour is not documented): the window slides; requests
+/// rejected for a bad parameter count toward it; requests rejected *by the limit
+/// itself* do not, so a client that backs off gets through once the window moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    pub max: u32,
+    pub window: Duration,
+    /// Count per connection instead of per server (all connections together).
+    pub per_connection: bool,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        RateLimit {
+            max: 10,
+            window: Duration::from_secs(30),
+            per_connection: false,
+        }
+    }
+}
+
+/// Which AES variant an encrypting client gets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AesMode {
+    /// AES-CBC when the client asks for packetEncAlgo 2, FTAES-ECB when it asks for 0 or
+    /// sends nothing.
+    #[default]
+    FollowClient,
+    /// Always FTAES-ECB; InitConnect's reply then omits aesCBCiv (that is how the Python
+    /// client knows).
+    ForceFtAesEcb,
+}
+
+/// Faults to inject. Everything off by default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Never answer these proto IDs (1001: InitConnect never answered; 1004: KeepAlive
+    /// unanswered). A withheld InitConnect still sets the connection up.
+    pub withhold: Vec<u32>,
+    /// Close the TCP connection instead of answering this proto ID.
+    pub close_after: Option<u32>,
+    /// Delay replies by this long.
+    pub delay: Option<Duration>,
+    /// The proto IDs to delay; empty = every proto except 1001 and 1004.
+    pub delay_protos: Vec<u32>,
+    /// Flip a bit in the header SHA-1 of replies to this proto ID.
+    pub corrupt_sha1: Option<u32>,
+    /// Answer InitConnect with retType -1 and this retMsg.
+    pub reject_init: Option<String>,
+    /// Write every reply one byte per `write()`, 1 ms apart.
+    pub byte_at_a_time: bool,
+    /// On this proto ID: write the first 20 bytes of the reply header, then close.
+    pub close_mid_header: Option<u32>,
+    /// On this proto ID: write the header and half the body, then close.
+    pub close_mid_body: Option<u32>,
+    /// Reply to this proto ID with the magic "XT" instead of "FT".
+    pub bad_magic: Option<u32>,
+    /// Reply to this proto ID with nBodyLen = 0xFFFF_FFFF (the real body follows).
+    pub huge_body_len: Option<u32>,
+    /// On this proto ID: close with SO_LINGER 0, so the client sees a TCP RST.
+    pub reset: Option<u32>,
+    /// Append 64 random bytes (never starting with "FT") after the reply to this proto ID.
+    pub garbage_after: Option<u32>,
+    /// Reply to this proto ID with the right serial number but proto ID + 1.
+    pub wrong_proto: Option<u32>,
+    /// Send the reply to this proto ID twice.
+    pub duplicate: Option<u32>,
+    /// After InitConnect, never read from the socket again (the client's writes back up).
+    pub stop_reading: bool,
+    /// The faults above that name a proto ID (and `delay`) only apply once this many
+    /// requests of that proto ID have been answered normally on the connection
+    /// (0 = from the first).
+    pub after_n: u32,
+}
+
+/// Simulator settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Address to listen on; loopback by default.
+    pub host: String,
+    /// 0 = pick a free port (see [`Sim::port`]).
+    pub port: u16,
+    /// The watchlist, in the order 3222 returns it.
+    pub groups: Vec<GroupEntry>,
+    pub lang: Lang,
+    /// Seconds, sent in InitConnect's reply (the real OpenD sends 10).
+    pub keep_alive_interval: i32,
+    /// The 3222 limit; `None` = unlimited.
+    pub rate_limit: Option<RateLimit>,
+    /// The documented OpenD cap is 128. What a real OpenD does with the next one is
+    /// unknown; the simulator accepts it and closes it at once (the client sees EOF
+    /// before any reply to its InitConnect).
+    pub max_connections: usize,
+    /// With a key, clients may encrypt (PROTOCOL.md §4). Without one, an RSA-encrypted
+    /// InitConnect cannot be read and its connection is closed.
+    pub rsa_key: Option<RsaKey>,
+    /// Refuse (retType -1) any InitConnect that would leave the connection unencrypted:
+    /// a plaintext one, or an RSA-encrypted one with packetEncAlgo -1.
+    pub require_encryption: bool,
+    pub aes_mode: AesMode,
+    pub faults: Faults,
+    /// A request frame announcing a larger body closes the connection.
+    pub max_body_len: usize,
+    /// serverVer in InitConnect's reply.
+    pub server_ver: i32,
+    /// loginUserID in InitConnect's reply.
+    pub login_user_id: u64,
+    /// Keep every request for [`Sim::received`]. The binary turns it off so that long
+    /// benchmark runs do not grow without bound.
+    pub record_received: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            host: "127.0.0.1".into(),
+            port: 0,
+            groups: Config::default_groups(Lang::En),
+            lang: Lang::En,
+            keep_alive_interval: 10,
+            rate_limit: Some(RateLimit::default()),
+            max_connections: 128,
+            rsa_key: None,
+            require_encryption: false,
+            aes_mode: AesMode::FollowClient,
+            faults: Faults::default(),
+            max_body_len: ftapi::wire::DEFAULT_MAX_BODY_LEN,
+            server_ver: 903,
+            login_user_id: 10_086_001,
+            record_received: true,
+        }
+    }
+}
+
+impl Config {
+    /// The groups seen with the official Python client (PROTOCOL.md §9): ten system
+    /// groups, then the custom groups "A" and "C".
+    pub fn default_groups(lang: Lang) -> Vec<GroupEntry> {
+        let system: [&str; 10] = match lang {
+            Lang::En => [
+                "All",
+                "Starred",
+                "CN",
+                "HK",
+                "US",
+                "Options",
+                "HK options",
+                "US options",
+                "Futures",
+                "Bonds",
+            ],
+            Lang::Zh => [
+                "全部",
+                "特别关注",
+                "沪深",
+                "港股",
+                "美股",
+                "期权",
+                "港股期权",
+                "美股期权",
+                "期货",
+                "债券",
+            ],
+        };
+        system
+            .iter()
+            .map(|n| GroupEntry::new(*n, 2))
+            .chain(["A", "C"].iter().map(|n| GroupEntry::new(*n, 1)))
+            .collect()
+    }
+}
+
+/// One request frame as the simulator received it.
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// 1 for the first accepted connection, then 2, 3, ...
+    pub conn_index: u64,
+    pub proto_id: u32,
+    pub serial: u32,
+    pub at: Instant,
+    /// The plaintext body (after RSA / AES decryption).
+    pub body: Vec<u8>,
+}
+
+/// State shared by the accept thread, the connection threads and the [`Sim`] handle.
+pub(crate) struct Shared {
+    pub(crate) cfg: Config,
+    pub(crate) faults: RwLock<Arc<Faults>>,
+    pub(crate) received: Mutex<Vec<Received>>,
+    pub(crate) accepted: AtomicU64,
+    pub(crate) conns: Mutex<HashMap<u64, Arc<conn::Conn>>>,
+    pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
+    pub(crate) stopping: AtomicBool,
+    /// Guards nothing; paired with `stop_cv` so that delays and parked connections
+    /// wake at once on stop.
+    pub(crate) stop_lock: Mutex<()>,
+    pub(crate) stop_cv: Condvar,
+    /// The per-server 3222 window.
+    pub(crate) rate: Mutex<VecDeque<Instant>>,
+    /// Low bits of connID.
+    pub(crate) conn_counter: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn faults(&self) -> Arc<Faults> {
+        self.faults.read().clone()
+    }
+
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    /// Sleeps for `d`, or less if the simulator stops. Returns false if it stopped.
+    pub(crate) fn sleep(&self, d: Duration) -> bool {
+        let deadline = Instant::now() + d;
+        let mut g = self.stop_lock.lock();
+        while !self.is_stopping() {
+            if self.stop_cv.wait_until(&mut g, deadline).timed_out() {
+                return !self.is_stopping();
+            }
+        }
+        false
+    }
+
+    /// Blocks until the simulator stops.
+    pub(crate) fn park_until_stop(&self) {
+        let mut g = self.stop_lock.lock();
+        while !self.is_stopping() {
+            self.stop_cv.wait(&mut g);
+        }
+    }
+}
+
+/// A running simulator. Dropping it stops it, like [`Sim::stop`].
+pub struct Sim {
+    shared: Arc<Shared>,
+    listener: Arc<TcpListener>,
+    accept_thread: Option<JoinHandle<()>>,
+    addr: SocketAddr,
+}
+
+impl Sim {
+    /// Binds the listener and starts accepting connections.
+    pub fn start(config: Config) -> io::Result<Sim> {
+        let addrs: Vec<SocketAddr> = (config.host.as_str(), config.port)
+            .to_socket_addrs()?
+            .collect();
+        let listener = Arc::new(TcpListener::bind(&addrs[..])?);
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            faults: RwLock::new(Arc::new(config.faults.clone())),
+            cfg: config,
+            received: Mutex::new(Vec::new()),
+            accepted: AtomicU64::new(0),
+            conns: Mutex::new(HashMap::new()),
+            threads: Mutex::new(Vec::new()),
+            stopping: AtomicBool::new(false),
+            stop_lock: Mutex::new(()),
+            stop_cv: Condvar::new(),
+            rate: Mutex::new(VecDeque::new()),
+            conn_counter: AtomicU64::new(0),
+        });
+        let accept_thread = {
+            let shared = shared.clone();
+            let listener = listener.clone();
+            std::thread::Builder::new()
+                .name("opend-sim-accept".into())
+                .spawn(move || accept_loop(&shared, &listener))?
+        };
+        Ok(Sim {
+            shared,
+            listener,
+            accept_thread: Some(accept_thread),
+            addr,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Replaces the faults; they apply from the next batch of packets each connection
+    /// reads (and from the next connection).
+    pub fn set_faults(&self, faults: Faults) {
+        *self.shared.faults.write() = Arc::new(faults);
+    }
+
+    /// Every request frame received so far, on all connections, in arrival order.
+    /// Empty if [`Config::record_received`] is off.
+    pub fn received(&self) -> Vec<Received> {
+        self.shared.received.lock().clone()
+    }
+
+    /// TCP connections accepted so far, including those closed at once for exceeding
+    /// [`Config::max_connections`].
+    pub fn connections_accepted(&self) -> u64 {
+        self.shared.accepted.load(Ordering::Acquire)
+    }
+
+    /// Connections currently served.
+    pub fn open_connections(&self) -> usize {
+        self.shared.conns.lock().len()
+    }
+
+    /// Pushes a Notify (1003) to every initialised connection whose InitConnect set
+    /// recvNotify, encrypted like its replies. Serial numbers come from a per-connection
+    /// counter starting at 1.
+    pub fn push_notify(&self, s2c: pb::notify::S2c) {
+        let rsp = pb::notify::Response {
+            ret_type: 0,
+            ret_msg: None,
+            err_code: None,
+            s2c: Some(s2c),
+        };
+        let plain = prost::Message::encode_to_vec(&rsp);
+        let conns: Vec<Arc<conn::Conn>> = self.shared.conns.lock().values().cloned().collect();
+        for c in conns {
+            c.push(pb::proto_id::NOTIFY, &plain);
+        }
+    }
+
+    /// Closes the listener and every connection and joins all threads.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let Some(accept_thread) = self.accept_thread.take() else {
+            return;
+        };
+        self.shared.stopping.store(true, Ordering::Release);
+        {
+            let _g = self.shared.stop_lock.lock();
+            self.shared.stop_cv.notify_all();
+        }
+        // SAFETY: the listener's fd stays open while `self.listener` lives; shutdown on a
+        // listening socket makes a blocked accept() return at once on Linux.
+        unsafe {
+            libc::shutdown(self.listener.as_raw_fd(), libc::SHUT_RDWR);
+        }
+        // Elsewhere, a connection wakes the accept loop, which then sees `stopping`.
+        let mut wake = self.addr;
+        if wake.ip().is_unspecified() {
+            wake.set_ip(match wake {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        let _ = TcpStream::connect_timeout(&wake, Duration::from_millis(100));
+        let _ = accept_thread.join();
+        for c in self.shared.conns.lock().values() {
+            let _ = c.stream.shutdown(Shutdown::Both);
+        }
+        let threads = std::mem::take(&mut *self.shared.threads.lock());
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
+    let mut next_index = 1u64;
+    loop {
+        let res = listener.accept();
+        if shared.is_stopping() {
+            return;
+        }
+        let stream = match res {
+            Ok((s, _)) => s,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => {
+                // EMFILE and friends: back off briefly instead of spinning.
+                if !shared.sleep(Duration::from_millis(20)) {
+                    return;
+                }
+                continue;
+            }
+        };
+        shared.accepted.fetch_add(1, Ordering::AcqRel);
+        if shared.conns.lock().len() >= shared.cfg.max_connections {
+            // Over the cap: accepted, then closed at once.
+            drop(stream);
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        let index = next_index;
+        next_index += 1;
+        let c = Arc::new(conn::Conn::new(index, stream));
+        shared.conns.lock().insert(index, c.clone());
+        let shared2 = shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("opend-sim-conn-{index}"))
+            .spawn(move || conn::serve(shared2, c));
+        let mut threads = shared.threads.lock();
+        threads.retain(|t| !t.is_finished());
+        match spawned {
+            Ok(t) => threads.push(t),
+            Err(_) => {
+                shared.conns.lock().remove(&index);
+            }
+        }
+    }
+}
+
+/// Fills `buf` from the OS random source.
+pub(crate) fn random_bytes(buf: &mut [u8]) {
+    let mut filled = 0;
+    while filled < buf.len() {
+        // SAFETY: the pointer and length describe the unfilled tail of `buf`.
+        let n = unsafe {
+            libc::getrandom(
+                buf[filled..].as_mut_ptr().cast(),
+                buf.len() - filled,
+                0,
+            )
+        };
+        if n <= 0 {
+            // getrandom never fails on a supported kernel; fall back to a time-seeded mix.
+            let mut x = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0x9E37_79B9_7F4A_7C15)
+                | 1;
+            for b in &mut buf[filled..] {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = x as u8;
+            }
+            return;
+        }
+        filled += n as usize;
+    }
+}
