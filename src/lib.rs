@@ -2,6 +2,7 @@
 //!
 //! Layers, from the bytes up (see `docs/DESIGN.md`):
 //! - [`wire`]: the 44-byte frame header, frame encoding, the streaming frame reader;
+//! - [`crypto`]: RSA for InitConnect, AES-CBC and FTAES-ECB for the bodies after it;
 //! - [`pb`]: protobuf messages generated from `proto/`;
 //! - [`conn`]: one OpenD connection, its I/O thread, InitConnect, KeepAlive, pending requests;
 //! - [`qot`]: the typed API (Get Groups From Watchlist);
@@ -9,8 +10,13 @@
 
 pub mod conn;
 pub mod crypto;
+pub mod ffi;
 pub mod pb;
-
+pub mod qot;
 pub mod wire;
 
-pub use conn::{ConnectError, Connection, Events, Options, Reply, ReplyKind, SendError, State};
+pub use conn::errcode;
+pub use conn::{
+    ConnectError, Connection, Events, Options, Reply, ReplyKind, SendError, SessionInfo, State,
+};
+pub use qot::{Group, GroupType, GroupsReply, Qot, QotError};

@@ -15,6 +15,7 @@
 
 pub mod errcode;
 mod io;
+pub(crate) use io::guard as guard_callback;
 mod waker;
 
 use crate::crypto::RsaKey;

@@ -1,0 +1,670 @@
+//! The C ABI: a thin translation of [`crate::qot`] for C, C++, C# and Python.
+//!
+//! Every export checks its pointers, validates UTF-8 and catches panics; none unwinds
+//! into the caller. The header `include/ftapi.h` is generated from this file by cbindgen.
+
+#![allow(non_camel_case_types, clippy::missing_safety_doc)]
+
+mod types;
+
+pub use types::*;
+
+use crate::conn::{ConnectError, Events, Options, Reply, SendError, State};
+use crate::crypto::RsaKey;
+use crate::qot::{GroupsReply, Qot, QotError};
+use parking_lot::{Mutex, ReentrantMutex};
+use std::ffi::{CStr, CString, c_char};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Runs an export's body; a panic becomes `default` instead of unwinding into C.
+fn guard<R>(default: R, f: impl FnOnce() -> R) -> R {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(default)
+}
+
+/// Borrows a C string as UTF-8.
+unsafe fn str_arg<'a>(p: *const c_char) -> Result<&'a str, FtapiResult> {
+    if p.is_null() {
+        return Err(FtapiResult::FTAPI_ERR_NULL_ARGUMENT);
+    }
+    // SAFETY: the caller promises a NUL-terminated string that outlives the call.
+    unsafe { CStr::from_ptr(p) }
+        .to_str()
+        .map_err(|_| FtapiResult::FTAPI_ERR_INVALID_UTF8)
+}
+
+/// Borrows a (pointer, length) buffer; NULL with length 0 is the empty slice.
+unsafe fn bytes_arg<'a>(p: *const u8, len: usize) -> Result<&'a [u8], FtapiResult> {
+    if p.is_null() {
+        return if len == 0 {
+            Ok(&[])
+        } else {
+            Err(FtapiResult::FTAPI_ERR_NULL_ARGUMENT)
+        };
+    }
+    if len > isize::MAX as usize {
+        return Err(FtapiResult::FTAPI_ERR_INVALID_ARGUMENT);
+    }
+    // SAFETY: the caller promises `len` readable bytes at `p` for the duration of the call.
+    Ok(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
+/// A C string for a Rust one; interior NULs (which C cannot carry) become U+FFFD.
+fn c_string(s: &str) -> CString {
+    CString::new(s)
+        .unwrap_or_else(|_| CString::new(s.replace('\0', "\u{FFFD}")).expect("no NUL left"))
+}
+
+fn send_error(e: &SendError) -> FtapiResult {
+    match e {
+        SendError::NotReady => FtapiResult::FTAPI_ERR_NOT_READY,
+        SendError::Closed => FtapiResult::FTAPI_ERR_CLOSED,
+        SendError::Backpressure { .. } => FtapiResult::FTAPI_ERR_BACKPRESSURE,
+        SendError::InvalidArgument(_) => FtapiResult::FTAPI_ERR_INVALID_ARGUMENT,
+    }
+}
+
+fn qot_error(e: &QotError) -> FtapiResult {
+    match e {
+        QotError::InvalidGroupType(_) => FtapiResult::FTAPI_ERR_INVALID_GROUP_TYPE,
+        QotError::Send(s) => send_error(s),
+        QotError::InCallback => FtapiResult::FTAPI_ERR_IN_CALLBACK,
+        QotError::Reply { .. } => FtapiResult::FTAPI_ERR_INVALID_ARGUMENT,
+    }
+}
+
+/// The registered callback table. Dropping the last reference runs `free_user_data`,
+/// so it runs once, after the last callback that could see `user_data`.
+struct SpiHolder(FtapiQotSpi);
+
+// SAFETY: the C side promises (header: FtapiQotSpi) that user_data may be used from the
+// library's threads; we never dereference it ourselves.
+unsafe impl Send for SpiHolder {}
+// SAFETY: as above; the table is only read.
+unsafe impl Sync for SpiHolder {}
+
+impl Drop for SpiHolder {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.free_user_data {
+            // SAFETY: the finalizer the caller registered, with its own user_data.
+            guard((), || unsafe { f(self.0.user_data) });
+        }
+    }
+}
+
+struct Config {
+    options: Options,
+}
+
+/// One OpenD quote connection. Opaque; create with ftapi_qot_new, free with
+/// ftapi_qot_free.
+pub struct FtapiQot {
+    config: Mutex<Config>,
+    spi: Mutex<Option<Arc<SpiHolder>>>,
+    /// Held around every callback; ftapi_qot_set_spi takes it too, so when it
+    /// returns no callback of the previous table is running (reentrant, so a callback
+    /// may call it).
+    callback_lock: ReentrantMutex<()>,
+    session: Mutex<Option<Qot>>,
+}
+
+impl FtapiQot {
+    fn ptr(self: &Arc<Self>) -> *mut FtapiQot {
+        Arc::as_ptr(self) as *mut FtapiQot
+    }
+
+    /// Calls `f` with the current callback table, if any, holding the callback lock.
+    fn with_spi(self: &Arc<Self>, f: impl FnOnce(&FtapiQotSpi, *mut FtapiQot)) {
+        let _g = self.callback_lock.lock();
+        let spi = self.spi.lock().clone();
+        if let Some(spi) = spi {
+            let p = self.ptr();
+            crate::conn::guard_callback("a C callback", || f(&spi.0, p));
+        }
+    }
+
+    fn deliver_groups(self: &Arc<Self>, reply: GroupsReply) {
+        let owned = OwnedReply::new(&reply);
+        self.with_spi(|spi, p| {
+            if let Some(f) = spi.on_reply_get_user_security_group {
+                // SAFETY: a callback the caller registered; the reply lives until it returns.
+                unsafe { f(spi.user_data, p, reply.serial, &owned.c) };
+            } else if let Some(f) = spi.on_reply {
+                // SAFETY: as above; the bytes live until it returns.
+                unsafe {
+                    f(
+                        spi.user_data,
+                        p,
+                        reply_type(reply.ret_type),
+                        3222,
+                        reply.serial,
+                        reply.pb.as_ptr(),
+                        reply.pb.len(),
+                    )
+                };
+            }
+        });
+    }
+
+    fn session<R>(&self, f: impl FnOnce(&Qot) -> Result<R, FtapiResult>) -> Result<R, FtapiResult> {
+        // Clone what is needed out of the lock? Qot is not Clone; calls on it are short
+        // and never wait for the network, so holding the lock is fine.
+        match &*self.session.lock() {
+            Some(q) => f(q),
+            None => Err(FtapiResult::FTAPI_ERR_NOT_READY),
+        }
+    }
+}
+
+/// `FTAPI_ReqReplyType` for a retType: library-made outcomes keep theirs, everything
+/// OpenD sent is a server reply (0).
+fn reply_type(ret_type: i32) -> i32 {
+    match ret_type {
+        -100 | -200 | -500 => ret_type,
+        _ => 0,
+    }
+}
+
+struct FfiEvents {
+    qot: Arc<FtapiQot>,
+}
+
+impl Events for FfiEvents {
+    fn on_init_connect(&mut self, _conn: &crate::Connection, err_code: i64, desc: &str) {
+        let desc = c_string(desc);
+        self.qot.with_spi(|spi, p| {
+            if let Some(f) = spi.on_init_connect {
+                // SAFETY: a callback the caller registered; desc lives until it returns.
+                unsafe { f(spi.user_data, p, err_code, desc.as_ptr()) };
+            }
+        });
+    }
+
+    fn on_disconnect(&mut self, _conn: &crate::Connection, err_code: i64, reason: &str) {
+        let reason = c_string(reason);
+        self.qot.with_spi(|spi, p| {
+            if let Some(f) = spi.on_disconnect {
+                // SAFETY: a callback the caller registered; reason lives until it returns.
+                unsafe { f(spi.user_data, p, err_code, reason.as_ptr()) };
+            }
+        });
+    }
+
+    fn on_push(&mut self, _conn: &crate::Connection, proto_id: u32, _serial: u32, body: &[u8]) {
+        self.qot.with_spi(|spi, p| {
+            if let Some(f) = spi.on_push {
+                // SAFETY: a callback the caller registered; body lives until it returns.
+                unsafe { f(spi.user_data, p, proto_id, body.as_ptr(), body.len()) };
+            }
+        });
+    }
+}
+
+/// Turns a `*const FtapiQot` from C back into a reference, or NULL_ARGUMENT.
+///
+/// The pointer came from ftapi_qot_new (an `Arc::into_raw`), and the caller promises
+/// it has not been freed.
+unsafe fn qot_arg(qot: *const FtapiQot) -> Result<Arc<FtapiQot>, FtapiResult> {
+    if qot.is_null() {
+        return Err(FtapiResult::FTAPI_ERR_NULL_ARGUMENT);
+    }
+    // SAFETY: qot is a live Arc pointer (see above); we add a reference for our use.
+    unsafe {
+        Arc::increment_strong_count(qot);
+        Ok(Arc::from_raw(qot))
+    }
+}
+
+fn result(r: Result<(), FtapiResult>) -> FtapiResult {
+    r.err().unwrap_or(FtapiResult::FTAPI_OK)
+}
+
+/// The library's version, e.g. `"0.1.0"`. Static; never NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn ftapi_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// A static English description of a result code; unknown values give
+/// `"unknown result code"`. Never NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn ftapi_result_message(result: i32) -> *const c_char {
+    FtapiResult::message(result).as_ptr().cast()
+}
+
+/// The high 32 bits of an `err_code` from `on_init_connect` / `on_disconnect`: a
+/// `FTAPI_CONNECT_FAIL_*` value, or `FTAPI_INIT_FAIL` (100).
+#[unsafe(no_mangle)]
+pub extern "C" fn ftapi_err_code_high(err_code: i64) -> i32 {
+    crate::errcode::high(err_code)
+}
+
+/// The low 32 bits of an `err_code`: an OS error number, or a `FTAPI_INIT_FAIL_*` value
+/// when the high part is `FTAPI_INIT_FAIL`.
+#[unsafe(no_mangle)]
+pub extern "C" fn ftapi_err_code_low(err_code: i64) -> i32 {
+    crate::errcode::low(err_code)
+}
+
+/// Creates a connection object (not connected yet). Free it with ftapi_qot_free.
+/// Returns NULL only if memory runs out.
+#[unsafe(no_mangle)]
+pub extern "C" fn ftapi_qot_new() -> *mut FtapiQot {
+    guard(std::ptr::null_mut(), || {
+        let options = Options {
+            programming_language: "C".into(),
+            ..Options::default()
+        };
+        let qot = Arc::new(FtapiQot {
+            config: Mutex::new(Config { options }),
+            spi: Mutex::new(None),
+            callback_lock: ReentrantMutex::new(()),
+            session: Mutex::new(None),
+        });
+        Arc::into_raw(qot) as *mut FtapiQot
+    })
+}
+
+/// Closes the connection (as ftapi_qot_close) and releases the object. NULL is a
+/// no-op. Safe from any thread and from inside a callback; then the rest of the outcomes
+/// (-200 for each pending request) and `on_disconnect` follow after that callback
+/// returns, with the same `qot` pointer still valid for them, and `free_user_data` runs
+/// last. Must be called once per object, and not while another thread uses it.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_free(qot: *mut FtapiQot) {
+    if qot.is_null() {
+        return;
+    }
+    guard((), || {
+        // SAFETY: qot came from ftapi_qot_new and is freed once: this takes over the
+        // caller's reference.
+        let qot = unsafe { Arc::from_raw(qot as *const FtapiQot) };
+        let session = qot.session.lock().take();
+        // Dropping the session closes it; outside the lock, since closing waits for the
+        // I/O thread, whose callbacks may use this object.
+        drop(session);
+        drop(qot);
+    })
+}
+
+/// Sets InitConnect's `clientID` and `clientVer` (used by the next
+/// ftapi_qot_init_connect). Errors: NULL_ARGUMENT, INVALID_UTF8.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_set_client_info(
+    qot: *mut FtapiQot,
+    client_id: *const c_char,
+    client_ver: i32,
+) -> FtapiResult {
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        result((|| {
+            // SAFETY: see qot_arg and str_arg.
+            let qot = unsafe { qot_arg(qot) }?;
+            let id = unsafe { str_arg(client_id) }?;
+            let mut c = qot.config.lock();
+            c.options.client_id = id.to_owned();
+            c.options.client_ver = client_ver;
+            Ok(())
+        })())
+    })
+}
+
+/// Sets InitConnect's `programmingLanguage` (default `"C"`). Errors: NULL_ARGUMENT,
+/// INVALID_UTF8.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_set_programming_language(
+    qot: *mut FtapiQot,
+    language: *const c_char,
+) -> FtapiResult {
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        result((|| {
+            // SAFETY: see qot_arg and str_arg.
+            let qot = unsafe { qot_arg(qot) }?;
+            let lang = unsafe { str_arg(language) }?;
+            qot.config.lock().options.programming_language = lang.to_owned();
+            Ok(())
+        })())
+    })
+}
+
+/// Sets the RSA private key shared with OpenD (PEM text, PKCS#1 or PKCS#8, 1024 bits),
+/// needed for encrypted connections. An empty string removes the key. The key is
+/// checked now and never appears in any message. Errors: NULL_ARGUMENT, INVALID_UTF8,
+/// BAD_RSA_KEY.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_set_rsa_private_key(
+    qot: *mut FtapiQot,
+    pem: *const c_char,
+) -> FtapiResult {
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        result((|| {
+            // SAFETY: see qot_arg and str_arg.
+            let qot = unsafe { qot_arg(qot) }?;
+            let pem = unsafe { str_arg(pem) }?;
+            let key = if pem.trim().is_empty() {
+                None
+            } else {
+                Some(RsaKey::from_pem(pem).map_err(|_| FtapiResult::FTAPI_ERR_BAD_RSA_KEY)?)
+            };
+            qot.config.lock().options.rsa_key = key;
+            Ok(())
+        })())
+    })
+}
+
+/// Sets the per-request timeout in milliseconds (0 restores the default, 12 000), used by
+/// connections started after this call. Errors: NULL_ARGUMENT.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_set_request_timeout(
+    qot: *mut FtapiQot,
+    timeout_ms: u32,
+) -> FtapiResult {
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        result((|| {
+            // SAFETY: see qot_arg.
+            let qot = unsafe { qot_arg(qot) }?;
+            let d = if timeout_ms == 0 {
+                Options::default().request_timeout
+            } else {
+                Duration::from_millis(timeout_ms.into())
+            };
+            let mut c = qot.config.lock();
+            c.options.request_timeout = d;
+            c.options.init_timeout = d;
+            Ok(())
+        })())
+    })
+}
+
+/// Registers the callback table (copied; NULL removes it). When this returns, no
+/// callback of the previous table is running (unless this is called from inside one of
+/// them) and its `free_user_data` has run or runs right after that callback returns.
+/// Errors: NULL_ARGUMENT (qot).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_set_spi(
+    qot: *mut FtapiQot,
+    spi: *const FtapiQotSpi,
+) -> FtapiResult {
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        result((|| {
+            // SAFETY: see qot_arg.
+            let qot = unsafe { qot_arg(qot) }?;
+            // SAFETY: a non-NULL spi points to a table the caller filled in.
+            let new = (!spi.is_null()).then(|| Arc::new(SpiHolder(unsafe { *spi })));
+            let old = {
+                let _g = qot.callback_lock.lock();
+                std::mem::replace(&mut *qot.spi.lock(), new)
+            };
+            drop(old);
+            Ok(())
+        })())
+    })
+}
+
+/// Starts connecting to OpenD at `host`:`port` and returns at once; the outcome arrives
+/// in `on_init_connect` (err_code 0 on success, otherwise the official code, e.g.
+/// `FTAPI_INIT_FAIL << 32 | FTAPI_INIT_FAIL_OPEND_REJECT`, or a
+/// `FTAPI_CONNECT_FAIL_* << 32 | errno`). `encrypt` non-zero asks for an encrypted
+/// connection and needs a key from ftapi_qot_set_rsa_private_key.
+/// May be called again once the previous connection has ended (also from its
+/// `on_disconnect`). Errors: NULL_ARGUMENT, INVALID_UTF8, INVALID_ARGUMENT (empty host,
+/// port 0), NO_RSA_KEY, ALREADY_CONNECTED.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_init_connect(
+    qot: *mut FtapiQot,
+    host: *const c_char,
+    port: u16,
+    encrypt: i32,
+) -> FtapiResult {
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        result((|| {
+            // SAFETY: see qot_arg and str_arg.
+            let qot = unsafe { qot_arg(qot) }?;
+            let host = unsafe { str_arg(host) }?;
+            let mut options = qot.config.lock().options.clone();
+            options.encrypt = encrypt != 0;
+            if options.encrypt && options.rsa_key.is_none() {
+                return Err(FtapiResult::FTAPI_ERR_NO_RSA_KEY);
+            }
+            let previous = {
+                let mut session = qot.session.lock();
+                if let Some(q) = &*session {
+                    if !matches!(q.connection().state(), State::Closing | State::Closed) {
+                        return Err(FtapiResult::FTAPI_ERR_ALREADY_CONNECTED);
+                    }
+                }
+                session.take()
+            };
+            // Waits for the previous I/O thread unless we are on it.
+            drop(previous);
+            let events = FfiEvents { qot: qot.clone() };
+            let new = Qot::start(host, port, options, events).map_err(|e| match e {
+                ConnectError::InvalidArgument(_) => FtapiResult::FTAPI_ERR_INVALID_ARGUMENT,
+                ConnectError::InCallback => FtapiResult::FTAPI_ERR_IN_CALLBACK,
+                ConnectError::Init { .. } => FtapiResult::FTAPI_ERR_CLOSED,
+            })?;
+            let mut session = qot.session.lock();
+            if session.is_some() {
+                // Another thread started one meanwhile; keep theirs.
+                drop(session);
+                drop(new);
+                return Err(FtapiResult::FTAPI_ERR_ALREADY_CONNECTED);
+            }
+            *session = Some(new);
+            Ok(())
+        })())
+    })
+}
+
+/// The connection ID OpenD assigned in InitConnect; 0 before that, or for NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_get_connect_id(qot: *const FtapiQot) -> u64 {
+    guard(0, || {
+        // SAFETY: see qot_arg.
+        let Ok(qot) = (unsafe { qot_arg(qot) }) else {
+            return 0;
+        };
+        qot.session(|q| Ok(q.connection().conn_id())).unwrap_or(0)
+    })
+}
+
+/// The connection's state (`FTAPI_STATE_*`); `FTAPI_STATE_CLOSED` before the first
+/// ftapi_qot_init_connect or for NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_get_state(qot: *const FtapiQot) -> i32 {
+    guard(State::Closed as i32, || {
+        // SAFETY: see qot_arg.
+        let Ok(qot) = (unsafe { qot_arg(qot) }) else {
+            return State::Closed as i32;
+        };
+        qot.session(|q| Ok(q.connection().state() as i32))
+            .unwrap_or(State::Closed as i32)
+    })
+}
+
+/// Closes the connection: every pending request completes with retType -200, then
+/// `on_disconnect` runs with err_code 0. Idempotent. From another thread it returns
+/// after all of that; from inside a callback it returns at once and the rest follows
+/// when the callback returns. Errors: NULL_ARGUMENT.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_close(qot: *mut FtapiQot) -> FtapiResult {
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        result((|| {
+            // SAFETY: see qot_arg.
+            let qot = unsafe { qot_arg(qot) }?;
+            let conn = qot.session.lock().as_ref().map(|q| q.connection().clone());
+            if let Some(conn) = conn {
+                conn.close();
+            }
+            Ok(())
+        })())
+    })
+}
+
+fn write_serial(serial_out: *mut u32, serial: u32) {
+    if !serial_out.is_null() {
+        // SAFETY: a non-NULL serial_out points to a writable u32 (header).
+        unsafe { *serial_out = serial };
+    }
+}
+
+fn send_with_serial(
+    serial_out: *mut u32,
+    f: impl FnOnce() -> Result<u32, FtapiResult>,
+) -> FtapiResult {
+    write_serial(serial_out, 0);
+    match f() {
+        Ok(serial) => {
+            write_serial(serial_out, serial);
+            FtapiResult::FTAPI_OK
+        }
+        Err(e) => e,
+    }
+}
+
+/// Sends Get Groups From Watchlist (proto 3222) for `group_type` (1 custom, 2 system,
+/// 3 all). The outcome arrives once in `on_reply_get_user_security_group` (or `on_reply`
+/// if that is NULL). `*serial_out` (may be NULL) gets the serial number, or 0 on error.
+/// Errors: NULL_ARGUMENT, INVALID_GROUP_TYPE, NOT_READY, CLOSED, BACKPRESSURE.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_get_user_security_group(
+    qot: *mut FtapiQot,
+    group_type: i32,
+    serial_out: *mut u32,
+) -> FtapiResult {
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        send_with_serial(serial_out, || {
+            // SAFETY: see qot_arg.
+            let qot = unsafe { qot_arg(qot) }?;
+            let q2 = qot.clone();
+            qot.session(|q| {
+                q.get_user_security_group_async(group_type, None, move |r| q2.deliver_groups(r))
+                    .map_err(|e| qot_error(&e))
+            })
+        })
+    })
+}
+
+/// As ftapi_qot_get_user_security_group, with a serialized
+/// `Qot_GetUserSecurityGroup.Request` (what the C++ SDK takes). The bytes must parse and
+/// name a valid group type. Errors: as above, plus INVALID_ARGUMENT.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_get_user_security_group_pb(
+    qot: *mut FtapiQot,
+    request: *const u8,
+    len: usize,
+    serial_out: *mut u32,
+) -> FtapiResult {
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        send_with_serial(serial_out, || {
+            // SAFETY: see qot_arg and bytes_arg.
+            let qot = unsafe { qot_arg(qot) }?;
+            let req = unsafe { bytes_arg(request, len) }?;
+            let q2 = qot.clone();
+            qot.session(|q| {
+                q.get_user_security_group_pb(req, None, move |r| q2.deliver_groups(r))
+                    .map_err(|e| qot_error(&e))
+            })
+        })
+    })
+}
+
+/// Blocking Get Groups From Watchlist: waits for the outcome (at most `timeout_ms`; 0
+/// means the connection's request timeout) and stores an owned reply in `*out`, which
+/// the caller frees with ftapi_user_security_group_reply_free. FTAPI_OK means `*out`
+/// holds the outcome, whose `ret_type` may still say failure (-1, -100, -200, -500).
+/// Errors (then `*out` is NULL): NULL_ARGUMENT, INVALID_GROUP_TYPE, NOT_READY, CLOSED,
+/// BACKPRESSURE, IN_CALLBACK (called from a callback, where waiting would deadlock).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_get_user_security_group_sync(
+    qot: *mut FtapiQot,
+    group_type: i32,
+    timeout_ms: u32,
+    out: *mut *mut FtapiUserSecurityGroupReply,
+) -> FtapiResult {
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        result((|| {
+            if out.is_null() {
+                return Err(FtapiResult::FTAPI_ERR_NULL_ARGUMENT);
+            }
+            // SAFETY: out is a writable pointer slot (checked non-NULL).
+            unsafe { *out = std::ptr::null_mut() };
+            // SAFETY: see qot_arg.
+            let qot = unsafe { qot_arg(qot) }?;
+            if crate::conn::on_io_thread() {
+                return Err(FtapiResult::FTAPI_ERR_IN_CALLBACK);
+            }
+            let timeout = (timeout_ms != 0).then(|| Duration::from_millis(timeout_ms.into()));
+            // Send under the session lock, wait outside it.
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            qot.session(|q| {
+                q.get_user_security_group_async(group_type, timeout, move |r| {
+                    let _ = tx.send(r);
+                })
+                .map_err(|e| qot_error(&e))
+            })?;
+            let reply = rx.recv().map_err(|_| FtapiResult::FTAPI_ERR_CLOSED)?;
+            let owned = Box::new(OwnedReply::new(&reply));
+            // SAFETY: as above. The C struct is the first field of the #[repr(C)] box.
+            unsafe { *out = Box::into_raw(owned).cast() };
+            Ok(())
+        })())
+    })
+}
+
+/// Frees a reply from ftapi_qot_get_user_security_group_sync. NULL is a no-op.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_user_security_group_reply_free(
+    reply: *mut FtapiUserSecurityGroupReply,
+) {
+    if reply.is_null() {
+        return;
+    }
+    guard((), || {
+        // SAFETY: reply came from Box::into_raw of an OwnedReply, whose first field it is.
+        drop(unsafe { Box::from_raw(reply.cast::<OwnedReply>()) });
+    })
+}
+
+/// Sends any other OpenD request: `body` is its serialized plaintext `Request`. The
+/// outcome arrives once in `on_reply` (reply_type 0 with OpenD's `Response`, or -100 /
+/// -200 with an empty body). Errors: NULL_ARGUMENT, INVALID_ARGUMENT (proto 1001),
+/// NOT_READY, CLOSED, BACKPRESSURE.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_send_proto(
+    qot: *mut FtapiQot,
+    proto_id: u32,
+    body: *const u8,
+    len: usize,
+    serial_out: *mut u32,
+) -> FtapiResult {
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        send_with_serial(serial_out, || {
+            // SAFETY: see qot_arg and bytes_arg.
+            let qot = unsafe { qot_arg(qot) }?;
+            let body = unsafe { bytes_arg(body, len) }?.to_vec();
+            let q2 = qot.clone();
+            qot.session(|q| {
+                q.send_proto(proto_id, body, None, move |r: Reply| {
+                    q2.with_spi(|spi, p| {
+                        if let Some(f) = spi.on_reply {
+                            // SAFETY: a callback the caller registered; the body lives until it returns.
+                            unsafe {
+                                f(
+                                    spi.user_data,
+                                    p,
+                                    r.kind as i32,
+                                    r.proto_id,
+                                    r.serial,
+                                    r.body.as_ptr(),
+                                    r.body.len(),
+                                )
+                            };
+                        }
+                    })
+                })
+                .map_err(|e| send_error(&e))
+            })
+        })
+    })
+}

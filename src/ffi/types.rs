@@ -1,0 +1,279 @@
+//! Types and constants of the C ABI.
+
+use super::c_string;
+use crate::qot::GroupsReply;
+use std::ffi::{CString, c_char, c_void};
+
+/// Result of a call. Values are fixed forever; ftapi_result_message describes each.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FtapiResult {
+    /// Success.
+    FTAPI_OK = 0,
+    /// A required pointer argument was NULL.
+    FTAPI_ERR_NULL_ARGUMENT = 1,
+    /// A string argument was not valid UTF-8.
+    FTAPI_ERR_INVALID_UTF8 = 2,
+    /// An argument is out of range or malformed (empty host, port 0, bad request bytes).
+    FTAPI_ERR_INVALID_ARGUMENT = 3,
+    /// A group type other than 1 (custom), 2 (system) or 3 (all); nothing was sent.
+    FTAPI_ERR_INVALID_GROUP_TYPE = 4,
+    /// Not connected, or InitConnect has not succeeded yet.
+    FTAPI_ERR_NOT_READY = 5,
+    /// The connection is closed or has ended.
+    FTAPI_ERR_CLOSED = 6,
+    /// A connection is already active on this object.
+    FTAPI_ERR_ALREADY_CONNECTED = 7,
+    /// A blocking call was made from inside a callback, where it would deadlock.
+    FTAPI_ERR_IN_CALLBACK = 8,
+    /// Too many bytes wait to be sent: OpenD is not reading.
+    FTAPI_ERR_BACKPRESSURE = 9,
+    /// Encryption was requested but no RSA private key is set.
+    FTAPI_ERR_NO_RSA_KEY = 10,
+    /// The RSA private key is not a 1024-bit PKCS#1 or PKCS#8 PEM key.
+    FTAPI_ERR_BAD_RSA_KEY = 11,
+    /// An internal error (a caught panic); please report it.
+    FTAPI_ERR_PANIC = 12,
+}
+
+impl FtapiResult {
+    pub(crate) fn message(code: i32) -> &'static str {
+        match code {
+            0 => "ok\0",
+            1 => "a required pointer argument is NULL\0",
+            2 => "a string argument is not valid UTF-8\0",
+            3 => "an argument is out of range or malformed\0",
+            4 => "invalid group type: use 1 (custom), 2 (system) or 3 (all)\0",
+            5 => "not connected, or InitConnect has not succeeded yet\0",
+            6 => "the connection is closed\0",
+            7 => "a connection is already active on this object\0",
+            8 => "blocking call made from inside a callback\0",
+            9 => "send buffer full: OpenD is not reading\0",
+            10 => "encryption requested but no RSA private key is set\0",
+            11 => "the RSA private key is not a 1024-bit PKCS#1 or PKCS#8 PEM key\0",
+            12 => "internal error (caught panic)\0",
+            _ => "unknown result code\0",
+        }
+    }
+}
+
+/// `FTAPI_InitFail`: high part of every InitConnect failure code.
+pub const FTAPI_INIT_FAIL: i32 = 100;
+/// InitFailType (low part with `FTAPI_INIT_FAIL`): unknown / bad reply.
+pub const FTAPI_INIT_FAIL_UNKNOWN: i32 = 0;
+/// InitFailType: InitConnect got no reply in time.
+pub const FTAPI_INIT_FAIL_TIMEOUT: i32 = 1;
+/// InitFailType: the connection ended (or was closed) during InitConnect.
+pub const FTAPI_INIT_FAIL_DISCONNECT: i32 = 3;
+/// InitFailType: OpenD refused InitConnect (desc has its retMsg).
+pub const FTAPI_INIT_FAIL_OPEND_REJECT: i32 = 5;
+/// ConnectFailType (high part; low part errno): the host name did not resolve.
+pub const FTAPI_CONNECT_FAIL_GET_HOST_BY_NAME: i32 = 4;
+/// ConnectFailType: TCP connect failed (refused, unreachable, timed out).
+pub const FTAPI_CONNECT_FAIL_CONNECT: i32 = 6;
+/// ConnectFailType: sending failed; the connection ended.
+pub const FTAPI_CONNECT_FAIL_SEND: i32 = 10;
+/// ConnectFailType: receiving failed, OpenD closed the connection, or it broke the
+/// protocol (see the reason text).
+pub const FTAPI_CONNECT_FAIL_RECV: i32 = 11;
+
+/// `reply_type` / `ret_type`: OpenD's reply.
+pub const FTAPI_REPLY_SERVER: i32 = 0;
+/// `reply_type` / `ret_type`: no reply before the request's timeout.
+pub const FTAPI_REPLY_TIMEOUT: i32 = -100;
+/// `reply_type` / `ret_type`: the connection ended first (also after the user's close).
+pub const FTAPI_REPLY_DISCONNECT: i32 = -200;
+/// `ret_type`: OpenD's reply could not be parsed.
+pub const FTAPI_REPLY_INVALID: i32 = -500;
+
+/// Group types for GetUserSecurityGroup.
+pub const FTAPI_GROUP_CUSTOM: i32 = 1;
+pub const FTAPI_GROUP_SYSTEM: i32 = 2;
+pub const FTAPI_GROUP_ALL: i32 = 3;
+
+/// Connection states from `ftapi_qot_get_state`.
+pub const FTAPI_STATE_CONNECTING: i32 = 0;
+pub const FTAPI_STATE_INITIALIZING: i32 = 1;
+pub const FTAPI_STATE_READY: i32 = 2;
+pub const FTAPI_STATE_CLOSING: i32 = 3;
+pub const FTAPI_STATE_CLOSED: i32 = 4;
+
+/// One watchlist group. Borrowed from the reply that holds it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct FtapiGroup {
+    /// UTF-8, NUL-terminated.
+    pub group_name: *const c_char,
+    /// 1 custom, 2 system.
+    pub group_type: i32,
+}
+
+/// The outcome of a GetUserSecurityGroup request.
+///
+/// In a callback it is borrowed for the duration of the call (copy what you keep);
+/// from `ftapi_qot_get_user_security_group_sync` it is owned by the caller until
+/// `ftapi_user_security_group_reply_free`.
+#[repr(C)]
+pub struct FtapiUserSecurityGroupReply {
+    /// 0 success; -1 OpenD refused (its ret_msg says why, e.g. its rate limit); -100
+    /// timeout; -200 disconnected; -500 unparsable reply.
+    pub ret_type: i32,
+    /// UTF-8, never NULL (may be empty).
+    pub ret_msg: *const c_char,
+    pub err_code: i32,
+    /// `group_count` groups (NULL when 0).
+    pub groups: *const FtapiGroup,
+    pub group_count: usize,
+    /// The serialized `Qot_GetUserSecurityGroup.Response` (also for library-made
+    /// outcomes), for protobuf users.
+    pub pb: *const u8,
+    pub pb_len: usize,
+}
+
+/// The reply plus the storage its pointers point into. `c` comes first, so a pointer to
+/// an `OwnedReply` is a pointer to its `FtapiUserSecurityGroupReply`.
+#[repr(C)]
+pub(crate) struct OwnedReply {
+    pub(crate) c: FtapiUserSecurityGroupReply,
+    _ret_msg: CString,
+    _names: Vec<CString>,
+    _groups: Vec<FtapiGroup>,
+    _pb: Vec<u8>,
+}
+
+impl OwnedReply {
+    pub(crate) fn new(r: &GroupsReply) -> OwnedReply {
+        let ret_msg = c_string(&r.ret_msg);
+        let names: Vec<CString> = r.groups.iter().map(|g| c_string(&g.name)).collect();
+        let groups: Vec<FtapiGroup> = names
+            .iter()
+            .zip(&r.groups)
+            .map(|(n, g)| FtapiGroup {
+                group_name: n.as_ptr(),
+                group_type: g.group_type,
+            })
+            .collect();
+        let pb = r.pb.clone();
+        OwnedReply {
+            c: FtapiUserSecurityGroupReply {
+                ret_type: r.ret_type,
+                ret_msg: ret_msg.as_ptr(),
+                err_code: r.err_code,
+                groups: if groups.is_empty() {
+                    std::ptr::null()
+                } else {
+                    groups.as_ptr()
+                },
+                group_count: groups.len(),
+                pb: pb.as_ptr(),
+                pb_len: pb.len(),
+            },
+            _ret_msg: ret_msg,
+            _names: names,
+            _groups: groups,
+            _pb: pb,
+        }
+    }
+}
+
+/// The callback table (SPI). Any entry may be NULL. Copied by `ftapi_qot_set_spi`.
+///
+/// Threading: every callback runs on the connection's own I/O thread, never on the
+/// caller's; calls for one connection never overlap. Inside a callback you may send
+/// requests, call `ftapi_qot_close`, `ftapi_qot_free` and `ftapi_qot_set_spi`; blocking
+/// calls (`*_sync`) return `FTAPI_ERR_IN_CALLBACK`. Pointer arguments are borrowed for
+/// the duration of the call: copy what you keep. `user_data` is passed back untouched
+/// and may be used from the library's threads.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct FtapiQotSpi {
+    pub user_data: *mut c_void,
+    /// InitConnect finished: `err_code` 0 and `desc` "" on success; otherwise the
+    /// official code (`ftapi_err_code_high` / `_low` split it) and a UTF-8 description.
+    /// Comes before any reply on this connection.
+    pub on_init_connect: Option<
+        unsafe extern "C" fn(
+            user_data: *mut c_void,
+            qot: *mut FtapiQot,
+            err_code: i64,
+            desc: *const c_char,
+        ),
+    >,
+    /// An initialised connection ended; every pending request has had its outcome.
+    /// `err_code` is 0 after `ftapi_qot_close`, else `FTAPI_CONNECT_FAIL_* << 32 | errno`;
+    /// `reason` says what happened (UTF-8).
+    pub on_disconnect: Option<
+        unsafe extern "C" fn(
+            user_data: *mut c_void,
+            qot: *mut FtapiQot,
+            err_code: i64,
+            reason: *const c_char,
+        ),
+    >,
+    /// The one outcome of a GetUserSecurityGroup request.
+    pub on_reply_get_user_security_group: Option<
+        unsafe extern "C" fn(
+            user_data: *mut c_void,
+            qot: *mut FtapiQot,
+            serial_no: u32,
+            reply: *const FtapiUserSecurityGroupReply,
+        ),
+    >,
+    /// The one outcome of a `ftapi_qot_send_proto` request (and of GetUserSecurityGroup
+    /// when `on_reply_get_user_security_group` is NULL): `reply_type` 0 with OpenD's
+    /// serialized `Response` in `body`, or -100 / -200 with an empty body.
+    pub on_reply: Option<
+        unsafe extern "C" fn(
+            user_data: *mut c_void,
+            qot: *mut FtapiQot,
+            reply_type: i32,
+            proto_id: u32,
+            serial_no: u32,
+            body: *const u8,
+            len: usize,
+        ),
+    >,
+    /// A push from OpenD (e.g. Notify, 1003): its serialized `Response`.
+    pub on_push: Option<
+        unsafe extern "C" fn(
+            user_data: *mut c_void,
+            qot: *mut FtapiQot,
+            proto_id: u32,
+            body: *const u8,
+            len: usize,
+        ),
+    >,
+    /// Called once with `user_data` after the last callback that can see it: when the
+    /// table is replaced or the object is freed.
+    pub free_user_data: Option<unsafe extern "C" fn(user_data: *mut c_void)>,
+}
+
+use super::FtapiQot;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errcode::{connect_fail, init_fail};
+
+    #[test]
+    fn abi_constants_match_the_engine() {
+        assert_eq!(FTAPI_INIT_FAIL, crate::errcode::INIT_FAIL);
+        assert_eq!(FTAPI_INIT_FAIL_UNKNOWN, init_fail::UNKNOWN);
+        assert_eq!(FTAPI_INIT_FAIL_TIMEOUT, init_fail::TIMEOUT);
+        assert_eq!(FTAPI_INIT_FAIL_DISCONNECT, init_fail::DISCONNECT);
+        assert_eq!(FTAPI_INIT_FAIL_OPEND_REJECT, init_fail::OPEND_REJECT);
+        assert_eq!(
+            FTAPI_CONNECT_FAIL_GET_HOST_BY_NAME,
+            connect_fail::GET_HOST_BY_NAME_FAILED
+        );
+        assert_eq!(FTAPI_CONNECT_FAIL_CONNECT, connect_fail::CONNECT_FAILED);
+        assert_eq!(FTAPI_CONNECT_FAIL_SEND, connect_fail::SEND_FAILED);
+        assert_eq!(FTAPI_CONNECT_FAIL_RECV, connect_fail::RECV_FAILED);
+        assert_eq!(FTAPI_STATE_READY, crate::State::Ready as i32);
+        assert_eq!(FTAPI_STATE_CLOSED, crate::State::Closed as i32);
+        assert_eq!(
+            FTAPI_REPLY_DISCONNECT,
+            crate::ReplyKind::Disconnected as i32
+        );
+    }
+}
