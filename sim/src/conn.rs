@@ -149,8 +149,7 @@ impl Handler {
             loop {
                 match reader.next_frame() {
                     Ok(Some(frame)) => {
-                        if let Err(end) = self.handle(frame.header, frame.body, &faults, &mut out)
-                        {
+                        if let Err(end) = self.handle(frame.header, frame.body, &faults, &mut out) {
                             ended = Some(end);
                             break;
                         }
@@ -367,7 +366,12 @@ impl Handler {
 
     /// Answers InitConnect: returns the reply's plaintext and wire body, and on success
     /// marks the connection ready with its cipher.
-    fn init_connect(&mut self, plain: &[u8], rsa_init: bool, faults: &Faults) -> (Vec<u8>, Vec<u8>) {
+    fn init_connect(
+        &mut self,
+        plain: &[u8],
+        rsa_init: bool,
+        faults: &Faults,
+    ) -> (Vec<u8>, Vec<u8>) {
         let cfg = &self.shared.cfg;
         let c2s = match pb::init_connect::Request::decode(plain) {
             Ok(r) => r.c2s,
@@ -457,7 +461,10 @@ impl Handler {
         if let Some(rl) = cfg.rate_limit {
             let now = Instant::now();
             let admit = |w: &mut VecDeque<Instant>| {
-                while w.front().is_some_and(|t| now.duration_since(*t) >= rl.window) {
+                while w
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= rl.window)
+                {
                     w.pop_front();
                 }
                 if w.len() >= rl.max as usize {
@@ -497,9 +504,9 @@ impl Handler {
         };
         if !(1..=3).contains(&t) {
             return error_reply(&match cfg.lang {
-                Lang::En => format!(
-                    "parameter error: groupType {t} is invalid (1 custom, 2 system, 3 all)"
-                ),
+                Lang::En => {
+                    format!("parameter error: groupType {t} is invalid (1 custom, 2 system, 3 all)")
+                }
                 Lang::Zh => format!("参数错误：groupType {t} 无效 (1 自定义, 2 系统, 3 全部)"),
             });
         }

@@ -1,1 +1,354 @@
-fn main() {}
+//! `opend-sim`: run the simulated OpenD, either until SIGINT/SIGTERM or around one
+//! command (runner mode, `-- COMMAND ARGS...`).
+
+use opend_sim::{AesMode, Config, GroupEntry, Lang, RateLimit, Sim};
+use std::io::Write;
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+const USAGE: &str = "\
+opend-sim: a simulated Futu / moomoo OpenD
+
+usage: opend-sim [OPTIONS] [-- COMMAND ARGS...]
+
+With `-- COMMAND ARGS...` (runner mode) the simulator runs COMMAND, replacing `{port}` in
+its arguments by the port and setting OPEND_SIM_PORT / OPEND_SIM_HOST, then stops and exits
+with COMMAND's exit code (128+N if killed by signal N). The listening line then goes to
+stderr. Otherwise it runs until SIGINT or SIGTERM.
+
+options:
+  --host HOST                  address to listen on (default 127.0.0.1)
+  --port PORT                  port; 0 picks a free one (default 11111)
+  --port-file FILE             write the port number to FILE once listening
+  --groups FILE.json           watchlist: [{\"groupName\": \"...\", \"groupType\": 1|2}, ...]
+  --lang en|zh                 language of the default groups and messages (default en)
+  --keep-alive-interval SECS   keepAliveInterval sent in InitConnect's reply (default 10)
+  --rate-limit N/SECS | off    3222 limit, sliding window (default 10/30)
+  --rate-limit-per-connection  count the limit per connection instead of per server
+  --max-connections N          connection cap (default 128); the next is accepted, then closed
+  --max-body-len BYTES         largest request body accepted (default 67108864)
+  --server-ver N               serverVer in InitConnect's reply (default 903)
+  --rsa-key FILE.pem           RSA private key (1024-bit, PKCS#1 or PKCS#8) to allow encryption
+  --require-encryption         refuse InitConnect from clients that do not encrypt
+  --aes ecb|follow             AES for encrypting clients: follow their packetEncAlgo (default)
+                               or always FTAES-ECB
+
+fault injection (P = proto ID, e.g. 1001 InitConnect, 1004 KeepAlive, 3222):
+  --withhold P[,P..]           never answer these protos
+  --close-after P              close the connection instead of answering P
+  --delay-ms N                 delay replies by N ms
+  --delay-protos P[,P..]       which protos to delay (default: all but 1001 and 1004)
+  --corrupt-sha1 P             flip a bit in the SHA-1 of replies to P
+  --reject-init MSG            answer InitConnect with retType -1 and MSG
+  --byte-at-a-time             write replies one byte per write(), 1 ms apart
+  --close-mid-header P         write part of P's reply header, then close
+  --close-mid-body P           write P's reply header and half its body, then close
+  --bad-magic P                reply to P with magic \"XT\"
+  --huge-body-len P            reply to P with nBodyLen 0xFFFFFFFF
+  --reset P                    on P, close with a TCP RST
+  --garbage-after P            append 64 random bytes after P's reply
+  --wrong-proto P              reply to P with proto ID P+1
+  --duplicate P                send P's reply twice
+  --stop-reading               after InitConnect, never read from the socket again
+  --after N                    proto-keyed faults start after N normal replies of that proto
+                               per connection
+  -h, --help                   this text
+";
+
+struct Args {
+    config: Config,
+    port_file: Option<String>,
+    command: Vec<String>,
+}
+
+fn parse_args(argv: Vec<String>) -> Result<Option<Args>, String> {
+    let mut config = Config {
+        port: 11111,
+        // Nobody can read the record from the binary; keep memory flat in long runs.
+        record_received: false,
+        ..Config::default()
+    };
+    let mut port_file = None;
+    let mut groups_file = None;
+    let mut lang_set = false;
+    let mut command = Vec::new();
+    let mut it = argv.into_iter();
+    while let Some(arg) = it.next() {
+        if arg == "--" {
+            command = it.by_ref().collect();
+            if command.is_empty() {
+                return Err("`--` must be followed by a command".into());
+            }
+            break;
+        }
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = || -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        let f = &mut config.faults;
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--host" => config.host = value()?,
+            "--port" => config.port = num(&flag, &value()?)?,
+            "--port-file" => port_file = Some(value()?),
+            "--groups" => groups_file = Some(value()?),
+            "--lang" => {
+                config.lang = match value()?.as_str() {
+                    "en" => Lang::En,
+                    "zh" => Lang::Zh,
+                    other => return Err(format!("--lang: expected en or zh, got {other:?}")),
+                };
+                lang_set = true;
+            }
+            "--keep-alive-interval" => config.keep_alive_interval = num(&flag, &value()?)?,
+            "--rate-limit" => config.rate_limit = parse_rate_limit(&value()?)?,
+            "--rate-limit-per-connection" => {
+                let rl = config.rate_limit.get_or_insert_with(RateLimit::default);
+                rl.per_connection = true;
+            }
+            "--max-connections" => config.max_connections = num(&flag, &value()?)?,
+            "--max-body-len" => config.max_body_len = num(&flag, &value()?)?,
+            "--server-ver" => config.server_ver = num(&flag, &value()?)?,
+            "--rsa-key" => {
+                let path = value()?;
+                let pem = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("--rsa-key: cannot read {path}: {e}"))?;
+                config.rsa_key = Some(
+                    ftapi::crypto::RsaKey::from_pem(&pem)
+                        .map_err(|e| format!("--rsa-key {path}: {e}"))?,
+                );
+            }
+            "--require-encryption" => config.require_encryption = true,
+            "--aes" => {
+                config.aes_mode = match value()?.as_str() {
+                    "ecb" => AesMode::ForceFtAesEcb,
+                    "follow" => AesMode::FollowClient,
+                    other => return Err(format!("--aes: expected ecb or follow, got {other:?}")),
+                }
+            }
+            "--withhold" => f.withhold = list(&flag, &value()?)?,
+            "--close-after" => f.close_after = Some(num(&flag, &value()?)?),
+            "--delay-ms" => f.delay = Some(Duration::from_millis(num(&flag, &value()?)?)),
+            "--delay-protos" => f.delay_protos = list(&flag, &value()?)?,
+            "--corrupt-sha1" => f.corrupt_sha1 = Some(num(&flag, &value()?)?),
+            "--reject-init" => f.reject_init = Some(value()?),
+            "--byte-at-a-time" => f.byte_at_a_time = true,
+            "--close-mid-header" => f.close_mid_header = Some(num(&flag, &value()?)?),
+            "--close-mid-body" => f.close_mid_body = Some(num(&flag, &value()?)?),
+            "--bad-magic" => f.bad_magic = Some(num(&flag, &value()?)?),
+            "--huge-body-len" => f.huge_body_len = Some(num(&flag, &value()?)?),
+            "--reset" => f.reset = Some(num(&flag, &value()?)?),
+            "--garbage-after" => f.garbage_after = Some(num(&flag, &value()?)?),
+            "--wrong-proto" => f.wrong_proto = Some(num(&flag, &value()?)?),
+            "--duplicate" => f.duplicate = Some(num(&flag, &value()?)?),
+            "--stop-reading" => f.stop_reading = true,
+            "--after" => f.after_n = num(&flag, &value()?)?,
+            _ => return Err(format!("unknown argument {arg:?}")),
+        }
+        if inline.is_some()
+            && matches!(
+                flag.as_str(),
+                "--rate-limit-per-connection"
+                    | "--require-encryption"
+                    | "--byte-at-a-time"
+                    | "--stop-reading"
+            )
+        {
+            return Err(format!("{flag} takes no value"));
+        }
+    }
+    config.groups = match groups_file {
+        Some(path) => read_groups(&path)?,
+        None if lang_set => Config::default_groups(config.lang),
+        None => config.groups,
+    };
+    Ok(Some(Args {
+        config,
+        port_file,
+        command,
+    }))
+}
+
+fn num<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String> {
+    v.trim()
+        .parse()
+        .map_err(|_| format!("{flag}: {v:?} is not a valid number"))
+}
+
+fn list(flag: &str, v: &str) -> Result<Vec<u32>, String> {
+    v.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| num(flag, s))
+        .collect()
+}
+
+fn parse_rate_limit(v: &str) -> Result<Option<RateLimit>, String> {
+    if v == "off" {
+        return Ok(None);
+    }
+    let bad = || format!("--rate-limit: expected N/SECS (e.g. 10/30) or off, got {v:?}");
+    let (n, secs) = v.split_once('/').ok_or_else(bad)?;
+    let max: u32 = n.trim().parse().map_err(|_| bad())?;
+    let secs: f64 = secs.trim().parse().map_err(|_| bad())?;
+    if !(secs.is_finite() && secs > 0.0) {
+        return Err(bad());
+    }
+    Ok(Some(RateLimit {
+        max,
+        window: Duration::from_secs_f64(secs),
+        per_connection: false,
+    }))
+}
+
+fn read_groups(path: &str) -> Result<Vec<GroupEntry>, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("--groups: cannot read {path}: {e}"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("--groups {path}: invalid JSON: {e}"))?;
+    let items = value
+        .as_array()
+        .ok_or_else(|| format!("--groups {path}: expected a JSON array of groups"))?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let name = g
+                .get("groupName")
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| format!("--groups {path}: item {i} has no string \"groupName\""))?;
+            let t = g.get("groupType").and_then(|v| v.as_i64());
+            match t {
+                Some(t @ (1 | 2)) => Ok(GroupEntry::new(name, t as i32)),
+                _ => Err(format!(
+                    "--groups {path}: item {i} needs \"groupType\" 1 (custom) or 2 (system)"
+                )),
+            }
+        })
+        .collect()
+}
+
+/// Blocks SIGINT and SIGTERM in this thread (and so in every thread spawned after) so
+/// that `sigwait` can take them. Child processes start with an empty mask (std resets it).
+fn block_signals() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; the calls only read and write the local set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    }
+}
+
+fn wait_signal(set: &libc::sigset_t) -> i32 {
+    let mut sig = 0;
+    // SAFETY: `set` is an initialised sigset and `sig` a valid out-pointer.
+    unsafe {
+        libc::sigwait(set, &mut sig);
+    }
+    sig
+}
+
+fn write_port_file(path: &str, port: u16) -> std::io::Result<()> {
+    // Write then rename, so a watcher never reads a half-written file.
+    let tmp = format!("{path}.tmp{}", std::process::id());
+    std::fs::write(&tmp, format!("{port}\n"))?;
+    std::fs::rename(&tmp, path)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1).collect()) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("opend-sim: {e}\ntry `opend-sim --help`");
+            return ExitCode::from(2);
+        }
+    };
+    let signals = block_signals();
+    let host = args.config.host.clone();
+    let sim = match Sim::start(args.config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("opend-sim: cannot listen on {host}: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let port = sim.port();
+    if let Some(path) = &args.port_file
+        && let Err(e) = write_port_file(path, port)
+    {
+        eprintln!("opend-sim: cannot write --port-file {path}: {e}");
+        sim.stop();
+        return ExitCode::from(1);
+    }
+    let line = format!("opend-sim listening on {}", sim.addr());
+    if args.command.is_empty() {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+        drop(out);
+        wait_signal(&signals);
+        sim.stop();
+        return ExitCode::SUCCESS;
+    }
+
+    eprintln!("{line}");
+    let port_s = port.to_string();
+    let argv: Vec<String> = args
+        .command
+        .iter()
+        .map(|a| a.replace("{port}", &port_s))
+        .collect();
+    let mut child = match Command::new(&argv[0])
+        .args(&argv[1..])
+        .env("OPEND_SIM_PORT", &port_s)
+        .env("OPEND_SIM_HOST", &host)
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("opend-sim: cannot run {:?}: {e}", argv[0]);
+            sim.stop();
+            return ExitCode::from(127);
+        }
+    };
+    // Pass SIGINT / SIGTERM on to the command; its exit ends the run.
+    let pid = child.id() as libc::pid_t;
+    std::thread::spawn(move || {
+        loop {
+            let sig = wait_signal(&signals);
+            // SAFETY: plain kill(2) on our own child's pid.
+            unsafe {
+                libc::kill(pid, sig);
+            }
+        }
+    });
+    let status = child.wait();
+    sim.stop();
+    let code = match status {
+        Ok(s) => {
+            use std::os::unix::process::ExitStatusExt;
+            match (s.code(), s.signal()) {
+                (Some(c), _) => c,
+                (None, Some(sig)) => 128 + sig,
+                _ => 1,
+            }
+        }
+        Err(e) => {
+            eprintln!("opend-sim: waiting for the command failed: {e}");
+            1
+        }
+    };
+    ExitCode::from(code.clamp(0, 255) as u8)
+}
