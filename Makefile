@@ -1,0 +1,56 @@
+# ftapi: `make demo` and `make test` do all the set-up on a fresh Debian 12 machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+CARGO    ?= cargo
+PREFIX   ?= /usr/local
+ROOT     := $(abspath .)
+REL      := $(ROOT)/target/release
+SIM      := $(REL)/opend-sim
+OUT      := $(ROOT)/target/c
+CFLAGS   ?= -O2 -g -Wall -Wextra -Werror -std=c99
+# The Java binding's JNI exports live in libftapi itself.
+FEATURES := --features ftapi/java
+
+export FTAPI_LIB_DIR := $(REL)
+export OPEND_SIM := $(SIM)
+
+.PHONY: build deps examples demo test header install clean bench stress
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(CARGO) build --release -p ftapi -p opend-sim $(FEATURES)
+
+examples: build
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -Iinclude examples-c/get_user_security_group.c -o $(OUT)/get_user_security_group \
+	    -L$(REL) -lftapi -Wl,-rpath,$(REL)
+	$(CC) $(CFLAGS) -Iinclude examples-c/get_user_security_group_sync.c -o $(OUT)/get_user_security_group_sync \
+	    -L$(REL) -lftapi -Wl,-rpath,$(REL)
+
+# Builds everything, starts opend-sim on a free port, runs the C example against it.
+demo: examples
+	$(SIM) --port 0 -- $(OUT)/get_user_security_group 127.0.0.1 {port} all
+
+# The whole suite: cargo tests, then the C, C++, C#, Java and Python suites.
+test: examples
+	@scripts/test-all.sh
+
+# Regenerates include/ftapi.h from src/ffi.
+header:
+	FTAPI_UPDATE_HEADER=1 $(CARGO) test --release $(FEATURES) --test header
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(REL)/libftapi.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(REL)/libftapi.so $(DESTDIR)$(PREFIX)/lib/libftapi.so.0
+	ln -sf libftapi.so.0 $(DESTDIR)$(PREFIX)/lib/libftapi.so
+	install -m 644 include/ftapi.h $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(SIM) $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)|g' \
+	    ftapi.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ftapi.pc
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test suite and ends with one line CI reads: "N passed, N failed".
+# Each suite script ends with its own "N passed, N failed" line and a non-zero exit on
+# failure. Suites run one after another: the machine has two cores.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export FTAPI_LIB_DIR="${FTAPI_LIB_DIR:-$PWD/target/release}"
+export OPEND_SIM="${OPEND_SIM:-$FTAPI_LIB_DIR/opend-sim}"
+
+total_pass=0; total_fail=0; failed_suites=()
+
+run_suite() {
+  local name="$1"; shift
+  echo "=== $name ==="
+  local log; log=$(mktemp)
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local line; line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+  local p=0 f=0
+  if [ -n "$line" ]; then
+    p=$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line"); f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+  fi
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+  [ "$rc" -ne 0 ] && failed_suites+=("$name")
+  rm -f "$log"
+}
+
+cargo_suite() {
+  # cargo's own summary lines are summed into one line of the same form.
+  local log; log=$(mktemp)
+  cargo test --release --workspace --features ftapi/java 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local p f
+  p=$(grep -E '^test result:' "$log" | sed -E 's/.* ([0-9]+) passed.*/\1/' | awk '{s+=$1} END {print s+0}')
+  f=$(grep -E '^test result:' "$log" | sed -E 's/.* ([0-9]+) failed.*/\1/' | awk '{s+=$1} END {print s+0}')
+  echo "${p:-0} passed, ${f:-0} failed"
+  rm -f "$log"
+  return "$rc"
+}
+
+run_suite "cargo test" cargo_suite
+for suite in tests/c/run-tests.sh tests/cpp/run-tests.sh bindings/python/run-tests.sh \
+             bindings/csharp/run-tests.sh bindings/java/run-tests.sh; do
+  [ -x "$suite" ] && run_suite "$suite" "$suite"
+done
+
+echo
+[ ${#failed_suites[@]} -gt 0 ] && echo "failed suites: ${failed_suites[*]}"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ] && [ ${#failed_suites[@]} -eq 0 ]
