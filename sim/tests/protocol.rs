@@ -22,7 +22,9 @@ fn unix_ms() -> u64 {
 }
 
 fn is_hex16(s: &str) -> bool {
-    s.len() == 16 && s.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+    s.len() == 16
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
 }
 
 #[test]
@@ -57,7 +59,9 @@ fn init_connect_reply_has_the_documented_fields() {
     assert_eq!(got.len(), 2);
     assert_eq!((got[0].conn_index, got[0].proto_id), (1, 1001));
     assert_eq!(got[0].serial, 101);
-    let c2s = pb::init_connect::Request::decode(&got[0].body[..]).unwrap().c2s;
+    let c2s = pb::init_connect::Request::decode(&got[0].body[..])
+        .unwrap()
+        .c2s;
     assert_eq!(c2s.client_id, "sim-test");
     assert_eq!(got[1].conn_index, 2);
     assert_eq!(sim.connections_accepted(), 2);
@@ -242,7 +246,10 @@ fn rate_limit_per_server_counts_every_connection_and_slides() {
     assert_eq!(rsp.ret_type, -1);
     assert!(rsp.s2c.is_none());
     let msg = rsp.ret_msg.unwrap();
-    assert!(msg.contains("frequency") && msg.contains("opend-sim"), "{msg}");
+    assert!(
+        msg.contains("frequency") && msg.contains("opend-sim"),
+        "{msg}"
+    );
     assert_eq!(a.groups(3).ret_type, -1);
     std::thread::sleep(window);
     assert_eq!(a.groups(3).ret_type, 0);

@@ -50,7 +50,8 @@ impl Client {
             Some(c) => c.decrypt(&wire).expect("AES decrypt of the reply"),
             None => wire,
         };
-        h.check_sha1(&plain).expect("reply SHA-1 must match its plaintext");
+        h.check_sha1(&plain)
+            .expect("reply SHA-1 must match its plaintext");
         Ok((h, plain))
     }
 
@@ -94,7 +95,11 @@ impl Client {
             .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
         match r {
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
             other => panic!("expected silence, got {other:?}"),
         }
     }

@@ -1,0 +1,165 @@
+//! The `opend-sim` binary: arguments, standalone mode and runner mode.
+
+mod common;
+
+use common::{Client, names};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_opend-sim");
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("opend-sim-test-{}-{name}", std::process::id()))
+}
+
+#[test]
+fn runner_substitutes_the_port_and_passes_the_exit_code() {
+    let out = Command::new(BIN)
+        .args(["--port", "0", "--", "sh", "-c"])
+        .arg(r#"test "$1" = "$OPEND_SIM_PORT" && test "$OPEND_SIM_HOST" = 127.0.0.1 && echo "port=$1" && exit 7; exit 1"#)
+        .args(["sh", "{port}"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(7), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    // Only the command's output on stdout; the listening line went to stderr.
+    let port: u16 = stdout
+        .trim()
+        .strip_prefix("port=")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(port > 0);
+    assert!(
+        stderr.contains(&format!("opend-sim listening on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn runner_command_reaches_the_simulator() {
+    let status = Command::new(BIN)
+        .args(["--port", "0", "--", "bash", "-c"])
+        .arg("exec 3<>/dev/tcp/127.0.0.1/$1 && exit 42")
+        .args(["bash", "{port}"])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(42));
+}
+
+#[test]
+fn runner_reports_death_by_signal_as_128_plus_n() {
+    let status = Command::new(BIN)
+        .args(["--port", "0", "--", "sh", "-c", "kill -KILL $$"])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(128 + 9));
+}
+
+#[test]
+fn bad_arguments_exit_2_and_help_exits_0() {
+    for args in [
+        &["--bogus"][..],
+        &["--port"],
+        &["--port", "x"],
+        &["--lang", "fr"],
+        &["--rate-limit", "10"],
+        &["--aes", "gcm"],
+        &["--groups", "/nonexistent/groups.json"],
+        &["--"],
+    ] {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.starts_with("opend-sim: "), "{args:?}: {err}");
+    }
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("--rate-limit") && text.contains("-- COMMAND"));
+}
+
+#[test]
+fn standalone_with_groups_file_port_file_and_sigterm() {
+    let groups = tmp("groups.json");
+    let port_file = tmp("port");
+    std::fs::write(
+        &groups,
+        r#"[{"groupName": "Mine", "groupType": 1}, {"groupName": "全部", "groupType": 2}]"#,
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--port", "0", "--rate-limit", "2/30", "--groups"])
+        .arg(&groups)
+        .arg("--port-file")
+        .arg(&port_file)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr: SocketAddr = line
+        .trim()
+        .strip_prefix("opend-sim listening on ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let written: u16 = std::fs::read_to_string(&port_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(written, addr.port());
+
+    let mut c = Client::connect(addr);
+    assert_eq!(c.init().0.ret_type, 0);
+    assert_eq!(
+        names(&c.groups(3)),
+        vec![("Mine".to_string(), 1), ("全部".to_string(), 2)]
+    );
+    assert_eq!(names(&c.groups(2)), vec![("全部".to_string(), 2)]);
+    assert_eq!(c.groups(3).ret_type, -1, "--rate-limit 2/30");
+
+    // SAFETY: plain kill(2) on our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let t = Instant::now();
+    let status = child.wait().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(3));
+    assert_eq!(status.code(), Some(0));
+    c.assert_closed();
+    let _ = std::fs::remove_file(groups);
+    let _ = std::fs::remove_file(port_file);
+}
+
+#[test]
+fn fault_flags_reach_the_simulator() {
+    let mut child = Command::new(BIN)
+        .args(["--port", "0", "--reject-init", "go away", "--lang", "zh"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr: SocketAddr = line.trim().rsplit(' ').next().unwrap().parse().unwrap();
+    let rsp = Client::connect(addr).init().0;
+    assert_eq!(
+        (rsp.ret_type, rsp.ret_msg.as_deref()),
+        (-1, Some("go away"))
+    );
+    // SAFETY: plain kill(2) on our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
