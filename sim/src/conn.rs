@@ -102,6 +102,8 @@ pub(crate) fn serve(shared: Arc<Shared>, conn: Arc<Conn>) {
         rate: VecDeque::new(),
         records: Vec::new(),
     };
+    // A read that times out ends the connection like EOF.
+    let _ = conn.stream.set_read_timeout(shared.cfg.idle_timeout);
     let end = h.run();
     shared.conns.lock().remove(&conn.index);
     match end {

@@ -167,6 +167,9 @@ pub struct Config {
     pub server_ver: i32,
     /// loginUserID in InitConnect's reply.
     pub login_user_id: u64,
+    /// Close a connection from which nothing arrives for this long (PROTOCOL.md §3:
+    /// whether the real OpenD drops silent clients is unknown). `None` (default) = never.
+    pub idle_timeout: Option<Duration>,
     /// Keep every request for [`Sim::received`]. The binary turns it off so that long
     /// benchmark runs do not grow without bound.
     pub record_received: bool,
@@ -189,6 +192,7 @@ impl Default for Config {
             max_body_len: ftapi::wire::DEFAULT_MAX_BODY_LEN,
             server_ver: 903,
             login_user_id: 10_086_001,
+            idle_timeout: None,
             record_received: true,
         }
     }

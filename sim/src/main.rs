@@ -27,6 +27,7 @@ options:
   --rate-limit-per-connection  count the limit per connection instead of per server
   --max-connections N          connection cap (default 128); the next is accepted, then closed
   --max-body-len BYTES         largest request body accepted (default 67108864)
+  --idle-timeout SECS          close connections silent for SECS (default: never)
   --server-ver N               serverVer in InitConnect's reply (default 903)
   --rsa-key FILE.pem           RSA private key (1024-bit, PKCS#1 or PKCS#8) to allow encryption
   --require-encryption         refuse InitConnect from clients that do not encrypt
@@ -114,6 +115,16 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, String> {
             }
             "--max-connections" => config.max_connections = num(&flag, &value()?)?,
             "--max-body-len" => config.max_body_len = num(&flag, &value()?)?,
+            "--idle-timeout" => {
+                let v = value()?;
+                let secs: f64 = num(&flag, &v)?;
+                if !(secs.is_finite() && secs > 0.0) {
+                    return Err(format!(
+                        "--idle-timeout: {v:?} must be a positive number of seconds"
+                    ));
+                }
+                config.idle_timeout = Some(Duration::from_secs_f64(secs));
+            }
             "--server-ver" => config.server_ver = num(&flag, &value()?)?,
             "--rsa-key" => {
                 let path = value()?;

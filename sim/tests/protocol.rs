@@ -115,6 +115,24 @@ fn broken_request_frames_close_the_connection() {
 }
 
 #[test]
+fn idle_timeout_closes_silent_connections_only() {
+    let sim = sim(Config {
+        idle_timeout: Some(Duration::from_millis(400)),
+        ..Config::default()
+    });
+    let mut busy = Client::connect(sim.addr());
+    let mut idle = Client::connect(sim.addr());
+    busy.init();
+    idle.init();
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(busy.keep_alive().ret_type, 0);
+    }
+    idle.assert_closed();
+    assert_eq!(sim.open_connections(), 1);
+}
+
+#[test]
 fn keep_alive_returns_server_time() {
     let sim = sim(Config::default());
     let mut c = Client::connect(sim.addr());
