@@ -209,3 +209,52 @@ fn rsa_chunked_pkcs1v15_interoperates_with_the_official_sdk() {
         assert!(other_key.decrypt(&c).is_err() || other_key.decrypt(&c).unwrap() != *p);
     }
 }
+
+#[test]
+fn debug_output_never_shows_key_material() {
+    // docs/SECURITY.md promises this; a derived Debug would print the key.
+    let mut rng = rsa::rand_core::OsRng;
+    let private = RsaPrivateKey::new(&mut rng, 1024).unwrap();
+    let pem = private.to_pkcs1_pem(LineEnding::LF).unwrap();
+    let key = RsaKey::from_pem(&pem).unwrap();
+    let options = ftapi::Options {
+        rsa_key: Some(key.clone()),
+        encrypt: true,
+        ..Default::default()
+    };
+    let (cbc, ecb) = ciphers();
+    let n = {
+        use rsa::traits::PublicKeyParts;
+        private.n().to_string()
+    };
+    let pem_line = pem.lines().nth(1).unwrap().to_string();
+    for shown in [
+        format!("{key:?}"),
+        format!("{options:?}"),
+        format!("{options:#?}"),
+        format!("{cbc:?}"),
+        format!("{ecb:?}"),
+    ] {
+        assert!(!shown.contains(&n[..20]), "modulus in {shown}");
+        // Big-number limbs in any base show up as long digit runs.
+        let longest_digits = shown
+            .split(|c: char| !c.is_ascii_digit())
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        assert!(
+            longest_digits < 10,
+            "a long number (key material?) in {shown}"
+        );
+        assert!(!shown.contains(&pem_line), "PEM in {shown}");
+        assert!(
+            !shown.contains(KEY) && !shown.contains(IV),
+            "AES key/IV in {shown}"
+        );
+        let key_bytes = format!("{:?}", KEY.as_bytes());
+        assert!(
+            !shown.contains(&key_bytes[1..20]),
+            "AES key bytes in {shown}"
+        );
+    }
+}
