@@ -33,6 +33,16 @@ if [[ -f "$MARKER" && -x "$PY" ]] && probe; then
     exit 0
 fi
 
+# Two test binaries or make targets may get here at once: one installs, the other waits.
+if command -v flock >/dev/null 2>&1; then
+    LOCK="${TMPDIR:-/tmp}/ftapi-ensure-venv-$(printf '%s' "$VENV" | cksum | cut -d' ' -f1).lock"
+    exec 9>"$LOCK"
+    flock 9
+    if [[ -f "$MARKER" && -x "$PY" ]] && probe; then
+        exit 0
+    fi
+fi
+
 command -v python3 >/dev/null 2>&1 || die "python3 is not installed (apt-get install python3 python3-venv)"
 
 if [[ ! -x "$PY" ]]; then
