@@ -1,0 +1,529 @@
+"""ftapi: a Futu / moomoo OpenD quote client for Python, over libftapi's C ABI (ctypes).
+
+No protobuf dependency; pandas is optional. Two ways to use it:
+
+Official call shape (the doc's sample runs with only ``from ftapi import *``)::
+
+    quote_ctx = OpenQuoteContext(host='127.0.0.1', port=11111)
+    ret, data = quote_ctx.get_user_security_group(group_type=UserSecurityGroupType.ALL)
+    quote_ctx.close()
+
+Modern API::
+
+    with OpenQuoteContext(port=11111) as ctx:
+        for g in ctx.groups(UserSecurityGroupType.CUSTOM, timeout=5):   # list[Group]
+            print(g.name, g.group_type)
+        ctx.get_user_security_group_async('ALL', lambda result: print(result.groups))
+
+Errors of the modern API raise FtapiError (ret_type, err_code, message); its subclasses
+FtapiTimeout (-100) and FtapiDisconnected (-200) are also TimeoutError / ConnectionError.
+"""
+
+import atexit
+import ctypes
+import itertools
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional
+
+from . import _native as _n
+from ._native import lib as _lib
+
+__all__ = [
+    "RET_OK", "RET_ERROR", "UserSecurityGroupType", "OpenQuoteContext", "SysConfig",
+    "Group", "GroupsResult", "FtapiError", "FtapiTimeout", "FtapiDisconnected",
+    "FtapiConnectError", "native_version",
+]
+
+__version__ = "0.1.0"
+
+RET_OK = 0
+RET_ERROR = -1
+
+log = logging.getLogger("ftapi")
+
+# The official client's messages for library-made outcomes (docs/PROTOCOL.md §5).
+MSG_TIMEOUT = "PacketErr.Timeout"
+MSG_DISCONNECT = "Disconnect"
+MSG_CLOSED = "Connection closed"
+
+DEFAULT_REQUEST_TIMEOUT = 12.0
+
+
+class UserSecurityGroupType:
+    """Group type of Get Groups From Watchlist; the official values are these strings."""
+    NONE = "N/A"
+    CUSTOM = "CUSTOM"
+    SYSTEM = "SYSTEM"
+    ALL = "ALL"
+
+
+_GROUP_CODES = {"CUSTOM": _n.GROUP_CUSTOM, "SYSTEM": _n.GROUP_SYSTEM, "ALL": _n.GROUP_ALL}
+_GROUP_NAMES = {_n.GROUP_CUSTOM: "CUSTOM", _n.GROUP_SYSTEM: "SYSTEM"}
+
+
+def native_version() -> str:
+    """The version of the loaded libftapi."""
+    return _lib.ftapi_version().decode()
+
+
+class SysConfig:
+    """Process-wide defaults, as the official client's SysConfig."""
+    _rsa_file: Optional[str] = None
+    _encrypt: bool = False
+
+    @classmethod
+    def set_init_rsa_file(cls, path: str) -> None:
+        cls._rsa_file = path
+
+    @classmethod
+    def enable_proto_encrypt(cls, is_encrypt: bool) -> None:
+        cls._encrypt = bool(is_encrypt)
+
+
+class FtapiError(Exception):
+    """A failed call. ret_type: the reply's retType (-1 OpenD refused, -100 timeout,
+    -200 disconnected, -500 unparsable) or -1 for a local error; err_code: OpenD's
+    errCode, or the FtapiResult code of a local error (then ``result`` is set too)."""
+
+    def __init__(self, message: str, ret_type: int = RET_ERROR, err_code: int = 0,
+                 result: Optional[int] = None):
+        super().__init__(message)
+        self.message = message
+        self.ret_type = ret_type
+        self.err_code = err_code
+        self.result = result
+
+    def __repr__(self):
+        return (f"{type(self).__name__}({self.message!r}, ret_type={self.ret_type}, "
+                f"err_code={self.err_code}, result={self.result})")
+
+
+class FtapiTimeout(FtapiError, TimeoutError):
+    """No reply before the request's timeout (ret_type -100)."""
+
+
+class FtapiDisconnected(FtapiError, ConnectionError):
+    """The connection ended before the reply (ret_type -200), or is closed."""
+
+
+class FtapiConnectError(FtapiError, ConnectionError):
+    """Connecting / InitConnect failed; err_code is the official 64-bit code."""
+
+
+@dataclass(frozen=True)
+class Group:
+    """One watchlist group. group_type is 'CUSTOM' or 'SYSTEM'."""
+    name: str
+    group_type: str
+
+
+@dataclass(frozen=True)
+class GroupsResult:
+    """The one outcome of a Get Groups From Watchlist request."""
+    serial_no: int
+    ret_type: int
+    ret_msg: str
+    err_code: int
+    groups: List[Group] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.ret_type == 0
+
+    @property
+    def error(self) -> Optional[FtapiError]:
+        return None if self.ok else _reply_error(self.ret_type, self.ret_msg, self.err_code)
+
+
+def _reply_error(ret_type, ret_msg, err_code):
+    if ret_type == _n.REPLY_TIMEOUT:
+        return FtapiTimeout(MSG_TIMEOUT, ret_type, err_code)
+    if ret_type == _n.REPLY_DISCONNECT:
+        return FtapiDisconnected(MSG_DISCONNECT, ret_type, err_code)
+    if ret_type == _n.REPLY_INVALID:
+        return FtapiError(ret_msg or "Invalid reply from OpenD", ret_type, err_code)
+    return FtapiError(ret_msg or f"OpenD failed (retType {ret_type})", ret_type, err_code)
+
+
+def _result_error(rc):
+    if rc in (_n.ERR_CLOSED,):
+        return FtapiDisconnected(MSG_CLOSED, RET_ERROR, rc, rc)
+    if rc == _n.ERR_NOT_READY:
+        return FtapiDisconnected(f"{MSG_DISCONNECT}: {_n.result_message(rc)}", RET_ERROR, rc, rc)
+    return FtapiError(_n.result_message(rc), RET_ERROR, rc, rc)
+
+
+def _group_code(group_type):
+    """Official strings (any case) map to 1/2/3; ints go to the library unchecked, which
+    rejects anything but 1, 2, 3 with FTAPI_ERR_INVALID_GROUP_TYPE."""
+    if isinstance(group_type, bool):
+        raise FtapiError(f"invalid group_type: {group_type!r}", RET_ERROR,
+                         _n.ERR_INVALID_GROUP_TYPE, _n.ERR_INVALID_GROUP_TYPE)
+    if isinstance(group_type, int):
+        if not -2**31 <= group_type < 2**31:
+            raise FtapiError(f"invalid group_type: {group_type!r}", RET_ERROR,
+                             _n.ERR_INVALID_GROUP_TYPE, _n.ERR_INVALID_GROUP_TYPE)
+        return group_type
+    if isinstance(group_type, str) and group_type.upper() in _GROUP_CODES:
+        return _GROUP_CODES[group_type.upper()]
+    raise FtapiError(f"invalid group_type: {group_type!r} (expected ALL, CUSTOM or SYSTEM)",
+                     RET_ERROR, _n.ERR_INVALID_GROUP_TYPE, _n.ERR_INVALID_GROUP_TYPE)
+
+
+def _copy_reply(serial, p):
+    r = p.contents
+    groups = []
+    for i in range(r.group_count):
+        g = r.groups[i]
+        groups.append(Group(_n.c_str(g.group_name),
+                            _GROUP_NAMES.get(g.group_type, str(g.group_type))))
+    return GroupsResult(serial, r.ret_type, _n.c_str(r.ret_msg), r.err_code, groups)
+
+
+# --- callbacks -----------------------------------------------------------------------
+# The native library calls five module-level trampolines that live as long as the
+# process, so no ctypes thunk is ever freed while native code may call it. user_data
+# is a token into _cores; free_user_data (the last call that sees it) drops the entry.
+
+_cores = {}
+_cores_lock = threading.Lock()
+_tokens = itertools.count(1)
+_in_callback = threading.local()
+
+
+def _core_of(ud):
+    with _cores_lock:
+        return _cores.get(ud or 0)
+
+
+def _guarded(fn):
+    def run(ud, *args):
+        core = _core_of(ud)
+        if core is None:
+            return
+        _in_callback.active = True
+        try:
+            fn(core, *args)
+        except BaseException:  # never unwind into the I/O thread
+            log.exception("ftapi: internal error in a callback")
+        finally:
+            _in_callback.active = False
+    return run
+
+
+_on_init_connect = _n.ON_INIT_CONNECT(_guarded(
+    lambda core, qot, err, desc: core._on_init_connect(err, _n.c_str(desc))))
+_on_disconnect = _n.ON_DISCONNECT(_guarded(
+    lambda core, qot, err, reason: core._on_disconnect(err, _n.c_str(reason))))
+_on_reply_group = _n.ON_REPLY_GROUP(_guarded(
+    lambda core, qot, serial, reply: core._on_reply(_copy_reply(serial, reply))))
+
+
+def _free_user_data(ud):
+    with _cores_lock:
+        core = _cores.pop(ud or 0, None)
+    if core is not None:
+        core._spi_released.set()
+
+
+_free_cb = _n.FREE_USER_DATA(_free_user_data)
+
+
+class _Core:
+    """Owns one FtapiQot. Kept in _cores (not by the user's context) until the library's
+    free_user_data, so callbacks never see a dead object. Frees the native object when
+    it is closed and no thread is inside a native call on it any more."""
+
+    def __init__(self):
+        self.qot = _lib.ftapi_qot_new()
+        if not self.qot:
+            raise MemoryError("ftapi_qot_new failed")
+        self.lock = threading.Lock()
+        self.registered = threading.Condition(self.lock)
+        self.users = 0
+        self.closed = False
+        self.freed = False
+        self.init_done = threading.Event()
+        self.init_err = None
+        self.init_desc = ""
+        self.disconnected = threading.Event()
+        self.disconnect_info = None
+        self.pending = {}   # serial -> user callback
+        self.early = {}     # serial -> result that came before its callback was stored
+        self.callback_errors = []
+        self.on_disconnect = None
+        self._spi_released = threading.Event()
+        self.token = next(_tokens)
+        with _cores_lock:
+            _cores[self.token] = self
+        spi = _n.FtapiQotSpi(ctypes.c_void_p(self.token), _on_init_connect, _on_disconnect,
+                             _on_reply_group, _n.ON_REPLY(), _n.ON_PUSH(), _free_cb)
+        rc = _lib.ftapi_qot_set_spi(self.qot, ctypes.byref(spi))
+        if rc != _n.OK:
+            with _cores_lock:
+                _cores.pop(self.token, None)
+            _lib.ftapi_qot_free(self.qot)
+            self.freed = True
+            raise _result_error(rc)
+
+    # Reference counting of threads inside a native call.
+    def enter(self):
+        with self.lock:
+            if self.closed:
+                raise FtapiDisconnected(MSG_CLOSED, RET_ERROR, _n.ERR_CLOSED, _n.ERR_CLOSED)
+            self.users += 1
+
+    def leave(self):
+        with self.lock:
+            self.users -= 1
+            do_free = self.closed and self.users == 0 and not self.freed
+            if do_free:
+                self.freed = True
+        if do_free:
+            _lib.ftapi_qot_free(self.qot)
+
+    def close(self):
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+        # From another thread this returns after every pending request had its -200
+        # and on_disconnect ran; from a callback it returns at once.
+        _lib.ftapi_qot_close(self.qot)
+        with self.lock:
+            do_free = self.users == 0 and not self.freed
+            if do_free:
+                self.freed = True
+        if do_free:
+            _lib.ftapi_qot_free(self.qot)
+
+    # Callbacks (I/O thread).
+    def _on_init_connect(self, err, desc):
+        self.init_err, self.init_desc = err, desc
+        self.init_done.set()
+
+    def _on_disconnect(self, err, reason):
+        self.disconnect_info = (err, reason)
+        self.disconnected.set()
+        handler = self.on_disconnect
+        if handler is not None:
+            self.run_user(handler, err, reason)
+
+    def _on_reply(self, result):
+        with self.lock:
+            # The outcome can beat the sender's registration of its callback (the
+            # sender holds no lock across the native call); the sender is past the
+            # native call by then and only needs the GIL, which waiting releases.
+            self.registered.wait_for(lambda: result.serial_no in self.pending, timeout=5.0)
+            cb = self.pending.pop(result.serial_no, None)
+            if cb is None:
+                self.early[result.serial_no] = result
+                return
+        self.run_user(cb, result)
+
+    def run_user(self, fn, *args):
+        try:
+            fn(*args)
+        except Exception as e:
+            self.callback_errors.append(e)
+            log.error("ftapi: exception in user callback %r", fn, exc_info=True)
+
+
+@atexit.register
+def _close_all():
+    with _cores_lock:
+        cores = list(_cores.values())
+    for core in cores:
+        try:
+            core.close()
+        except Exception:
+            pass
+
+
+class OpenQuoteContext:
+    """A connection to OpenD. The constructor connects and waits for InitConnect.
+
+    host, port: OpenD's address. is_encrypt: encrypt the connection (None: SysConfig's
+    default); needs rsa_file (or rsa_key PEM text, or SysConfig.set_init_rsa_file).
+    timeout: the per-request timeout in seconds (library default 12). connect_timeout:
+    the longest the constructor waits for InitConnect. Raises FtapiConnectError when the
+    connection fails (no retrying).
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 11111, is_encrypt=None,
+                 is_async_connect: bool = False, *, rsa_file: Optional[str] = None,
+                 rsa_key: Optional[str] = None, timeout: Optional[float] = None,
+                 connect_timeout: Optional[float] = None, client_id: str = "ftapi-python",
+                 client_ver: int = 100):
+        self._core = None
+        if is_encrypt is None:
+            is_encrypt = SysConfig._encrypt
+        if rsa_key is None and (rsa_file or (is_encrypt and SysConfig._rsa_file)):
+            with open(rsa_file or SysConfig._rsa_file, "r", encoding="utf-8") as f:
+                rsa_key = f.read()
+        core = _Core()
+        self._core = core
+        try:
+            self._check(_lib.ftapi_qot_set_client_info(core.qot, client_id.encode(), client_ver))
+            self._check(_lib.ftapi_qot_set_programming_language(core.qot, b"Python"))
+            req_ms = 0 if timeout is None else _ms(timeout)
+            self._check(_lib.ftapi_qot_set_request_timeout(core.qot, req_ms))
+            if rsa_key:
+                self._check(_lib.ftapi_qot_set_rsa_private_key(core.qot, rsa_key.encode()))
+            if connect_timeout is None:
+                connect_timeout = (timeout or DEFAULT_REQUEST_TIMEOUT) + 5.0
+            core.enter()
+            try:
+                self._check(_lib.ftapi_qot_init_connect(core.qot, host.encode(), int(port),
+                                                        1 if is_encrypt else 0))
+            finally:
+                core.leave()
+            if not is_async_connect:
+                self._wait_connected(connect_timeout)
+        except BaseException:
+            core.close()
+            raise
+
+    @staticmethod
+    def _check(rc):
+        if rc != _n.OK:
+            raise _result_error(rc)
+
+    def _wait_connected(self, timeout):
+        core = self._core
+        if not core.init_done.wait(timeout):
+            raise FtapiConnectError(f"InitConnect got no outcome within {timeout:g} s",
+                                    RET_ERROR, _n.INIT_FAIL << 32 | 1)
+        if core.init_err != 0:
+            raise FtapiConnectError(
+                f"connect failed: {core.init_desc} (err_code {core.init_err}: "
+                f"{_lib.ftapi_err_code_high(core.init_err)}/{_lib.ftapi_err_code_low(core.init_err)})",
+                RET_ERROR, core.init_err)
+
+    # --- properties ---------------------------------------------------------------
+    @property
+    def connect_id(self) -> int:
+        c = self._core
+        return 0 if c is None or c.freed else _lib.ftapi_qot_get_connect_id(c.qot)
+
+    @property
+    def state(self) -> str:
+        c = self._core
+        if c is None or c.freed:
+            return "CLOSED"
+        return _n.STATE_NAMES.get(_lib.ftapi_qot_get_state(c.qot), "UNKNOWN")
+
+    @property
+    def callback_errors(self) -> List[BaseException]:
+        """Exceptions raised by user callbacks (each was also logged to 'ftapi')."""
+        return self._core.callback_errors
+
+    @property
+    def disconnect_info(self):
+        """(err_code, reason) once the connection has ended, else None."""
+        return self._core.disconnect_info
+
+    def set_disconnect_handler(self, handler: Optional[Callable[[int, str], None]]):
+        """handler(err_code, reason) runs on the I/O thread when the connection ends."""
+        self._core.on_disconnect = handler
+
+    # --- official shape ---------------------------------------------------------
+    def get_user_security_group(self, group_type=UserSecurityGroupType.ALL):
+        """Returns (RET_OK, data) or (RET_ERROR, message). data is a pandas DataFrame with
+        columns group_name, group_type when pandas is installed, else a list of dicts."""
+        try:
+            groups = self.groups(group_type)
+        except FtapiError as e:
+            return RET_ERROR, e.message
+        rows = [{"group_name": g.name, "group_type": g.group_type} for g in groups]
+        try:
+            import pandas as pd
+        except ImportError:
+            return RET_OK, rows
+        return RET_OK, pd.DataFrame(rows, columns=["group_name", "group_type"])
+
+    def close(self):
+        """Closes the connection: pending requests end with 'Disconnect'. Idempotent."""
+        if self._core is not None:
+            self._core.close()
+
+    # --- modern API -------------------------------------------------------------
+    def groups(self, group_type=UserSecurityGroupType.ALL,
+               timeout: Optional[float] = None) -> List[Group]:
+        """The watchlist's groups; raises FtapiError (FtapiTimeout, FtapiDisconnected).
+        timeout in seconds (None: the connection's request timeout)."""
+        return self.get_user_security_group_result(group_type, timeout, raise_error=True).groups
+
+    def get_user_security_group_result(self, group_type=UserSecurityGroupType.ALL,
+                                       timeout: Optional[float] = None,
+                                       raise_error: bool = False) -> GroupsResult:
+        code = _group_code(group_type)
+        core = self._core
+        ms = 0 if timeout is None else _ms(timeout)
+        out = ctypes.POINTER(_n.FtapiUserSecurityGroupReply)()
+        core.enter()
+        try:
+            rc = _lib.ftapi_qot_get_user_security_group_sync(core.qot, code, ms, ctypes.byref(out))
+        finally:
+            core.leave()
+        if rc != _n.OK:
+            raise _result_error(rc)
+        try:
+            result = _copy_reply(0, out)
+        finally:
+            _lib.ftapi_user_security_group_reply_free(out)
+        if raise_error and not result.ok:
+            raise result.error
+        return result
+
+    def get_user_security_group_async(self, group_type,
+                                      callback: Callable[[GroupsResult], None]) -> int:
+        """Sends the request and returns its serial number at once. callback(result)
+        runs exactly once on the library's I/O thread: do not block there (the
+        blocking calls raise FtapiError there). Its exceptions are logged to 'ftapi'
+        and kept in callback_errors."""
+        if not callable(callback):
+            raise TypeError("callback must be callable")
+        code = _group_code(group_type)
+        core = self._core
+        serial = ctypes.c_uint32(0)
+        core.enter()
+        try:
+            rc = _lib.ftapi_qot_get_user_security_group(core.qot, code, ctypes.byref(serial))
+        finally:
+            core.leave()
+        if rc != _n.OK:
+            raise _result_error(rc)
+        s = serial.value
+        with core.lock:
+            early = core.early.pop(s, None)
+            if early is None:
+                core.pending[s] = callback
+                core.registered.notify_all()
+        if early is not None:
+            # The outcome beat us to it: deliver it here, on the caller's thread.
+            core.run_user(callback, early)
+        return s
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def _ms(seconds):
+    ms = int(round(float(seconds) * 1000))
+    if ms <= 0:
+        raise ValueError("timeout must be positive")
+    return min(ms, 2**32 - 1)
