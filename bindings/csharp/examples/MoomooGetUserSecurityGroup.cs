@@ -1,0 +1,69 @@
+// The official moomoo C# sample for Get Groups From Watchlist, run against libftapi. Differences from
+// the official page: the using lines, the port (argument / OPEND_SIM_PORT, default 11111), and
+// Main exits after the reply instead of sleeping forever.
+using System;
+using System.Threading;
+using Moomoo.OpenApi;
+using Moomoo.OpenApi.Pb;
+
+public class Program: MMSPI_Qot, MMSPI_Conn {
+    MMAPI_Qot qot = new MMAPI_Qot();
+    static ushort port = 11111;
+    static readonly ManualResetEvent done = new ManualResetEvent(false);
+    static int exitCode = 1;
+
+    public Program() {
+        qot.SetClientInfo("csharp", 1); //Set client information
+        qot.SetConnCallback(this); //Set connection callback
+        qot.SetQotCallback(this); //Set transaction callback
+    }
+
+    public void Start() {
+        qot.InitConnect("127.0.0.1", port, false);
+    }
+
+    public void OnInitConnect(MMAPI_Conn client, long errCode, String desc)
+    {
+        Console.Write("Qot onInitConnect: ret={0} desc={1} connID={2}\n", errCode, desc, client.GetConnectID());
+        if (errCode != 0) {
+            done.Set();
+            return;
+        }
+
+        QotGetUserSecurityGroup.C2S c2s = QotGetUserSecurityGroup.C2S.CreateBuilder()
+                .SetGroupType(QotGetUserSecurityGroup.GroupType.GroupType_All)
+            .Build();
+        QotGetUserSecurityGroup.Request req = QotGetUserSecurityGroup.Request.CreateBuilder().SetC2S(c2s).Build();
+        uint seqNo = qot.GetUserSecurityGroup(req);
+        Console.Write("Send QotGetUserSecurityGroup: {0}\n", seqNo);
+    }
+
+    public void OnDisconnect(MMAPI_Conn client, long errCode) {
+        Console.Write("Qot onDisConnect: {0}\n", errCode);
+    }
+
+    public void OnReply_GetUserSecurityGroup(MMAPI_Conn client, uint nSerialNo, QotGetUserSecurityGroup.Response rsp)
+    {
+        Console.Write("Reply: QotGetUserSecurityGroup: {0}\n", nSerialNo);
+        if (rsp.RetType != 0) {
+            Console.Write("failed: retType={0} retMsg={1}\n", rsp.RetType, rsp.RetMsg);
+        } else {
+            Console.Write("groupName: {0}, groupType: {1} \n", rsp.S2C.GroupListList[0].GroupName, rsp.S2C.GroupListList[0].GroupType);
+            Console.Write("groups: {0}\n", rsp.S2C.GroupListCount);
+            exitCode = 0;
+        }
+        done.Set();
+    }
+
+    public static int Main(String[] args) {
+        string p = args.Length > 0 ? args[0] : Environment.GetEnvironmentVariable("OPEND_SIM_PORT");
+        if (!String.IsNullOrEmpty(p)) port = ushort.Parse(p);
+        MMAPI.Init();
+        Program qot = new Program();
+        qot.Start();
+
+        if (!done.WaitOne(15000)) Console.Write("no reply\n");
+        qot.qot.Dispose(); // closes: OnDisconnect(0) runs before this returns
+        return exitCode;
+    }
+}
