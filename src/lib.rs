@@ -11,6 +11,8 @@
 pub mod conn;
 pub mod crypto;
 pub mod ffi;
+#[cfg(feature = "java")]
+mod jni;
 pub mod pb;
 pub mod qot;
 pub mod wire;

@@ -1,0 +1,449 @@
+//! JNI exports for the Java binding (`bindings/java`, package `com.futu.openapi`).
+//!
+//! The natives are static methods of the package-private class `com.futu.openapi.NativeLib`.
+//! They translate the Rust API ([`Qot`]), not the C ABI:
+//! - a Java connection is a `long` handle: a key into a registry of [`JConn`], so a stale or
+//!   freed handle is an exception, never a use-after-free;
+//! - callbacks run on the connection's I/O thread, attached to the JVM once (permanently; it
+//!   is detached when the thread ends), and call back into the `FTAPI_Conn` object through a
+//!   JNI weak global reference, so the Java object stays collectable (its `Cleaner` can close
+//!   a forgotten connection); the Java listeners are fields of that object;
+//! - an exception thrown by Java code during a callback is printed and cleared;
+//! - every export runs inside `EnvUnowned::with_env`, which turns Rust errors and panics into
+//!   Java exceptions; callbacks are wrapped in `catch_unwind`.
+//!
+//! Strings cross with jni-rs's conversions (modified UTF-8 handled properly, emoji included).
+
+use crate::conn::{Connection, Events, Options, SendError};
+use crate::crypto::RsaKey;
+use crate::qot::{GroupsReply, Qot, QotError};
+use jni::errors::{Error as JError, Result as JResult, ThrowRuntimeExAndDefault};
+use jni::objects::{JByteArray, JObject, JString, JValue};
+use jni::refs::Weak;
+use jni::strings::JNIString;
+use jni::sys::{jboolean, jint, jlong};
+use jni::{Env, EnvUnowned, JavaVM, jni_sig, jni_str};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+type Target = Arc<Weak<JObject<'static>>>;
+
+/// The native state behind one Java `FTAPI_Conn`.
+struct JConn {
+    options: Mutex<Options>,
+    qot: Mutex<Option<Arc<Qot>>>,
+    target: Mutex<Option<Target>>,
+}
+
+static REGISTRY: LazyLock<Mutex<HashMap<i64, Arc<JConn>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+static NEXT_HANDLE: AtomicI64 = AtomicI64::new(1);
+
+fn lookup(env: &mut Env, handle: jlong) -> JResult<Arc<JConn>> {
+    match REGISTRY.lock().get(&handle).cloned() {
+        Some(c) => Ok(c),
+        None => Err(throw(
+            env,
+            "java/lang/IllegalStateException",
+            "ftapi: the connection object has been closed",
+        )),
+    }
+}
+
+/// Throws `class(msg)` and returns the error to propagate with `?`.
+fn throw(env: &mut Env, class: &str, msg: &str) -> JError {
+    let class = JNIString::new(class);
+    match env.throw_new(class.borrowed(), JNIString::new(msg)) {
+        Err(e) => e,
+        Ok(()) => JError::JavaException,
+    }
+}
+
+fn string_arg(env: &mut Env, s: &JString, what: &str) -> JResult<String> {
+    if s.is_null() {
+        return Err(throw(
+            env,
+            "java/lang/NullPointerException",
+            &format!("{what} is null"),
+        ));
+    }
+    s.try_to_string(env)
+}
+
+/// Runs `f` on the current (I/O) thread attached to the JVM, with the Java `FTAPI_Conn`
+/// if it is still alive. Java exceptions are printed and cleared; panics are contained.
+fn dispatch<F>(target: &Target, f: F)
+where
+    F: for<'l> FnOnce(&mut Env<'l>, &JObject<'l>) -> JResult<()>,
+{
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let vm = match JavaVM::singleton() {
+            Ok(vm) => vm,
+            Err(_) => return,
+        };
+        let r: JResult<()> = vm.attach_current_thread(|env| {
+            let Some(obj) = target.upgrade_local(env)? else {
+                return Ok(());
+            };
+            match f(env, &obj) {
+                Err(JError::JavaException) => {
+                    if env.exception_check() {
+                        eprintln!("ftapi: exception in a Java callback (cleared):");
+                        env.exception_describe();
+                        env.exception_clear();
+                    }
+                    Ok(())
+                }
+                r => r,
+            }
+        });
+        if let Err(e) = r {
+            eprintln!("ftapi: Java callback failed: {e}");
+        }
+    }));
+    if outcome.is_err() {
+        eprintln!("ftapi: panic in a Java callback (contained)");
+    }
+}
+
+struct JEvents {
+    target: Target,
+}
+
+impl Events for JEvents {
+    fn on_init_connect(&mut self, _conn: &Connection, err_code: i64, desc: &str) {
+        dispatch(&self.target, |env, obj| {
+            let d = env.new_string(desc)?;
+            env.call_method(
+                obj,
+                jni_str!("dispatchInitConnect"),
+                jni_sig!("(JLjava/lang/String;)V"),
+                &[JValue::Long(err_code), JValue::Object(&d)],
+            )?;
+            Ok(())
+        });
+    }
+
+    fn on_disconnect(&mut self, _conn: &Connection, err_code: i64, reason: &str) {
+        dispatch(&self.target, |env, obj| {
+            let d = env.new_string(reason)?;
+            env.call_method(
+                obj,
+                jni_str!("dispatchDisconnect"),
+                jni_sig!("(JLjava/lang/String;)V"),
+                &[JValue::Long(err_code), JValue::Object(&d)],
+            )?;
+            Ok(())
+        });
+    }
+}
+
+fn deliver_reply(target: &Target, reply: GroupsReply) {
+    dispatch(target, |env, obj| {
+        let pb = env.byte_array_from_slice(&reply.pb)?;
+        env.call_method(
+            obj,
+            jni_str!("dispatchReply"),
+            jni_sig!("(II[B)V"),
+            &[
+                JValue::Int(crate::pb::proto_id::QOT_GET_USER_SECURITY_GROUP as i32),
+                JValue::Int(reply.serial as i32),
+                JValue::Object(&pb),
+            ],
+        )?;
+        Ok(())
+    });
+}
+
+fn current_qot(c: &JConn) -> Option<Arc<Qot>> {
+    c.qot.lock().clone()
+}
+
+fn close_conn(c: &JConn) {
+    // Never hold a lock across close: callbacks run during it and may call in.
+    let q = c.qot.lock().clone();
+    if let Some(q) = q {
+        q.close();
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_create<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+) -> jlong {
+    env.with_env(|_env| -> JResult<jlong> {
+        let handle = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed);
+        let options = Options {
+            client_id: "ftapi-java".into(),
+            programming_language: "Java".into(),
+            ..Options::default()
+        };
+        REGISTRY.lock().insert(
+            handle,
+            Arc::new(JConn {
+                options: Mutex::new(options),
+                qot: Mutex::new(None),
+                target: Mutex::new(None),
+            }),
+        );
+        Ok(handle)
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+/// Closes the connection (waiting for its outcomes unless called on its I/O thread) and
+/// forgets the handle. Idempotent.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_free<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+) {
+    env.with_env(|_env| -> JResult<()> {
+        let c = REGISTRY.lock().remove(&handle);
+        if let Some(c) = c {
+            close_conn(&c);
+            c.qot.lock().take();
+            c.target.lock().take();
+        }
+        Ok(())
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_setClientInfo<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+    client_id: JString<'l>,
+    client_ver: jint,
+) {
+    env.with_env(|env| -> JResult<()> {
+        let c = lookup(env, handle)?;
+        let id = string_arg(env, &client_id, "clientID")?;
+        let mut o = c.options.lock();
+        o.client_id = id;
+        o.client_ver = client_ver;
+        Ok(())
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_setProgrammingLanguage<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+    lang: JString<'l>,
+) {
+    env.with_env(|env| -> JResult<()> {
+        let c = lookup(env, handle)?;
+        let l = string_arg(env, &lang, "language")?;
+        c.options.lock().programming_language = l;
+        Ok(())
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+/// An empty or null key clears it; a key that does not parse throws IllegalArgumentException.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_setRsaPrivateKey<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+    pem: JString<'l>,
+) {
+    env.with_env(|env| -> JResult<()> {
+        let c = lookup(env, handle)?;
+        let pem = if pem.is_null() {
+            String::new()
+        } else {
+            pem.try_to_string(env)?
+        };
+        let key = if pem.trim().is_empty() {
+            None
+        } else {
+            match RsaKey::from_pem(&pem) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    return Err(throw(
+                        env,
+                        "java/lang/IllegalArgumentException",
+                        &format!("ftapi: bad RSA private key: {e}"),
+                    ));
+                }
+            }
+        };
+        c.options.lock().rsa_key = key;
+        Ok(())
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+/// Default per-request timeout for connections started after this call; <= 0 restores 12 s.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_setRequestTimeout<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+    ms: jint,
+) {
+    env.with_env(|env| -> JResult<()> {
+        let c = lookup(env, handle)?;
+        c.options.lock().request_timeout = if ms <= 0 {
+            Options::default().request_timeout
+        } else {
+            Duration::from_millis(ms as u64)
+        };
+        Ok(())
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+/// Starts connecting (closing any earlier connection of this object first). Returns false,
+/// as the official SDK does, when the arguments do not allow an attempt (the reason is
+/// printed); otherwise the outcome arrives in `dispatchInitConnect`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_initConnect<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+    target: JObject<'l>,
+    host: JString<'l>,
+    port: jint,
+    encrypt: jboolean,
+) -> jboolean {
+    env.with_env(|env| -> JResult<jboolean> {
+        let c = lookup(env, handle)?;
+        let host = string_arg(env, &host, "ip")?;
+        if target.is_null() {
+            return Err(throw(env, "java/lang/NullPointerException", "target"));
+        }
+        let weak: Target = Arc::new(env.new_weak_ref(&target)?);
+        close_conn(&c);
+        let mut options = c.options.lock().clone();
+        options.encrypt = encrypt;
+        if !(1..=65535).contains(&port) {
+            eprintln!("ftapi: initConnect: invalid port {port}");
+            return Ok(false);
+        }
+        // Hold the slot while starting, so a request made from on_init_connect finds the
+        // new connection.
+        let mut slot = c.qot.lock();
+        *c.target.lock() = Some(weak.clone());
+        match Qot::start(&host, port as u16, options, JEvents { target: weak }) {
+            Ok(q) => {
+                *slot = Some(Arc::new(q));
+                Ok(true)
+            }
+            Err(e) => {
+                *slot = None;
+                eprintln!("ftapi: initConnect: {e}");
+                Ok(false)
+            }
+        }
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_getConnectID<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+) -> jlong {
+    env.with_env(|env| -> JResult<jlong> {
+        let c = lookup(env, handle)?;
+        Ok(current_qot(&c)
+            .map(|q| q.connection().conn_id() as i64)
+            .unwrap_or(0))
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+/// 0 connecting, 1 initializing, 2 ready, 3 closing, 4 closed (or never connected).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_getState<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+) -> jint {
+    env.with_env(|env| -> JResult<jint> {
+        let c = lookup(env, handle)?;
+        Ok(current_qot(&c)
+            .map(|q| q.connection().state() as jint)
+            .unwrap_or(4))
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+/// Closes the connection; the object may connect again. From any thread but the I/O one
+/// this returns after every pending request got -200 and onDisconnect ran.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_close<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+) {
+    env.with_env(|env| -> JResult<()> {
+        if let Some(c) = REGISTRY.lock().get(&handle).cloned() {
+            close_conn(&c);
+        }
+        let _ = env;
+        Ok(())
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+/// Sends a serialized `Qot_GetUserSecurityGroup.Request`. Returns the serial number, or 0
+/// (as the official SDK does) when the connection is not ready or closed. A request that is
+/// not valid throws IllegalArgumentException.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_getUserSecurityGroup<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+    request: JByteArray<'l>,
+) -> jint {
+    env.with_env(|env| -> JResult<jint> {
+        let c = lookup(env, handle)?;
+        if request.is_null() {
+            return Err(throw(env, "java/lang/NullPointerException", "request"));
+        }
+        let bytes = env.convert_byte_array(&request)?;
+        let (Some(q), Some(target)) = (current_qot(&c), c.target.lock().clone()) else {
+            return Ok(0);
+        };
+        match q.get_user_security_group_pb(&bytes, None, move |reply| deliver_reply(&target, reply))
+        {
+            Ok(serial) => Ok(serial as jint),
+            Err(QotError::Send(SendError::InvalidArgument(m))) => Err(throw(
+                env,
+                "java/lang/IllegalArgumentException",
+                &format!("ftapi: {m}"),
+            )),
+            Err(e @ QotError::InvalidGroupType(_)) => Err(throw(
+                env,
+                "java/lang/IllegalArgumentException",
+                &format!("ftapi: {e}"),
+            )),
+            Err(_) => Ok(0),
+        }
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_version<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+) -> JString<'l> {
+    env.with_env(|env| -> JResult<JString<'l>> { env.new_string(env!("CARGO_PKG_VERSION")) })
+        .resolve::<ThrowRuntimeExAndDefault>()
+}
