@@ -1,0 +1,8 @@
+package com.futu.openapi;
+
+import com.futu.openapi.pb.QotGetUserSecurityGroup;
+
+/** The moomoo name of {@link FTSPI_Qot}. */
+public interface MMSPI_Qot {
+    default void onReply_GetUserSecurityGroup(MMAPI_Conn client, int nSerialNo, QotGetUserSecurityGroup.Response rsp) {}
+}
