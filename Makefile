@@ -22,6 +22,8 @@ deps:
 
 build: deps
 	$(CARGO) build --release -p ftapi -p opend-sim $(FEATURES)
+	@# Programs linked with -lftapi record the SONAME libftapi.so.0.
+	ln -sf libftapi.so $(REL)/libftapi.so.0
 
 examples: build
 	@mkdir -p $(OUT)

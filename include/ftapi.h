@@ -110,6 +110,8 @@ enum FtapiResult
   FTAPI_ERR_BAD_RSA_KEY = 11,
   // An internal error (a caught panic); please report it.
   FTAPI_ERR_PANIC = 12,
+  // A wait ended before the awaited event.
+  FTAPI_ERR_TIMEOUT = 13,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -264,6 +266,13 @@ FtapiResult ftapi_qot_init_connect(struct FtapiQot *qot,
                                    const char *host,
                                    uint16_t port,
                                    int32_t encrypt);
+
+// Waits (at most `timeout_ms`; 0 waits without limit) until the InitConnect started by
+// ftapi_qot_init_connect has finished, for programs that prefer blocking over
+// `on_init_connect` (which still runs). `*err_code_out` (may be NULL) gets the outcome:
+// 0 on success, otherwise the code `on_init_connect` gets. Errors: NULL_ARGUMENT,
+// NOT_READY (no init_connect yet), TIMEOUT, IN_CALLBACK.
+FtapiResult ftapi_qot_wait_init(struct FtapiQot *qot, uint32_t timeout_ms, int64_t *err_code_out);
 
 // The connection ID OpenD assigned in InitConnect; 0 before that, or for NULL.
 uint64_t ftapi_qot_get_connect_id(const struct FtapiQot *qot);

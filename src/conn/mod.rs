@@ -335,12 +335,12 @@ impl Connection {
             return Err(ConnectError::InCallback);
         }
         let conn = Connection::start(host, port, options, events)?;
-        let mut done = conn.shared.init_done.lock();
-        while done.is_none() {
-            conn.shared.init_cv.wait(&mut done);
-        }
-        let (err_code, desc) = done.clone().expect("checked above");
-        drop(done);
+        // The I/O thread always reports an init outcome (success, failure or timeout).
+        let (err_code, desc) = loop {
+            if let Some(done) = conn.wait_init(Duration::from_secs(3600)) {
+                break done;
+            }
+        };
         if err_code == 0 {
             Ok(conn)
         } else {
@@ -414,6 +414,25 @@ impl Connection {
         if let Some(h) = handle {
             let _ = h.join();
         }
+    }
+
+    /// Waits until InitConnect has succeeded or failed and returns its `(err_code, desc)`
+    /// (0 and "" on success); `None` if it is still running after `timeout`. Returns at
+    /// once (with the outcome so far) when called from an I/O thread.
+    pub fn wait_init(&self, timeout: Duration) -> Option<(i64, String)> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut done = self.shared.init_done.lock();
+        while done.is_none() && !on_io_thread() {
+            if self
+                .shared
+                .init_cv
+                .wait_until(&mut done, deadline)
+                .timed_out()
+            {
+                break;
+            }
+        }
+        done.clone()
     }
 
     /// Whether the caller is this connection's own I/O thread.

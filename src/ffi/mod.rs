@@ -456,6 +456,42 @@ pub unsafe extern "C" fn ftapi_qot_init_connect(
     })
 }
 
+/// Waits (at most `timeout_ms`; 0 waits without limit) until the InitConnect started by
+/// ftapi_qot_init_connect has finished, for programs that prefer blocking over
+/// `on_init_connect` (which still runs). `*err_code_out` (may be NULL) gets the outcome:
+/// 0 on success, otherwise the code `on_init_connect` gets. Errors: NULL_ARGUMENT,
+/// NOT_READY (no init_connect yet), TIMEOUT, IN_CALLBACK.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_wait_init(
+    qot: *mut FtapiQot,
+    timeout_ms: u32,
+    err_code_out: *mut i64,
+) -> FtapiResult {
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        result((|| {
+            // SAFETY: see qot_arg.
+            let qot = unsafe { qot_arg(qot) }?;
+            if crate::conn::on_io_thread() {
+                return Err(FtapiResult::FTAPI_ERR_IN_CALLBACK);
+            }
+            let conn = qot.session(|q| Ok(q.connection().clone()))?;
+            let timeout = if timeout_ms == 0 {
+                Duration::from_secs(u32::MAX.into())
+            } else {
+                Duration::from_millis(timeout_ms.into())
+            };
+            let (code, _) = conn
+                .wait_init(timeout)
+                .ok_or(FtapiResult::FTAPI_ERR_TIMEOUT)?;
+            if !err_code_out.is_null() {
+                // SAFETY: a non-NULL err_code_out points to a writable int64_t.
+                unsafe { *err_code_out = code };
+            }
+            Ok(())
+        })())
+    })
+}
+
 /// The connection ID OpenD assigned in InitConnect; 0 before that, or for NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ftapi_qot_get_connect_id(qot: *const FtapiQot) -> u64 {

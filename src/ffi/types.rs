@@ -34,6 +34,8 @@ pub enum FtapiResult {
     FTAPI_ERR_BAD_RSA_KEY = 11,
     /// An internal error (a caught panic); please report it.
     FTAPI_ERR_PANIC = 12,
+    /// A wait ended before the awaited event.
+    FTAPI_ERR_TIMEOUT = 13,
 }
 
 impl FtapiResult {
@@ -52,6 +54,7 @@ impl FtapiResult {
             10 => "encryption requested but no RSA private key is set\0",
             11 => "the RSA private key is not a 1024-bit PKCS#1 or PKCS#8 PEM key\0",
             12 => "internal error (caught panic)\0",
+            13 => "timed out waiting\0",
             _ => "unknown result code\0",
         }
     }
