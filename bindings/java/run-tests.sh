@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The Java binding's test suite: builds target/java/ftapi.jar and the JUnit 4 tests, runs
+# each test class against its own opend-sim (runner mode) under -Xcheck:jni, on JDK 17 and,
+# if present, on Temurin 25. Last line: "N passed, N failed". Assumes `make build` ran.
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+FTAPI_LIB_DIR="${FTAPI_LIB_DIR:-$repo/target/release}"
+OPEND_SIM="${OPEND_SIM:-$FTAPI_LIB_DIR/opend-sim}"
+out="$repo/target/java"
+logs="$out/test-logs"
+
+for f in /usr/share/java/protobuf.jar /usr/share/java/junit4.jar /usr/share/java/gson.jar; do
+  [ -f "$f" ] || { "$repo/scripts/install-deps.sh" || exit 1; break; }
+done
+for f in "$FTAPI_LIB_DIR/libftapi.so" "$OPEND_SIM"; do
+  [ -e "$f" ] || { echo "missing $f: run make build first"; echo "0 passed, 1 failed"; exit 1; }
+done
+if ! nm -D "$FTAPI_LIB_DIR/libftapi.so" | grep -q Java_com_futu_openapi_NativeLib_create; then
+  echo "$FTAPI_LIB_DIR/libftapi.so lacks the JNI exports: build with --features ftapi/java"
+  echo "0 passed, 1 failed"; exit 1
+fi
+
+"$here/build.sh" >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+J=/usr/share/java
+CP="$out/ftapi.jar:$J/protobuf.jar:$J/protobuf-util.jar:$J/gson.jar:$J/guava.jar:$J/junit4.jar:$J/hamcrest-core.jar"
+rm -rf "$out/test-classes" "$logs"; mkdir -p "$out/test-classes" "$logs"
+if ! javac -nowarn -encoding UTF-8 -cp "$CP" -d "$out/test-classes" "$here"/test/com/futu/openapi/*.java "$here/examples/QotDemo.java"; then
+  echo "0 passed, 1 failed"; exit 1
+fi
+CP="$out/test-classes:$CP"
+
+jdks=("/usr/lib/jvm/java-17-openjdk-amd64")
+[ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ] && jdks+=("/usr/lib/jvm/temurin-25-jdk-amd64")
+
+passed=0; failed=0
+# class|sim flags
+suites=(
+  "HappyPathTest|--groups $here/test/unicode-groups.json --rate-limit off"
+  "TimeoutTest|--withhold 3222 --rate-limit off"
+  "DisconnectTest|--close-after 3222"
+)
+for jdk in "${jdks[@]}"; do
+  java="$jdk/bin/java"
+  [ -x "$java" ] || continue
+  ver=$("$java" -version 2>&1 | head -1 | sed -E 's/.*"([0-9]+).*/\1/')
+  jflags=(-Xcheck:jni -Dfile.encoding=UTF-8 -Djava.library.path="$FTAPI_LIB_DIR")
+  [ "$ver" -ge 17 ] && [ "$ver" != 17 ] && jflags+=(--enable-native-access=ALL-UNNAMED)
+  for s in "${suites[@]}"; do
+    cls="${s%%|*}"; flags="${s#*|}"
+    log="$logs/jdk$ver-$cls.log"
+    # shellcheck disable=SC2086
+    timeout 120 "$OPEND_SIM" --port 0 $flags -- "$java" "${jflags[@]}" -cp "$CP" \
+      org.junit.runner.JUnitCore "com.futu.openapi.$cls" >"$log" 2>&1
+    rc=$?
+    n=0; f=0
+    if line=$(grep -E '^OK \([0-9]+ tests?\)' "$log" | tail -1) && [ -n "$line" ]; then
+      n=$(echo "$line" | grep -oE '[0-9]+' | head -1)
+    elif line=$(grep -E '^Tests run: [0-9]+, +Failures: [0-9]+' "$log" | tail -1) && [ -n "$line" ]; then
+      n=$(echo "$line" | sed -E 's/Tests run: ([0-9]+).*/\1/'); f=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
+      n=$((n - f))
+    else
+      f=1
+    fi
+    if [ "$f" -eq 0 ] && [ "$rc" -ne 0 ]; then f=1; fi
+    if grep -qE 'WARNING in native method|FATAL ERROR in native method' "$log"; then
+      echo "jdk$ver $cls: -Xcheck:jni reported problems:"; grep -E 'in native method' "$log" | sort | uniq -c | head
+      f=$((f + 1))
+    fi
+    echo "jdk$ver $cls: $n passed, $f failed (log $log)"
+    [ "$f" -gt 0 ] && sed -n '1,80p' "$log"
+    passed=$((passed + n)); failed=$((failed + f))
+  done
+  # The official sample, imports changed, against the default watchlist.
+  log="$logs/jdk$ver-QotDemo.log"
+  timeout 60 "$OPEND_SIM" --port 0 -- "$java" "${jflags[@]}" -cp "$CP" QotDemo '{port}' >"$log" 2>&1
+  rc=$?
+  if [ $rc -eq 0 ] && grep -q '"groupName": "US options"' "$log" && grep -q 'Send QotGetUserSecurityGroup: 2' "$log" \
+     && ! grep -q 'in native method' "$log"; then
+    passed=$((passed + 1)); echo "jdk$ver QotDemo: passed"
+  else
+    failed=$((failed + 1)); echo "jdk$ver QotDemo: FAILED (rc $rc)"; cat "$log"
+  fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
