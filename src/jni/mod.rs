@@ -447,3 +447,13 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_version<'l>(
     env.with_env(|env| -> JResult<JString<'l>> { env.new_string(env!("CARGO_PKG_VERSION")) })
         .resolve::<ThrowRuntimeExAndDefault>()
 }
+
+/// How many connection objects are alive (not yet closed or cleaned); for tests.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_liveHandles<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+) -> jint {
+    env.with_env(|_env| -> JResult<jint> { Ok(REGISTRY.lock().len() as jint) })
+        .resolve::<ThrowRuntimeExAndDefault>()
+}

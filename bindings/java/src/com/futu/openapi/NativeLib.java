@@ -16,4 +16,5 @@ final class NativeLib {
     static native void close(long handle);
     static native int getUserSecurityGroup(long handle, byte[] request);
     static native String version();
+    static native int liveHandles();
 }

@@ -211,4 +211,23 @@ public class HappyPathTest {
         assertEquals(expected(3), names(r.awaitReply().rsp));
         q.close();
     }
+
+    private static void connectAndForget(Recorder r) throws Exception {
+        FTAPI_Conn_Qot q = Recorder.connect(r, 0);
+        q.getUserSecurityGroup(Recorder.request(3));
+        r.awaitReply();
+    }
+
+    @Test public void cleanerClosesAForgottenConnection() throws Exception {
+        int before = NativeLib.liveHandles();
+        Recorder r = new Recorder();
+        connectAndForget(r);
+        assertEquals(before + 1, NativeLib.liveHandles());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (NativeLib.liveHandles() > before && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(50);
+        }
+        assertEquals("the Cleaner released the unreachable connection", before, NativeLib.liveHandles());
+    }
 }
