@@ -384,9 +384,17 @@ impl Io {
             } else {
                 init_fail::UNKNOWN
             };
+            let desc = if self.conn.shared.options.encrypt {
+                format!(
+                    "{reason} during InitConnect; with encryption on this usually means OpenD's RSA key \
+                     differs from ours (or OpenD has none)"
+                )
+            } else {
+                reason
+            };
             End::Init {
                 code: errcode::make(errcode::INIT_FAIL, kind),
-                desc: reason,
+                desc,
             }
         }
     }

@@ -437,19 +437,19 @@ pub unsafe extern "C" fn ftapi_qot_init_connect(
             };
             // Waits for the previous I/O thread unless we are on it.
             drop(previous);
+            // Hold the slot while starting, so a callback that uses this object (e.g. a
+            // request sent from on_init_connect) finds the new connection in it.
+            let mut session = qot.session.lock();
+            if session.is_some() {
+                // Another thread started one meanwhile; keep theirs.
+                return Err(FtapiResult::FTAPI_ERR_ALREADY_CONNECTED);
+            }
             let events = FfiEvents { qot: qot.clone() };
             let new = Qot::start(host, port, options, events).map_err(|e| match e {
                 ConnectError::InvalidArgument(_) => FtapiResult::FTAPI_ERR_INVALID_ARGUMENT,
                 ConnectError::InCallback => FtapiResult::FTAPI_ERR_IN_CALLBACK,
                 ConnectError::Init { .. } => FtapiResult::FTAPI_ERR_CLOSED,
             })?;
-            let mut session = qot.session.lock();
-            if session.is_some() {
-                // Another thread started one meanwhile; keep theirs.
-                drop(session);
-                drop(new);
-                return Err(FtapiResult::FTAPI_ERR_ALREADY_CONNECTED);
-            }
             *session = Some(new);
             Ok(())
         })())
