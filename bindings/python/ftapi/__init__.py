@@ -191,7 +191,6 @@ def _copy_reply(serial, p):
 _cores = {}
 _cores_lock = threading.Lock()
 _tokens = itertools.count(1)
-_in_callback = threading.local()
 
 
 def _core_of(ud):
@@ -204,13 +203,10 @@ def _guarded(fn):
         core = _core_of(ud)
         if core is None:
             return
-        _in_callback.active = True
         try:
             fn(core, *args)
         except BaseException:  # never unwind into the I/O thread
             log.exception("ftapi: internal error in a callback")
-        finally:
-            _in_callback.active = False
     return run
 
 
