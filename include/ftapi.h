@@ -248,6 +248,12 @@ FtapiResult ftapi_qot_set_rsa_private_key(struct FtapiQot *qot, const char *pem)
 // connections started after this call. Errors: NULL_ARGUMENT.
 FtapiResult ftapi_qot_set_request_timeout(struct FtapiQot *qot, uint32_t timeout_ms);
 
+// Sets the silence watchdog in milliseconds: a connection on which OpenD sends nothing
+// (not even KeepAlive replies) for this long ends with a reason that says so. 0 turns
+// it off; the default is 33 000, as in the official Python client. Used by connections
+// started after this call. Errors: NULL_ARGUMENT.
+FtapiResult ftapi_qot_set_silence_timeout(struct FtapiQot *qot, uint32_t timeout_ms);
+
 // Registers the callback table (copied; NULL removes it). When this returns, no
 // callback of the previous table is running (unless this is called from inside one of
 // them) and its `free_user_data` has run or runs right after that callback returns.

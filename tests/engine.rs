@@ -470,3 +470,40 @@ fn raw_send_proto_reaches_opend_and_gets_its_reply() {
         Err(ftapi::SendError::InvalidArgument(_))
     ));
 }
+
+#[test]
+fn a_silent_opend_is_detected_by_the_watchdog() {
+    let reason = Arc::new(Mutex::new((0i64, String::new())));
+    struct R(Arc<Mutex<(i64, String)>>);
+    impl Events for R {
+        fn on_disconnect(&mut self, _c: &Connection, code: i64, reason: &str) {
+            *self.0.lock().unwrap() = (code, reason.to_owned());
+        }
+    }
+    // KeepAlive every 0.8 s goes unanswered; the watchdog is 1.5 s.
+    let s = sim(Config {
+        keep_alive_interval: 1,
+        faults: Faults {
+            withhold: vec![1004],
+            ..Faults::default()
+        },
+        ..no_limit()
+    });
+    let opts = Options {
+        silence_timeout: Some(Duration::from_millis(1500)),
+        ..Options::default()
+    };
+    let started = Instant::now();
+    let qot = Qot::connect_with("127.0.0.1", s.port(), opts, R(reason.clone())).unwrap();
+    assert!(qot.connection().wait_closed(Duration::from_secs(10)));
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(1400) && elapsed < Duration::from_secs(4),
+        "{elapsed:?}"
+    );
+    let (code, why) = reason.lock().unwrap().clone();
+    assert_eq!(errcode::high(code), 11);
+    assert_eq!(errcode::low(code), libc::ETIMEDOUT);
+    assert!(why.contains("KeepAlive unanswered"), "{why}");
+    assert!(s.received().iter().any(|r| r.proto_id == 1004));
+}

@@ -47,6 +47,8 @@ struct Io {
     ready: bool,
     keep_alive_every: Duration,
     next_keep_alive: Option<Instant>,
+    /// When the silence watchdog fires unless some bytes arrive first.
+    silence_deadline: Option<Instant>,
     closing: bool,
 }
 
@@ -81,6 +83,7 @@ pub(super) fn run(
         ready: false,
         keep_alive_every: Duration::from_secs(8),
         next_keep_alive: None,
+        silence_deadline: None,
         closing: false,
     };
     let end = io.session(&host, port);
@@ -277,9 +280,13 @@ impl Io {
 
     fn next_timer(&self) -> Option<Instant> {
         let mut t = self.deadlines.peek().map(|Reverse((d, _))| *d);
-        for other in [self.init_deadline, self.next_keep_alive]
-            .into_iter()
-            .flatten()
+        for other in [
+            self.init_deadline,
+            self.next_keep_alive,
+            self.silence_deadline,
+        ]
+        .into_iter()
+        .flatten()
         {
             t = Some(t.map_or(other, |t| t.min(other)));
         }
@@ -425,6 +432,11 @@ impl Io {
                     ));
                 }
                 Ok(_) => {
+                    if let Some(t) = self.conn.shared.options.silence_timeout {
+                        if self.ready {
+                            self.silence_deadline = Some(Instant::now() + t);
+                        }
+                    }
                     while let Some(frame) = self
                         .reader
                         .next_frame()
@@ -564,6 +576,12 @@ impl Io {
         self.ready = true;
         self.init_deadline = None;
         self.next_keep_alive = Some(Instant::now() + self.keep_alive_every);
+        self.silence_deadline = self
+            .conn
+            .shared
+            .options
+            .silence_timeout
+            .map(|t| Instant::now() + t);
         self.signal_init(0, String::new());
         let conn = self.conn.clone();
         let events = &mut self.events;
@@ -613,6 +631,23 @@ impl Io {
                 if self.closing {
                     return Ok(());
                 }
+            }
+        }
+        if let Some(d) = self.silence_deadline {
+            if now >= d {
+                let ms = self
+                    .conn
+                    .shared
+                    .options
+                    .silence_timeout
+                    .unwrap_or_default()
+                    .as_millis();
+                return Err(End::Disconnect {
+                    code: errcode::make(connect_fail::RECV_FAILED, libc::ETIMEDOUT),
+                    reason: format!(
+                        "OpenD sent nothing for {ms} ms (KeepAlive unanswered): connection considered dead"
+                    ),
+                });
             }
         }
         if let Some(t) = self.next_keep_alive {

@@ -47,6 +47,9 @@ pub struct Options {
     pub request_timeout: Duration,
     /// Largest body accepted from OpenD (default 64 MiB); a larger frame ends the connection.
     pub max_body_len: usize,
+    /// Ends the connection when OpenD sends nothing at all (not even KeepAlive replies)
+    /// for this long (default 33 s, as the official Python client; `None` turns it off).
+    pub silence_timeout: Option<Duration>,
     /// Most bytes that may wait to be sent; past it, sends fail with [`SendError::Backpressure`].
     pub max_queued_bytes: usize,
     /// The RSA private key shared with OpenD, needed when `encrypt` is set.
@@ -65,6 +68,7 @@ impl Default for Options {
             init_timeout: Duration::from_secs(12),
             request_timeout: Duration::from_secs(12),
             max_body_len: crate::wire::DEFAULT_MAX_BODY_LEN,
+            silence_timeout: Some(Duration::from_secs(33)),
             max_queued_bytes: 64 << 20,
             rsa_key: None,
             encrypt: false,

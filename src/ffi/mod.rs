@@ -376,6 +376,26 @@ pub unsafe extern "C" fn ftapi_qot_set_request_timeout(
     })
 }
 
+/// Sets the silence watchdog in milliseconds: a connection on which OpenD sends nothing
+/// (not even KeepAlive replies) for this long ends with a reason that says so. 0 turns
+/// it off; the default is 33 000, as in the official Python client. Used by connections
+/// started after this call. Errors: NULL_ARGUMENT.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_set_silence_timeout(
+    qot: *mut FtapiQot,
+    timeout_ms: u32,
+) -> FtapiResult {
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        result((|| {
+            // SAFETY: see qot_arg.
+            let qot = unsafe { qot_arg(qot) }?;
+            qot.config.lock().options.silence_timeout =
+                (timeout_ms != 0).then(|| Duration::from_millis(timeout_ms.into()));
+            Ok(())
+        })())
+    })
+}
+
 /// Registers the callback table (copied; NULL removes it). When this returns, no
 /// callback of the previous table is running (unless this is called from inside one of
 /// them) and its `free_user_data` has run or runs right after that callback returns.
