@@ -248,6 +248,17 @@ FtapiResult ftapi_qot_set_rsa_private_key(struct FtapiQot *qot, const char *pem)
 // connections started after this call. Errors: NULL_ARGUMENT.
 FtapiResult ftapi_qot_set_request_timeout(struct FtapiQot *qot, uint32_t timeout_ms);
 
+// Sets limits, used by connections started after this call (0 keeps a value's
+// default): `connect_timeout_ms` for the TCP connect (default 10 000);
+// `max_body_len` for a frame body from OpenD (default 64 MiB; a larger one ends the
+// connection before anything is allocated for it); `send_buffer_limit` for the bytes
+// that may wait to be sent (default 64 MiB; past it sends fail with
+// FTAPI_ERR_BACKPRESSURE). Errors: NULL_ARGUMENT.
+FtapiResult ftapi_qot_set_limits(struct FtapiQot *qot,
+                                 uint32_t connect_timeout_ms,
+                                 size_t max_body_len,
+                                 size_t send_buffer_limit);
+
 // Sets the silence watchdog in milliseconds: a connection on which OpenD sends nothing
 // (not even KeepAlive replies) for this long ends with a reason that says so. 0 turns
 // it off; the default is 33 000, as in the official Python client. Used by connections

@@ -376,6 +376,45 @@ pub unsafe extern "C" fn ftapi_qot_set_request_timeout(
     })
 }
 
+/// Sets limits, used by connections started after this call (0 keeps a value's
+/// default): `connect_timeout_ms` for the TCP connect (default 10 000);
+/// `max_body_len` for a frame body from OpenD (default 64 MiB; a larger one ends the
+/// connection before anything is allocated for it); `send_buffer_limit` for the bytes
+/// that may wait to be sent (default 64 MiB; past it sends fail with
+/// FTAPI_ERR_BACKPRESSURE). Errors: NULL_ARGUMENT.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_set_limits(
+    qot: *mut FtapiQot,
+    connect_timeout_ms: u32,
+    max_body_len: usize,
+    send_buffer_limit: usize,
+) -> FtapiResult {
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        result((|| {
+            // SAFETY: see qot_arg.
+            let qot = unsafe { qot_arg(qot) }?;
+            let d = Options::default();
+            let mut c = qot.config.lock();
+            c.options.connect_timeout = if connect_timeout_ms == 0 {
+                d.connect_timeout
+            } else {
+                Duration::from_millis(connect_timeout_ms.into())
+            };
+            c.options.max_body_len = if max_body_len == 0 {
+                d.max_body_len
+            } else {
+                max_body_len
+            };
+            c.options.max_queued_bytes = if send_buffer_limit == 0 {
+                d.max_queued_bytes
+            } else {
+                send_buffer_limit
+            };
+            Ok(())
+        })())
+    })
+}
+
 /// Sets the silence watchdog in milliseconds: a connection on which OpenD sends nothing
 /// (not even KeepAlive replies) for this long ends with a reason that says so. 0 turns
 /// it off; the default is 33 000, as in the official Python client. Used by connections
