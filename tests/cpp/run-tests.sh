@@ -59,17 +59,22 @@ build() {  # name, command...
   "$@" >"$OUT/$name.log" 2>&1; echo $? >"$OUT/$name.rc"
 }
 W=(-Wall -Wextra -Werror)
+# The official sample as published: only the port is rewritten (see official_sample/sample.cpp).
+sed 's/11111/FTAPI_TEST_PORT/' "$HERE/official_sample/sample.cpp" >"$OUT/official_sample.cpp"
+SAMPLE_INC=(-I"$HERE/official_sample")
 ( build pbobjs build_pb_objs
   build t_protobuf "$CXX" -std=c++17 -g -O1 "${SAN[@]}" "${W[@]}" "${INC[@]}" "${PBINC[@]}" "$HERE/test_main.cpp" "${PBOBJ[@]}" -o "$OUT/t_protobuf" "${LINK[@]}" "${PBLIBS[@]}"
+  build sample_protobuf "$CXX" -std=c++11 -O1 -Wall "${INC[@]}" "${PBINC[@]}" "${SAMPLE_INC[@]}" "$OUT/official_sample.cpp" "${PBOBJ[@]}" -o "$OUT/sample_protobuf" "${LINK[@]}" "${PBLIBS[@]}"
   build ex_official_protobuf "$CXX" -std=c++11 -O1 "${W[@]}" "${INC[@]}" "${PBINC[@]}" "$ROOT/examples-cpp/get_user_security_group.cpp" "${PBOBJ[@]}" -o "$OUT/ex_official_protobuf" "${LINK[@]}" "${PBLIBS[@]}"
 ) &
 ( build t_light "$CXX" -std=c++17 -g -O1 "${SAN[@]}" "${W[@]}" "${INC[@]}" "$HERE/test_main.cpp" -o "$OUT/t_light" "${LINK[@]}"
   build ex_official_light "$CXX" -std=c++11 -O1 "${W[@]}" -Wpedantic "${INC[@]}" "$ROOT/examples-cpp/get_user_security_group.cpp" -o "$OUT/ex_official_light" "${LINK[@]}"
   build ex_official_static "$CXX" -std=c++11 -O1 "${W[@]}" "${INC[@]}" "$ROOT/examples-cpp/get_user_security_group.cpp" -o "$OUT/ex_official_static" "$LIB/libftapi.a" -lpthread -ldl -lm
+  build sample_light "$CXX" -std=c++11 -O1 -Wall "${INC[@]}" "${SAMPLE_INC[@]}" "$OUT/official_sample.cpp" -o "$OUT/sample_light" "${LINK[@]}"
   build ex_modern "$CXX" -std=c++17 -O1 "${W[@]}" -Wpedantic "${INC[@]}" "$ROOT/examples-cpp/modern.cpp" -o "$OUT/ex_modern" "${LINK[@]}"
 ) &
 wait
-for b in pbobjs t_protobuf ex_official_protobuf t_light ex_official_light ex_official_static ex_modern; do
+for b in pbobjs t_protobuf sample_protobuf ex_official_protobuf t_light sample_light ex_official_light ex_official_static ex_modern; do
   if [ "$(cat "$OUT/$b.rc" 2>/dev/null)" = 0 ]; then ok "build_$b"; else bad "build_$b"; tail -30 "$OUT/$b.log"; fi
 done
 
@@ -87,6 +92,11 @@ run_example() {  # name, expected-substring..., -- sim-flags... -- binary args..
   done
   ok "$name"
 }
+for m in light protobuf; do
+  run_example "official_doc_sample_verbatim_$m" "connect" "Request GetUserSecurityGroup SerialNo: 2" \
+    "OnReply_GetUserSecurityGroup SerialNo:2" '"retType": 0' '"groupName": "All"' '"groupName": "Bonds"' \
+    -- --rate-limit off -- "$HERE/official_sample/run-sample.sh" "$OUT/sample_$m"
+done
 run_example example_official_light "connect" "Request GetUserSecurityGroup SerialNo: 2" \
   "OnReply_GetUserSecurityGroup SerialNo:2" '"groupName": "All"' '"groupName": "Bonds"' '"groupName": "C"' \
   -- --rate-limit off -- "$OUT/ex_official_light" 127.0.0.1 {port}

@@ -1,0 +1,32 @@
+// Stand-ins for the two helpers the official sample takes from its Samples' tool.h (not part
+// of the SDK): ProtoBufToBodyData (message -> JSON text) and UTF8ToLocal. Our own code.
+// Also FTAPI_TEST_PORT: the simulator's port (runner mode sets OPEND_SIM_PORT).
+#ifndef FTAPI_TEST_TOOL_H
+#define FTAPI_TEST_TOOL_H
+#include <cstdlib>
+#include <string>
+#ifdef FTAPI_WITH_PROTOBUF
+#include <google/protobuf/util/json_util.h>
+#endif
+
+#define FTAPI_TEST_PORT static_cast<Futu::u16_t>(std::atoi(std::getenv("OPEND_SIM_PORT")))
+
+inline bool ProtoBufToBodyData(const Qot_GetUserSecurityGroup::Response& rsp, std::string& out) {
+#ifdef FTAPI_WITH_PROTOBUF
+    google::protobuf::util::JsonPrintOptions opt;
+    opt.add_whitespace = true;
+    opt.always_print_primitive_fields = true;
+    return google::protobuf::util::MessageToJsonString(rsp, &out, opt).ok();
+#else
+    out = "{\n \"retType\": " + std::to_string(rsp.rettype()) + ",\n \"retMsg\": \"" + rsp.retmsg() +
+          "\",\n \"errCode\": " + std::to_string(rsp.errcode()) + ",\n \"s2c\": {\n  \"groupList\": [";
+    for (int i = 0; i < rsp.s2c().grouplist_size(); ++i)
+        out += std::string(i ? "," : "") + "\n   {\n    \"groupName\": \"" + rsp.s2c().grouplist(i).groupname() +
+               "\",\n    \"groupType\": " + std::to_string(rsp.s2c().grouplist(i).grouptype()) + "\n   }";
+    out += "\n  ]\n }\n}";
+    return true;
+#endif
+}
+
+inline std::string UTF8ToLocal(const std::string& s) { return s; }
+#endif
