@@ -40,6 +40,11 @@ demo: examples
 test: examples
 	@scripts/test-all.sh
 
+# Benchmarks against opend-sim (latency, throughput, cold start, memory, idle wakeups):
+# a table on stdout and target/bench/results.json. See docs/BENCHMARKS.md.
+bench: examples
+	@bench/run.sh
+
 # Regenerates include/ftapi.h from src/ffi.
 header:
 	FTAPI_UPDATE_HEADER=1 $(CARGO) test --release $(FEATURES) --test header
