@@ -1,0 +1,29 @@
+//! RsaKey::decrypt (128-byte PKCS#1 v1.5 chunks) on arbitrary bytes, with the committed
+//! TEST key (fuzz/TEST-KEY-rsa1024-DO-NOT-USE.pem, public, for fuzzing only).
+#![no_main]
+use ftapi::crypto::RsaKey;
+use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+
+static KEY: OnceLock<RsaKey> = OnceLock::new();
+
+fuzz_target!(|data: &[u8]| {
+    let key = KEY.get_or_init(|| {
+        RsaKey::from_pem(include_str!("../TEST-KEY-rsa1024-DO-NOT-USE.pem")).expect("test key")
+    });
+    match key.decrypt(data) {
+        Ok(plain) => {
+            assert!(!data.is_empty() && data.len() % 128 == 0);
+            assert!(plain.len() <= data.len() / 128 * 117);
+        }
+        Err(e) => {
+            let _ = e.to_string();
+        }
+    }
+    // Round trip of the first 250 bytes.
+    let n = data.len().min(250);
+    let wire = key.encrypt(&data[..n]);
+    if n > 0 {
+        assert_eq!(key.decrypt(&wire).expect("own ciphertext decrypts"), &data[..n]);
+    }
+});
