@@ -57,6 +57,10 @@
 // `reply_type` / `ret_type`: the connection ended first (also after the user's close).
 #define FTAPI_REPLY_DISCONNECT -200
 
+// `reply_type` / `ret_type`: refused by the client-side rate limiter; nothing was
+// sent. The message says when the next slot frees.
+#define FTAPI_REPLY_RATE_LIMITED -300
+
 // `ret_type`: OpenD's reply could not be parsed.
 #define FTAPI_REPLY_INVALID -500
 
@@ -77,6 +81,28 @@
 #define FTAPI_STATE_CLOSING 3
 
 #define FTAPI_STATE_CLOSED 4
+
+#define FTAPI_STATE_RECONNECTING 5
+
+// Rate limiter modes for `ftapi_qot_set_rate_limit_mode`.
+#define FTAPI_RATE_LIMIT_OFF 0
+
+#define FTAPI_RATE_LIMIT_FAIL_FAST 1
+
+#define FTAPI_RATE_LIMIT_WAIT 2
+
+// Log levels for `ftapi_set_log_callback`.
+#define FTAPI_LOG_OFF 0
+
+#define FTAPI_LOG_ERROR 1
+
+#define FTAPI_LOG_WARN 2
+
+#define FTAPI_LOG_INFO 3
+
+#define FTAPI_LOG_DEBUG 4
+
+#define FTAPI_LOG_TRACE 5
 
 // Result of a call. Values are fixed forever; ftapi_result_message describes each.
 enum FtapiResult
@@ -112,6 +138,8 @@ enum FtapiResult
   FTAPI_ERR_PANIC = 12,
   // A wait ended before the awaited event.
   FTAPI_ERR_TIMEOUT = 13,
+  // The connection dropped and is reconnecting (auto-reconnect without queueing).
+  FTAPI_ERR_RECONNECTING = 14,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -124,6 +152,10 @@ typedef int32_t FtapiResult;
 // One OpenD quote connection. Opaque; create with ftapi_qot_new, free with
 // ftapi_qot_free.
 typedef struct FtapiQot FtapiQot;
+
+typedef struct Option_FtapiLogCallback Option_FtapiLogCallback;
+
+typedef struct Option_FtapiStateCallback Option_FtapiStateCallback;
 
 // One watchlist group. Borrowed from the reply that holds it.
 typedef struct FtapiGroup {
@@ -258,6 +290,65 @@ FtapiResult ftapi_qot_set_limits(struct FtapiQot *qot,
                                  uint32_t connect_timeout_ms,
                                  size_t max_body_len,
                                  size_t send_buffer_limit);
+
+// Sets the client-side rate limiter's mode (`FTAPI_RATE_LIMIT_OFF`, `_FAIL_FAST`, the
+// default, or `_WAIT`), used by connections started after this call. Over its quota a
+// request completes at once with ret_type `FTAPI_REPLY_RATE_LIMITED` (fail-fast; its
+// message says when the next slot frees) or waits for a slot within its timeout (wait);
+// either way nothing over the quota is sent. The environment variable
+// `FTAPI_RATE_LIMIT=off|fail-fast|wait` changes the default. Errors: NULL_ARGUMENT,
+// INVALID_ARGUMENT (unknown mode).
+FtapiResult ftapi_qot_set_rate_limit_mode(struct FtapiQot *qot, int32_t mode);
+
+// Sets the client-side quota of a proto ID: at most `max` requests per sliding
+// `window_ms`. `max` 0 removes the quota. The default is OpenD's documented one for
+// 3222 (10 per 30 000 ms). Errors: NULL_ARGUMENT, INVALID_ARGUMENT (window 0).
+FtapiResult ftapi_qot_set_rate_limit(struct FtapiQot *qot,
+                                     uint32_t proto_id,
+                                     uint32_t max,
+                                     uint32_t window_ms);
+
+// Turns auto-reconnect on (`enable` non-zero) or off (the default), for connections
+// started after this call. After an unexpected disconnect (not after
+// `ftapi_qot_close`), requests on the wire complete with -200 and `on_disconnect` runs
+// as usual; then the library reconnects with exponential backoff and jitter (attempt n
+// waits between d/2 and d, d = min(initial_ms * 2^(n-1), max_ms); 0 keeps the defaults
+// 500 and 30 000), redoes InitConnect (and the key exchange) and calls
+// `on_init_connect` again (err_code 0; `ftapi_qot_get_connect_id` gives the new ID).
+// Requests are never resent. While reconnecting, new requests fail with
+// FTAPI_ERR_RECONNECTING, or, with `queue_while_reconnecting` non-zero, wait for the
+// connection within their timeout. Errors: NULL_ARGUMENT.
+FtapiResult ftapi_qot_set_auto_reconnect(struct FtapiQot *qot,
+                                         int32_t enable,
+                                         uint32_t initial_ms,
+                                         uint32_t max_ms,
+                                         int32_t queue_while_reconnecting);
+
+// Registers a state-change callback (NULL `callback` removes it): called on the I/O
+// thread with the new `FTAPI_STATE_*` and a UTF-8 reason (borrowed for the call), in
+// order, never overlapping the SPI callbacks. `free_user_data` (may be NULL) runs once,
+// after the last call that can see `user_data`. Errors: NULL_ARGUMENT (qot).
+FtapiResult ftapi_qot_set_state_callback(struct FtapiQot *qot,
+                                         struct Option_FtapiStateCallback callback,
+                                         void *user_data,
+                                         void (*free_user_data)(void *user_data));
+
+// OpenD's `serverVer` from InitConnect (e.g. 903 for 9.3); 0 before that or for NULL.
+int32_t ftapi_qot_get_server_ver(const struct FtapiQot *qot);
+
+// Sends the library's log lines to `callback` (process-wide), up to `max_level`
+// (`FTAPI_LOG_ERROR` 1 ... `FTAPI_LOG_TRACE` 5; 0 turns logging off). NULL `callback`
+// goes back to stderr at the level in the environment variable
+// `FTAPI_LOG=error|warn|info|debug|trace` (off when unset). At debug there is one line
+// per packet (proto ID, serial number, length, reply latency); key material never
+// appears. The callback runs on whichever thread logs, calls may overlap across
+// connections; `target` and `message` are UTF-8, borrowed for the call.
+// `free_user_data` (may be NULL) runs once, after the last call that can see
+// `user_data`. Never fails.
+void ftapi_set_log_callback(struct Option_FtapiLogCallback callback,
+                            void *user_data,
+                            void (*free_user_data)(void *user_data),
+                            int32_t max_level);
 
 // Sets the silence watchdog in milliseconds: a connection on which OpenD sends nothing
 // (not even KeepAlive replies) for this long ends with a reason that says so. 0 turns

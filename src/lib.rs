@@ -2,6 +2,7 @@
 //!
 //! Layers, from the bytes up (see `docs/DESIGN.md`):
 //! - [`wire`]: the 44-byte frame header, frame encoding, the streaming frame reader;
+//! - [`log`]: the log callback / `FTAPI_LOG`;
 //! - [`crypto`]: RSA for InitConnect, AES-CBC and FTAES-ECB for the bodies after it;
 //! - [`pb`]: protobuf messages generated from `proto/`;
 //! - [`conn`]: one OpenD connection, its I/O thread, InitConnect, KeepAlive, pending requests;
@@ -13,11 +14,13 @@ pub mod crypto;
 pub mod ffi;
 #[cfg(feature = "java")]
 mod jni;
+pub mod log;
 pub mod pb;
 pub mod qot;
 pub mod wire;
 
 pub use conn::errcode;
+pub use conn::{Backoff, Quota, RateLimitMode};
 pub use conn::{
     ConnectError, Connection, Events, Options, Reply, ReplyKind, SendError, SessionInfo, State,
 };

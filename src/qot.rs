@@ -72,7 +72,8 @@ impl Group {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupsReply {
     pub serial: u32,
-    /// 0 success, -1 OpenD refused, -100 timeout, -200 disconnected, -500 unparsable reply.
+    /// 0 success, -1 OpenD refused, -100 timeout, -200 disconnected, -300 refused by the
+    /// client-side rate limiter (nothing sent), -500 unparsable reply.
     pub ret_type: i32,
     /// OpenD's message, or the library's reason for a library-made outcome.
     pub ret_msg: String,
@@ -105,7 +106,7 @@ impl GroupsReply {
     /// Translates an engine reply.
     pub fn from_reply(reply: Reply) -> GroupsReply {
         match reply.kind {
-            ReplyKind::Timeout | ReplyKind::Disconnected => {
+            ReplyKind::Timeout | ReplyKind::Disconnected | ReplyKind::RateLimited => {
                 GroupsReply::library_made(reply.serial, reply.kind as i32, reply.reason)
             }
             ReplyKind::Server => match pb::Response::decode(reply.body.as_slice()) {

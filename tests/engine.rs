@@ -297,7 +297,11 @@ fn keep_alive_is_sent_at_four_fifths_of_a_short_interval() {
 #[test]
 fn a_thousand_requests_from_four_threads_each_get_exactly_one_outcome() {
     let s = sim(no_limit());
-    let qot = Arc::new(Qot::connect("127.0.0.1", s.port(), Options::default()).unwrap());
+    let opts = Options {
+        rate_limit_mode: ftapi::RateLimitMode::Off,
+        ..Options::default()
+    };
+    let qot = Arc::new(Qot::connect("127.0.0.1", s.port(), opts).unwrap());
     let outcomes = Arc::new(Mutex::new(std::collections::HashMap::<u32, u32>::new()));
     let sent = Arc::new(Mutex::new(Vec::new()));
     let threads: Vec<_> = (0..4)

@@ -3,6 +3,9 @@
 # venv target/py-venv (no pandas), runs the pytest suite against opend-sim, then the small
 # DataFrame check in target/py-venv-pandas. Last line: "N passed, N failed".
 # Needs `make build` first; uses $FTAPI_LIB_DIR and $OPEND_SIM.
+# Many requests per test: the client-side rate limiter (10 per 30 s for 3222 by default)
+# starts off here unless the caller says otherwise; its own tests set it explicitly.
+export FTAPI_RATE_LIMIT="${FTAPI_RATE_LIMIT:-off}"
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"

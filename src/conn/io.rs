@@ -2,15 +2,18 @@
 
 use super::errcode::{self, connect_fail, init_fail};
 use super::{
-    Cmd, Completion, Connection, Events, Reply, ReplyKind, SessionInfo, State, take_serial,
+    Cmd, Completion, Connection, Events, RateLimitMode, Reply, ReplyKind, SessionInfo, State,
+    take_serial,
 };
 use crate::crypto::BodyCipher;
+use crate::ftlog;
+use crate::log::Level;
 use crate::pb::{self, proto_id};
 use crate::wire::{self, Frame, FrameReader};
 use crossbeam_channel::{Receiver, TryRecvError};
 use prost::Message;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
@@ -28,9 +31,22 @@ enum End {
 struct Pending {
     proto_id: u32,
     deadline: Instant,
+    sent_at: Instant,
     /// None for the library's own KeepAlive, whose reply nobody waits for.
     done: Option<Completion>,
 }
+
+/// A request accepted but not sent yet: waiting for a rate-limit slot, or for the
+/// connection to come back (auto-reconnect with queueing).
+struct Held {
+    proto_id: u32,
+    serial: u32,
+    body: Vec<u8>,
+    deadline: Instant,
+    done: Completion,
+}
+
+const TARGET: &str = "ftapi::conn";
 
 struct Io {
     conn: Connection,
@@ -50,6 +66,15 @@ struct Io {
     /// When the silence watchdog fires unless some bytes arrive first.
     silence_deadline: Option<Instant>,
     closing: bool,
+    held: VecDeque<Held>,
+    /// When the first held request may go (or time out).
+    held_wakeup: Option<Instant>,
+    /// Send times per rate-limited proto ID, oldest first.
+    sent_times: HashMap<u32, VecDeque<Instant>>,
+    /// The last state reported through `on_state_change`.
+    reported: Option<State>,
+    /// Inside an auto-reconnect (InitConnect already reported once).
+    reconnecting: bool,
 }
 
 /// Runs a user callback; a panic in it is reported and contained, never unwound into
@@ -85,9 +110,39 @@ pub(super) fn run(
         next_keep_alive: None,
         silence_deadline: None,
         closing: false,
+        held: VecDeque::new(),
+        held_wakeup: None,
+        sent_times: HashMap::new(),
+        reported: None,
+        reconnecting: false,
     };
-    let end = io.session(&host, port);
-    io.finish(end);
+    io.report_state(State::Connecting, &format!("connecting to {host}:{port}"));
+    let mut attempt: u32 = 0;
+    let final_reason = loop {
+        let end = io.session(&host, port);
+        let was_ready = io.ready;
+        let backoff = io.conn.shared.options.auto_reconnect;
+        let again = backoff.is_some() && !io.closing && (was_ready || io.reconnecting);
+        // New sends see the right state while the last outcomes are delivered.
+        io.store_state(if again { State::Reconnecting } else { State::Closing });
+        let reason = io.end_session(end);
+        let Some(backoff) = backoff.filter(|_| again && !io.closing) else { break reason };
+        attempt = if was_ready { 1 } else { attempt + 1 };
+        let delay = backoff.delay(attempt);
+        io.reconnecting = true;
+        io.set_state(
+            State::Reconnecting,
+            &format!(
+                "{reason}; reconnect attempt {attempt} in {} ms",
+                delay.as_millis()
+            ),
+        );
+        io.reset_session();
+        if !io.sleep_interruptible(delay) {
+            break "closed by the user while reconnecting".to_owned();
+        }
+    };
+    io.finish(&final_reason);
 }
 
 fn os_err(e: &io::Error) -> i32 {
@@ -171,15 +226,15 @@ impl Io {
 
     fn send_init_connect(&mut self) -> Result<(), End> {
         let s = &self.conn.shared;
-        {
-            let _submit = s.submit.lock();
-            if s.state.load(Ordering::Acquire) != State::Connecting as u8 {
-                drop(_submit);
-                self.drain_commands();
-                return Err(self.user_close_end());
-            }
-            s.state.store(State::Initializing as u8, Ordering::Release);
+        let st = State::from_u8(s.state.load(Ordering::Acquire));
+        if !matches!(st, State::Connecting | State::Reconnecting) {
+            self.drain_commands();
+            return Err(self.user_close_end());
         }
+        if st == State::Connecting {
+            self.set_state(State::Initializing, "TCP connected; InitConnect sent");
+        }
+        let s = &self.conn.shared;
         let opts = &s.options;
         let encrypt = opts.encrypt;
         let req = pb::init_connect::Request {
@@ -272,6 +327,7 @@ impl Io {
                 }
             }
             self.run_timers()?;
+            self.release_held();
             if self.closing {
                 return Err(self.user_close_end());
             }
@@ -284,6 +340,7 @@ impl Io {
             self.init_deadline,
             self.next_keep_alive,
             self.silence_deadline,
+            self.held_wakeup,
         ]
         .into_iter()
         .flatten()
@@ -293,11 +350,16 @@ impl Io {
         t
     }
 
-    /// Moves queued requests into the send buffer.
+    /// Takes new requests from the channel: sends them, holds them, or completes them.
     fn drain_commands(&mut self) {
         loop {
             match self.rx.try_recv() {
-                Ok(Cmd::Close) => self.closing = true,
+                Ok(Cmd::Close) => {
+                    if !self.closing {
+                        self.closing = true;
+                        self.report_state(State::Closing, "closed by the user");
+                    }
+                }
                 Ok(Cmd::Request {
                     proto_id,
                     serial,
@@ -309,8 +371,8 @@ impl Io {
                         .shared
                         .queued_bytes
                         .fetch_sub(body.len() + wire::HEADER_LEN, Ordering::AcqRel);
-                    if self.closing || !self.ready {
-                        // Accepted just before a close: the close decides its outcome.
+                    let deadline = Instant::now() + timeout;
+                    if self.closing {
                         self.complete_now(
                             proto_id,
                             serial,
@@ -318,23 +380,176 @@ impl Io {
                             ReplyKind::Disconnected,
                             "closed by the user",
                         );
-                        continue;
-                    }
-                    self.queue_frame(proto_id, serial, &body);
-                    let deadline = Instant::now() + timeout;
-                    self.pending.insert(
-                        serial,
-                        Pending {
+                    } else if !self.ready {
+                        if self.reconnecting && self.conn.shared.options.queue_while_reconnecting {
+                            self.hold(Held {
+                                proto_id,
+                                serial,
+                                body,
+                                deadline,
+                                done,
+                            });
+                        } else {
+                            // Accepted just before the connection dropped.
+                            self.complete_now(
+                                proto_id,
+                                serial,
+                                done,
+                                ReplyKind::Disconnected,
+                                "the connection dropped",
+                            );
+                        }
+                    } else {
+                        self.submit(Held {
                             proto_id,
+                            serial,
+                            body,
                             deadline,
-                            done: Some(done),
-                        },
-                    );
-                    self.deadlines.push(Reverse((deadline, serial)));
+                            done,
+                        });
+                    }
                 }
                 Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => return,
             }
         }
+    }
+
+    fn hold(&mut self, h: Held) {
+        self.held_wakeup = Some(self.held_wakeup.map_or(h.deadline, |w| w.min(h.deadline)));
+        self.held.push_back(h);
+    }
+
+    /// The client-side quota of a proto ID, if the limiter is on.
+    fn quota(&self, proto_id: u32) -> Option<super::Quota> {
+        let o = &self.conn.shared.options;
+        if o.rate_limit_mode == RateLimitMode::Off {
+            return None;
+        }
+        o.rate_limits.get(&proto_id).copied()
+    }
+
+    /// `Ok` if a request of this proto may go now, else when the next slot frees.
+    fn slot(&mut self, proto_id: u32, now: Instant) -> Result<(), Instant> {
+        let Some(q) = self.quota(proto_id) else {
+            return Ok(());
+        };
+        let times = self.sent_times.entry(proto_id).or_default();
+        while times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= q.window)
+        {
+            times.pop_front();
+        }
+        if (times.len() as u32) < q.max {
+            Ok(())
+        } else {
+            Err(times[0] + q.window)
+        }
+    }
+
+    /// A new request while ready: to the wire, or held / refused by the rate limiter.
+    fn submit(&mut self, h: Held) {
+        let now = Instant::now();
+        let behind_held = self.held.iter().any(|x| x.proto_id == h.proto_id);
+        match (behind_held, self.slot(h.proto_id, now)) {
+            (false, Ok(())) => self.send_request(h, now),
+            (_, Err(next))
+                if self.conn.shared.options.rate_limit_mode == RateLimitMode::FailFast =>
+            {
+                let q = self.quota(h.proto_id).expect("limited protos have a quota");
+                let reason = format!(
+                    "rate limited locally: at most {} requests of proto {} per {} s; next slot frees in {} ms",
+                    q.max,
+                    h.proto_id,
+                    q.window.as_secs_f64(),
+                    next.saturating_duration_since(now).as_millis()
+                );
+                ftlog!(Level::Info, TARGET, "serial={} {reason}", h.serial);
+                self.complete_now(
+                    h.proto_id,
+                    h.serial,
+                    h.done,
+                    ReplyKind::RateLimited,
+                    &reason,
+                );
+            }
+            (_, Err(next)) => {
+                self.hold(h);
+                self.held_wakeup = Some(self.held_wakeup.map_or(next, |w| w.min(next)));
+            }
+            (true, Ok(())) => self.hold(h),
+        }
+    }
+
+    fn send_request(&mut self, h: Held, now: Instant) {
+        if self.quota(h.proto_id).is_some() {
+            self.sent_times
+                .entry(h.proto_id)
+                .or_default()
+                .push_back(now);
+        }
+        self.queue_frame(h.proto_id, h.serial, &h.body);
+        ftlog!(
+            Level::Debug,
+            TARGET,
+            "send proto={} serial={} len={}",
+            h.proto_id,
+            h.serial,
+            h.body.len()
+        );
+        self.pending.insert(
+            h.serial,
+            Pending {
+                proto_id: h.proto_id,
+                deadline: h.deadline,
+                sent_at: now,
+                done: Some(h.done),
+            },
+        );
+        self.deadlines.push(Reverse((h.deadline, h.serial)));
+    }
+
+    /// Sends held requests whose slot is free (in order per proto ID) and times out
+    /// those past their deadline.
+    fn release_held(&mut self) {
+        if self.held.is_empty() {
+            self.held_wakeup = None;
+            return;
+        }
+        let now = Instant::now();
+        let mut blocked: HashSet<u32> = HashSet::new();
+        let mut wake: Option<Instant> = None;
+        let mut i = 0;
+        while i < self.held.len() && !self.closing {
+            let (proto, deadline) = (self.held[i].proto_id, self.held[i].deadline);
+            if deadline <= now {
+                let h = self.held.remove(i).expect("index checked");
+                let why = if self.ready {
+                    "no rate-limit slot freed before the request's timeout"
+                } else {
+                    "the connection did not come back before the request's timeout"
+                };
+                self.complete_now(h.proto_id, h.serial, h.done, ReplyKind::Timeout, why);
+                continue;
+            }
+            wake = Some(wake.map_or(deadline, |w| w.min(deadline)));
+            if !self.ready || blocked.contains(&proto) {
+                i += 1;
+                continue;
+            }
+            match self.slot(proto, now) {
+                Ok(()) => {
+                    let h = self.held.remove(i).expect("index checked");
+                    self.send_request(h, now);
+                }
+                Err(next) => {
+                    blocked.insert(proto);
+                    wake = Some(wake.map_or(next, |w| w.min(next)));
+                    i += 1;
+                }
+            }
+        }
+        self.held_wakeup = wake;
     }
 
     fn queue_frame(&mut self, proto_id: u32, serial: u32, plain: &[u8]) {
@@ -484,6 +699,14 @@ impl Io {
             .map_err(|e| self.protocol_error(format!("protocol error: {e}")))?;
 
         if proto_id::is_push(h.proto_id) {
+            ftlog!(
+                Level::Debug,
+                TARGET,
+                "push proto={} serial={} len={}",
+                h.proto_id,
+                h.serial,
+                plain.len()
+            );
             let conn = self.conn.clone();
             let events = &mut self.events;
             guard("on_push", || {
@@ -494,6 +717,15 @@ impl Io {
         match self.pending.get(&h.serial) {
             Some(p) if p.proto_id == h.proto_id => {
                 let p = self.pending.remove(&h.serial).expect("present");
+                ftlog!(
+                    Level::Debug,
+                    TARGET,
+                    "recv proto={} serial={} len={} latency_us={}",
+                    h.proto_id,
+                    h.serial,
+                    plain.len(),
+                    p.sent_at.elapsed().as_micros()
+                );
                 if let Some(done) = p.done {
                     let reply = Reply {
                         proto_id: h.proto_id,
@@ -507,7 +739,14 @@ impl Io {
             }
             // A reply whose proto ID does not match its request's, or for a request that
             // already timed out, or that was never made: dropped, the request stays as it is.
-            _ => {}
+            _ => ftlog!(
+                Level::Warn,
+                TARGET,
+                "dropped an unmatched reply: proto={} serial={} len={}",
+                h.proto_id,
+                h.serial,
+                plain.len()
+            ),
         }
         Ok(())
     }
@@ -567,12 +806,22 @@ impl Io {
         shared.conn_id.store(s2c.conn_id, Ordering::Release);
         {
             let _submit = shared.submit.lock();
-            if shared.state.load(Ordering::Acquire) != State::Initializing as u8 {
+            let st = State::from_u8(shared.state.load(Ordering::Acquire));
+            if !matches!(st, State::Initializing | State::Reconnecting) {
                 self.closing = true;
                 return Ok(());
             }
             shared.state.store(State::Ready as u8, Ordering::Release);
         }
+        ftlog!(
+            Level::Info,
+            TARGET,
+            "connected: OpenD serverVer={} connID={} keepAliveInterval={}s encrypted={}",
+            s2c.server_ver,
+            s2c.conn_id,
+            s2c.keep_alive_interval,
+            self.cipher.is_some()
+        );
         self.ready = true;
         self.init_deadline = None;
         self.next_keep_alive = Some(Instant::now() + self.keep_alive_every);
@@ -582,10 +831,18 @@ impl Io {
             .options
             .silence_timeout
             .map(|t| Instant::now() + t);
+        let why = if self.reconnecting {
+            format!("reconnected: connection ID {}", s2c.conn_id)
+        } else {
+            format!("InitConnect succeeded: connection ID {}", s2c.conn_id)
+        };
+        self.report_state(State::Ready, &why);
         self.signal_init(0, String::new());
         let conn = self.conn.clone();
         let events = &mut self.events;
         guard("on_init_connect", || events.on_init_connect(&conn, 0, ""));
+        // Requests held during the reconnect go out now.
+        self.release_held();
         Ok(())
     }
 
@@ -618,8 +875,13 @@ impl Io {
             if expired {
                 let p = self.pending.remove(&serial).expect("present");
                 if let Some(done) = p.done {
-                    let ms = self.conn.shared.options.request_timeout.as_millis();
-                    let _ = ms;
+                    ftlog!(
+                        Level::Debug,
+                        TARGET,
+                        "timeout proto={} serial={}",
+                        p.proto_id,
+                        serial
+                    );
                     self.complete_now(
                         p.proto_id,
                         serial,
@@ -670,12 +932,19 @@ impl Io {
         .encode_to_vec();
         let serial = self.next_serial();
         self.queue_frame(proto_id::KEEP_ALIVE, serial, &body);
+        ftlog!(
+            Level::Trace,
+            TARGET,
+            "send proto=1004 serial={serial} len={}",
+            body.len()
+        );
         let deadline = Instant::now() + self.conn.shared.options.request_timeout;
         self.pending.insert(
             serial,
             Pending {
                 proto_id: proto_id::KEEP_ALIVE,
                 deadline,
+                sent_at: Instant::now(),
                 done: None,
             },
         );
@@ -700,29 +969,138 @@ impl Io {
         guard("a reply callback", || done(reply));
     }
 
-    /// Delivers every remaining outcome, then the end event, then marks the connection
-    /// closed.
-    fn finish(&mut self, end: End) {
-        let shared = self.conn.shared.clone();
-        {
-            let _submit = shared.submit.lock();
-            if shared.state.load(Ordering::Acquire) != State::Closed as u8 {
-                shared.state.store(State::Closing as u8, Ordering::Release);
-            }
-        }
+    /// Ends one session: every request on the wire completes with -200, then the end
+    /// event (`on_disconnect`, or `on_init_connect` for a first connect that failed).
+    /// Returns the reason.
+    fn end_session(&mut self, end: End) -> String {
         let reason = match &end {
             End::Init { desc, .. } => desc.clone(),
             End::Disconnect { reason, .. } => reason.clone(),
         };
-        // Requests already on the wire first, in the order they were sent.
+        // Requests already on the wire, in the order they were sent.
         let mut pending: Vec<(u32, Pending)> = self.pending.drain().collect();
         pending.sort_by_key(|(serial, _)| *serial);
+        self.deadlines.clear();
         for (serial, p) in pending {
             if let Some(done) = p.done {
                 self.complete_now(p.proto_id, serial, done, ReplyKind::Disconnected, &reason);
             }
         }
-        // Then those still queued. No new ones can arrive: the state is Closing.
+        let conn = self.conn.clone();
+        match end {
+            End::Init { code, desc } => {
+                ftlog!(Level::Warn, TARGET, "connect failed ({code}): {desc}");
+                if !self.reconnecting {
+                    self.signal_init(code, desc.clone());
+                    let events = &mut self.events;
+                    guard("on_init_connect", || {
+                        events.on_init_connect(&conn, code, &desc)
+                    });
+                }
+            }
+            End::Disconnect { code, reason } => {
+                ftlog!(Level::Warn, TARGET, "disconnected ({code}): {reason}");
+                let events = &mut self.events;
+                guard("on_disconnect", || {
+                    events.on_disconnect(&conn, code, &reason)
+                });
+            }
+        }
+        reason
+    }
+
+    /// Forgets the last session's socket state before a reconnect.
+    fn reset_session(&mut self) {
+        let unsent = self.out.len() - self.out_pos;
+        self.conn
+            .shared
+            .queued_bytes
+            .fetch_sub(unsent, Ordering::AcqRel);
+        self.out.clear();
+        self.out_pos = 0;
+        self.reader = FrameReader::new(self.conn.shared.options.max_body_len);
+        self.cipher = None;
+        self.init_serial = 0;
+        self.init_deadline = None;
+        self.ready = false;
+        self.next_keep_alive = None;
+        self.silence_deadline = None;
+    }
+
+    /// Waits out a reconnect delay while still taking commands; false if closed meanwhile.
+    fn sleep_interruptible(&mut self, delay: Duration) -> bool {
+        let until = Instant::now() + delay;
+        loop {
+            self.drain_commands();
+            self.release_held();
+            if self.closing {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= until {
+                return true;
+            }
+            let wake = self.held_wakeup.map_or(until, |w| w.min(until));
+            let ms = wake
+                .saturating_duration_since(now)
+                .as_millis()
+                .min(i32::MAX as u128) as i32
+                + 1;
+            let mut fd = libc::pollfd {
+                fd: self.conn.shared.waker.fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: fd is a live pollfd for the whole call.
+            let n = unsafe { libc::poll(&mut fd, 1, ms) };
+            if n > 0 {
+                self.conn.shared.waker.reset();
+            }
+        }
+    }
+
+    /// Changes the shared state (unless a close is under way) and reports it.
+    fn set_state(&mut self, state: State, reason: &str) {
+        if self.store_state(state) {
+            self.report_state(state, reason);
+        }
+    }
+
+    /// Changes the shared state without reporting it; false if a close is under way.
+    fn store_state(&self, state: State) -> bool {
+        let shared = &self.conn.shared;
+        let _submit = shared.submit.lock();
+        let cur = State::from_u8(shared.state.load(Ordering::Acquire));
+        if matches!(cur, State::Closing | State::Closed) && state != State::Closed {
+            return false;
+        }
+        shared.state.store(state as u8, Ordering::Release);
+        true
+    }
+
+    /// Calls `on_state_change` when `state` differs from the last one reported.
+    fn report_state(&mut self, state: State, reason: &str) {
+        if self.reported == Some(state) {
+            return;
+        }
+        self.reported = Some(state);
+        ftlog!(Level::Info, TARGET, "state {}: {reason}", state.name());
+        let conn = self.conn.clone();
+        let events = &mut self.events;
+        guard("on_state_change", || {
+            events.on_state_change(&conn, state, reason)
+        });
+    }
+
+    /// The connection is over for good: requests still queued or held complete with
+    /// -200, the state becomes Closed, and waiters wake.
+    fn finish(&mut self, reason: &str) {
+        let shared = self.conn.shared.clone();
+        {
+            let _submit = shared.submit.lock();
+            shared.state.store(State::Closing as u8, Ordering::Release);
+        }
+        // No new requests can arrive now: the state is Closing.
         self.closing = true;
         while let Ok(cmd) = self.rx.try_recv() {
             if let Cmd::Request {
@@ -736,28 +1114,30 @@ impl Io {
                 shared
                     .queued_bytes
                     .fetch_sub(body.len() + wire::HEADER_LEN, Ordering::AcqRel);
-                self.complete_now(proto_id, serial, done, ReplyKind::Disconnected, &reason);
+                self.held.push_back(Held {
+                    proto_id,
+                    serial,
+                    body,
+                    deadline: Instant::now(),
+                    done,
+                });
             }
         }
-        let conn = self.conn.clone();
-        match end {
-            End::Init { code, desc } => {
-                self.signal_init(code, desc.clone());
-                let events = &mut self.events;
-                guard("on_init_connect", || {
-                    events.on_init_connect(&conn, code, &desc)
-                });
-            }
-            End::Disconnect { code, reason } => {
-                let events = &mut self.events;
-                guard("on_disconnect", || {
-                    events.on_disconnect(&conn, code, &reason)
-                });
-            }
+        while let Some(h) = self.held.pop_front() {
+            self.complete_now(
+                h.proto_id,
+                h.serial,
+                h.done,
+                ReplyKind::Disconnected,
+                reason,
+            );
         }
         shared.queued_bytes.store(0, Ordering::Release);
-        let _done = shared.init_done.lock();
-        shared.state.store(State::Closed as u8, Ordering::Release);
-        shared.init_cv.notify_all();
+        {
+            let _done = shared.init_done.lock();
+            shared.state.store(State::Closed as u8, Ordering::Release);
+            shared.init_cv.notify_all();
+        }
+        self.report_state(State::Closed, reason);
     }
 }

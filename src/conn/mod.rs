@@ -23,6 +23,7 @@ use crate::pb::proto_id;
 use crossbeam_channel::Sender;
 use parking_lot::{Condvar, Mutex};
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
@@ -56,6 +57,105 @@ pub struct Options {
     pub rsa_key: Option<RsaKey>,
     /// Ask OpenD for an encrypted connection (RSA InitConnect, then AES).
     pub encrypt: bool,
+    /// Reconnect after an unexpected disconnect (off by default). Requests pending at the
+    /// drop still complete with -200 and are never resent.
+    pub auto_reconnect: Option<Backoff>,
+    /// While reconnecting, hold new requests until the connection is back (within their
+    /// timeout) instead of refusing them with [`SendError::Reconnecting`].
+    pub queue_while_reconnecting: bool,
+    /// What the client-side rate limiter does with a request over its quota.
+    pub rate_limit_mode: RateLimitMode,
+    /// Quotas per proto ID; the default holds OpenD's documented one for 3222.
+    pub rate_limits: HashMap<u32, Quota>,
+}
+
+/// Exponential backoff with jitter between reconnect attempts: attempt n waits a random
+/// time in [d/2, d] with d = min(initial * 2^(n-1), max).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    pub initial: Duration,
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            initial: Duration::from_millis(500),
+            max: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait before attempt `n` (1-based).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let exp = self
+            .initial
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+        let d = exp.min(self.max).max(Duration::from_millis(1));
+        // Jitter from the clock's nanoseconds: enough to spread a fleet of clients.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|t| t.subsec_nanos())
+            .unwrap_or(0);
+        let frac = (nanos % 1000) as u32; // 0..999
+        d / 2 + (d / 2) * frac / 1000
+    }
+}
+
+/// How the client-side rate limiter treats a request over its proto's quota.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum RateLimitMode {
+    /// No client-side limiting; OpenD's own limit still applies.
+    Off = 0,
+    /// The request completes at once with [`ReplyKind::RateLimited`]; nothing is sent.
+    FailFast = 1,
+    /// The request waits for a free slot, within its timeout.
+    Wait = 2,
+}
+
+impl RateLimitMode {
+    pub fn from_i32(v: i32) -> Option<RateLimitMode> {
+        match v {
+            0 => Some(RateLimitMode::Off),
+            1 => Some(RateLimitMode::FailFast),
+            2 => Some(RateLimitMode::Wait),
+            _ => None,
+        }
+    }
+
+    /// The default: `FTAPI_RATE_LIMIT=off|fail-fast|wait` if set, else fail-fast.
+    pub fn from_env() -> RateLimitMode {
+        RateLimitMode::parse(std::env::var("FTAPI_RATE_LIMIT").ok().as_deref())
+    }
+
+    /// `off` / `wait` / anything else (fail-fast).
+    pub fn parse(v: Option<&str>) -> RateLimitMode {
+        match v.map(str::trim) {
+            Some("off") => RateLimitMode::Off,
+            Some("wait") => RateLimitMode::Wait,
+            _ => RateLimitMode::FailFast,
+        }
+    }
+}
+
+/// At most `max` requests per sliding `window`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quota {
+    pub max: u32,
+    pub window: Duration,
+}
+
+/// OpenD's documented quotas (Get Groups From Watchlist: 10 per 30 s).
+pub fn default_rate_limits() -> HashMap<u32, Quota> {
+    HashMap::from([(
+        proto_id::QOT_GET_USER_SECURITY_GROUP,
+        Quota {
+            max: 10,
+            window: Duration::from_secs(30),
+        },
+    )])
 }
 
 impl Default for Options {
@@ -72,6 +172,10 @@ impl Default for Options {
             max_queued_bytes: 64 << 20,
             rsa_key: None,
             encrypt: false,
+            auto_reconnect: None,
+            queue_while_reconnecting: false,
+            rate_limit_mode: RateLimitMode::from_env(),
+            rate_limits: default_rate_limits(),
         }
     }
 }
@@ -86,6 +190,9 @@ pub enum ReplyKind {
     Timeout = -100,
     /// The connection ended (by OpenD, the network or our own close) first.
     Disconnected = -200,
+    /// Refused by the client-side rate limiter; nothing was sent. The reason says when
+    /// the next slot frees.
+    RateLimited = -300,
 }
 
 /// The one outcome of a request.
@@ -111,6 +218,8 @@ pub trait Events: Send + 'static {
     fn on_disconnect(&mut self, conn: &Connection, err_code: i64, reason: &str) {}
     /// A push (e.g. Notify, 1003); `body` is the plaintext `Response`.
     fn on_push(&mut self, conn: &Connection, proto_id: u32, serial: u32, body: &[u8]) {}
+    /// The connection's state changed; `reason` says why.
+    fn on_state_change(&mut self, conn: &Connection, state: State, reason: &str) {}
 }
 
 /// A request's completion, called once on the I/O thread.
@@ -123,6 +232,8 @@ pub enum SendError {
     NotReady,
     /// The connection is closed or ended.
     Closed,
+    /// The connection dropped and is being re-established (auto-reconnect).
+    Reconnecting,
     /// Too many bytes wait to be sent (OpenD is not reading).
     Backpressure { queued: usize, limit: usize },
     /// The request itself is wrong.
@@ -137,6 +248,7 @@ impl fmt::Display for SendError {
                 "the connection is not ready (InitConnect has not succeeded)"
             ),
             SendError::Closed => write!(f, "the connection is closed"),
+            SendError::Reconnecting => write!(f, "the connection dropped and is reconnecting"),
             SendError::Backpressure { queued, limit } => write!(
                 f,
                 "send buffer full: {queued} bytes wait to be sent (limit {limit}); OpenD is not reading"
@@ -188,15 +300,29 @@ pub enum State {
     Closing = 3,
     /// Ended; every outcome has been delivered.
     Closed = 4,
+    /// Dropped; waiting to reconnect, or reconnecting (auto-reconnect).
+    Reconnecting = 5,
 }
 
 impl State {
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Connecting => "connecting",
+            State::Initializing => "initializing",
+            State::Ready => "ready",
+            State::Closing => "closing",
+            State::Closed => "closed",
+            State::Reconnecting => "reconnecting",
+        }
+    }
+
     fn from_u8(v: u8) -> State {
         match v {
             0 => State::Connecting,
             1 => State::Initializing,
             2 => State::Ready,
             3 => State::Closing,
+            5 => State::Reconnecting,
             _ => State::Closed,
         }
     }
@@ -373,6 +499,8 @@ impl Connection {
         let mut submit = s.submit.lock();
         match self.state() {
             State::Ready => {}
+            State::Reconnecting if s.options.queue_while_reconnecting => {}
+            State::Reconnecting => return Err(SendError::Reconnecting),
             State::Connecting | State::Initializing => return Err(SendError::NotReady),
             State::Closing | State::Closed => return Err(SendError::Closed),
         }

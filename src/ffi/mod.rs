@@ -13,7 +13,7 @@ use crate::conn::{ConnectError, Events, Options, Reply, SendError, State};
 use crate::crypto::RsaKey;
 use crate::qot::{GroupsReply, Qot, QotError};
 use parking_lot::{Mutex, ReentrantMutex};
-use std::ffi::{CStr, CString, c_char};
+use std::ffi::{CStr, CString, c_char, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +60,7 @@ fn send_error(e: &SendError) -> FtapiResult {
     match e {
         SendError::NotReady => FtapiResult::FTAPI_ERR_NOT_READY,
         SendError::Closed => FtapiResult::FTAPI_ERR_CLOSED,
+        SendError::Reconnecting => FtapiResult::FTAPI_ERR_RECONNECTING,
         SendError::Backpressure { .. } => FtapiResult::FTAPI_ERR_BACKPRESSURE,
         SendError::InvalidArgument(_) => FtapiResult::FTAPI_ERR_INVALID_ARGUMENT,
     }
@@ -107,6 +108,29 @@ pub struct FtapiQot {
     /// may call it).
     callback_lock: ReentrantMutex<()>,
     session: Mutex<Option<Qot>>,
+    state_cb: Mutex<Option<Arc<StateCallback>>>,
+}
+
+/// `ftapi_qot_set_state_callback`'s function and user data; dropping the last reference
+/// runs its finalizer.
+struct StateCallback {
+    cb: FtapiStateCallback,
+    user_data: *mut c_void,
+    free_user_data: Option<unsafe extern "C" fn(user_data: *mut c_void)>,
+}
+
+// SAFETY: the caller promises (header) that user_data may be used from library threads.
+unsafe impl Send for StateCallback {}
+// SAFETY: as above; only read.
+unsafe impl Sync for StateCallback {}
+
+impl Drop for StateCallback {
+    fn drop(&mut self) {
+        if let Some(f) = self.free_user_data {
+            // SAFETY: the finalizer the caller registered, with its own user_data.
+            guard((), || unsafe { f(self.user_data) });
+        }
+    }
 }
 
 impl FtapiQot {
@@ -161,7 +185,7 @@ impl FtapiQot {
 /// OpenD sent is a server reply (0).
 fn reply_type(ret_type: i32) -> i32 {
     match ret_type {
-        -100 | -200 | -500 => ret_type,
+        -100 | -200 | -300 | -500 => ret_type,
         _ => 0,
     }
 }
@@ -189,6 +213,19 @@ impl Events for FfiEvents {
                 unsafe { f(spi.user_data, p, err_code, reason.as_ptr()) };
             }
         });
+    }
+
+    fn on_state_change(&mut self, _conn: &crate::Connection, state: State, reason: &str) {
+        let reason = c_string(reason);
+        let _g = self.qot.callback_lock.lock();
+        let cb = self.qot.state_cb.lock().clone();
+        if let Some(cb) = cb {
+            let p = self.qot.ptr();
+            crate::conn::guard_callback("the state callback", || {
+                // SAFETY: a callback the caller registered; reason lives until it returns.
+                unsafe { (cb.cb)(cb.user_data, p, state as i32, reason.as_ptr()) }
+            });
+        }
     }
 
     fn on_push(&mut self, _conn: &crate::Connection, proto_id: u32, _serial: u32, body: &[u8]) {
@@ -261,6 +298,7 @@ pub extern "C" fn ftapi_qot_new() -> *mut FtapiQot {
             spi: Mutex::new(None),
             callback_lock: ReentrantMutex::new(()),
             session: Mutex::new(None),
+            state_cb: Mutex::new(None),
         });
         Arc::into_raw(qot) as *mut FtapiQot
     })
@@ -412,6 +450,212 @@ pub unsafe extern "C" fn ftapi_qot_set_limits(
             };
             Ok(())
         })())
+    })
+}
+
+/// Sets the client-side rate limiter's mode (`FTAPI_RATE_LIMIT_OFF`, `_FAIL_FAST`, the
+/// default, or `_WAIT`), used by connections started after this call. Over its quota a
+/// request completes at once with ret_type `FTAPI_REPLY_RATE_LIMITED` (fail-fast; its
+/// message says when the next slot frees) or waits for a slot within its timeout (wait);
+/// either way nothing over the quota is sent. The environment variable
+/// `FTAPI_RATE_LIMIT=off|fail-fast|wait` changes the default. Errors: NULL_ARGUMENT,
+/// INVALID_ARGUMENT (unknown mode).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_set_rate_limit_mode(
+    qot: *mut FtapiQot,
+    mode: i32,
+) -> FtapiResult {
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        result((|| {
+            // SAFETY: see qot_arg.
+            let qot = unsafe { qot_arg(qot) }?;
+            let mode = crate::RateLimitMode::from_i32(mode)
+                .ok_or(FtapiResult::FTAPI_ERR_INVALID_ARGUMENT)?;
+            qot.config.lock().options.rate_limit_mode = mode;
+            Ok(())
+        })())
+    })
+}
+
+/// Sets the client-side quota of a proto ID: at most `max` requests per sliding
+/// `window_ms`. `max` 0 removes the quota. The default is OpenD's documented one for
+/// 3222 (10 per 30 000 ms). Errors: NULL_ARGUMENT, INVALID_ARGUMENT (window 0).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_set_rate_limit(
+    qot: *mut FtapiQot,
+    proto_id: u32,
+    max: u32,
+    window_ms: u32,
+) -> FtapiResult {
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        result((|| {
+            // SAFETY: see qot_arg.
+            let qot = unsafe { qot_arg(qot) }?;
+            let mut c = qot.config.lock();
+            if max == 0 {
+                c.options.rate_limits.remove(&proto_id);
+            } else if window_ms == 0 {
+                return Err(FtapiResult::FTAPI_ERR_INVALID_ARGUMENT);
+            } else {
+                let q = crate::Quota {
+                    max,
+                    window: Duration::from_millis(window_ms.into()),
+                };
+                c.options.rate_limits.insert(proto_id, q);
+            }
+            Ok(())
+        })())
+    })
+}
+
+/// Turns auto-reconnect on (`enable` non-zero) or off (the default), for connections
+/// started after this call. After an unexpected disconnect (not after
+/// `ftapi_qot_close`), requests on the wire complete with -200 and `on_disconnect` runs
+/// as usual; then the library reconnects with exponential backoff and jitter (attempt n
+/// waits between d/2 and d, d = min(initial_ms * 2^(n-1), max_ms); 0 keeps the defaults
+/// 500 and 30 000), redoes InitConnect (and the key exchange) and calls
+/// `on_init_connect` again (err_code 0; `ftapi_qot_get_connect_id` gives the new ID).
+/// Requests are never resent. While reconnecting, new requests fail with
+/// FTAPI_ERR_RECONNECTING, or, with `queue_while_reconnecting` non-zero, wait for the
+/// connection within their timeout. Errors: NULL_ARGUMENT.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_set_auto_reconnect(
+    qot: *mut FtapiQot,
+    enable: i32,
+    initial_ms: u32,
+    max_ms: u32,
+    queue_while_reconnecting: i32,
+) -> FtapiResult {
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        result((|| {
+            // SAFETY: see qot_arg.
+            let qot = unsafe { qot_arg(qot) }?;
+            let d = crate::Backoff::default();
+            let backoff = crate::Backoff {
+                initial: if initial_ms == 0 {
+                    d.initial
+                } else {
+                    Duration::from_millis(initial_ms.into())
+                },
+                max: if max_ms == 0 {
+                    d.max
+                } else {
+                    Duration::from_millis(max_ms.into())
+                },
+            };
+            let mut c = qot.config.lock();
+            c.options.auto_reconnect = (enable != 0).then_some(backoff);
+            c.options.queue_while_reconnecting = queue_while_reconnecting != 0;
+            Ok(())
+        })())
+    })
+}
+
+/// Registers a state-change callback (NULL `callback` removes it): called on the I/O
+/// thread with the new `FTAPI_STATE_*` and a UTF-8 reason (borrowed for the call), in
+/// order, never overlapping the SPI callbacks. `free_user_data` (may be NULL) runs once,
+/// after the last call that can see `user_data`. Errors: NULL_ARGUMENT (qot).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_set_state_callback(
+    qot: *mut FtapiQot,
+    callback: Option<FtapiStateCallback>,
+    user_data: *mut c_void,
+    free_user_data: Option<unsafe extern "C" fn(user_data: *mut c_void)>,
+) -> FtapiResult {
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        result((|| {
+            // SAFETY: see qot_arg.
+            let qot = unsafe { qot_arg(qot) }?;
+            let new = callback.map(|cb| {
+                Arc::new(StateCallback {
+                    cb,
+                    user_data,
+                    free_user_data,
+                })
+            });
+            let old = {
+                let _g = qot.callback_lock.lock();
+                std::mem::replace(&mut *qot.state_cb.lock(), new)
+            };
+            drop(old);
+            Ok(())
+        })())
+    })
+}
+
+/// OpenD's `serverVer` from InitConnect (e.g. 903 for 9.3); 0 before that or for NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_get_server_ver(qot: *const FtapiQot) -> i32 {
+    guard(0, || {
+        // SAFETY: see qot_arg.
+        let Ok(qot) = (unsafe { qot_arg(qot) }) else {
+            return 0;
+        };
+        qot.session(|q| Ok(q.connection().session_info().server_ver))
+            .unwrap_or(0)
+    })
+}
+
+struct LogCallback {
+    cb: FtapiLogCallback,
+    user_data: *mut c_void,
+    free_user_data: Option<unsafe extern "C" fn(user_data: *mut c_void)>,
+}
+
+// SAFETY: the caller promises (header) that user_data may be used from any thread.
+unsafe impl Send for LogCallback {}
+// SAFETY: as above.
+unsafe impl Sync for LogCallback {}
+
+impl Drop for LogCallback {
+    fn drop(&mut self) {
+        if let Some(f) = self.free_user_data {
+            // SAFETY: the finalizer the caller registered, with its own user_data.
+            guard((), || unsafe { f(self.user_data) });
+        }
+    }
+}
+
+/// Sends the library's log lines to `callback` (process-wide), up to `max_level`
+/// (`FTAPI_LOG_ERROR` 1 ... `FTAPI_LOG_TRACE` 5; 0 turns logging off). NULL `callback`
+/// goes back to stderr at the level in the environment variable
+/// `FTAPI_LOG=error|warn|info|debug|trace` (off when unset). At debug there is one line
+/// per packet (proto ID, serial number, length, reply latency); key material never
+/// appears. The callback runs on whichever thread logs, calls may overlap across
+/// connections; `target` and `message` are UTF-8, borrowed for the call.
+/// `free_user_data` (may be NULL) runs once, after the last call that can see
+/// `user_data`. Never fails.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_set_log_callback(
+    callback: Option<FtapiLogCallback>,
+    user_data: *mut c_void,
+    free_user_data: Option<unsafe extern "C" fn(user_data: *mut c_void)>,
+    max_level: i32,
+) {
+    guard((), || {
+        let Some(cb) = callback else {
+            crate::log::set_logger(None, None);
+            return;
+        };
+        let holder = Arc::new(LogCallback {
+            cb,
+            user_data,
+            free_user_data,
+        });
+        let logger: crate::log::Logger = Arc::new(move |level, target, msg| {
+            let target = c_string(target);
+            let msg = c_string(msg);
+            // SAFETY: a callback the caller registered; the strings live until it returns.
+            unsafe {
+                (holder.cb)(
+                    holder.user_data,
+                    level as i32,
+                    target.as_ptr(),
+                    msg.as_ptr(),
+                )
+            };
+        });
+        crate::log::set_logger(Some(logger), crate::log::Level::from_i32(max_level.min(5)));
     })
 }
 

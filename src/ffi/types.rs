@@ -36,6 +36,8 @@ pub enum FtapiResult {
     FTAPI_ERR_PANIC = 12,
     /// A wait ended before the awaited event.
     FTAPI_ERR_TIMEOUT = 13,
+    /// The connection dropped and is reconnecting (auto-reconnect without queueing).
+    FTAPI_ERR_RECONNECTING = 14,
 }
 
 impl FtapiResult {
@@ -55,6 +57,7 @@ impl FtapiResult {
             11 => "the RSA private key is not a 1024-bit PKCS#1 or PKCS#8 PEM key\0",
             12 => "internal error (caught panic)\0",
             13 => "timed out waiting\0",
+            14 => "the connection dropped and is reconnecting\0",
             _ => "unknown result code\0",
         }
     }
@@ -86,6 +89,9 @@ pub const FTAPI_REPLY_SERVER: i32 = 0;
 pub const FTAPI_REPLY_TIMEOUT: i32 = -100;
 /// `reply_type` / `ret_type`: the connection ended first (also after the user's close).
 pub const FTAPI_REPLY_DISCONNECT: i32 = -200;
+/// `reply_type` / `ret_type`: refused by the client-side rate limiter; nothing was
+/// sent. The message says when the next slot frees.
+pub const FTAPI_REPLY_RATE_LIMITED: i32 = -300;
 /// `ret_type`: OpenD's reply could not be parsed.
 pub const FTAPI_REPLY_INVALID: i32 = -500;
 
@@ -100,6 +106,37 @@ pub const FTAPI_STATE_INITIALIZING: i32 = 1;
 pub const FTAPI_STATE_READY: i32 = 2;
 pub const FTAPI_STATE_CLOSING: i32 = 3;
 pub const FTAPI_STATE_CLOSED: i32 = 4;
+pub const FTAPI_STATE_RECONNECTING: i32 = 5;
+
+/// Rate limiter modes for `ftapi_qot_set_rate_limit_mode`.
+pub const FTAPI_RATE_LIMIT_OFF: i32 = 0;
+pub const FTAPI_RATE_LIMIT_FAIL_FAST: i32 = 1;
+pub const FTAPI_RATE_LIMIT_WAIT: i32 = 2;
+
+/// Log levels for `ftapi_set_log_callback`.
+pub const FTAPI_LOG_OFF: i32 = 0;
+pub const FTAPI_LOG_ERROR: i32 = 1;
+pub const FTAPI_LOG_WARN: i32 = 2;
+pub const FTAPI_LOG_INFO: i32 = 3;
+pub const FTAPI_LOG_DEBUG: i32 = 4;
+pub const FTAPI_LOG_TRACE: i32 = 5;
+
+/// A state-change callback: the new `FTAPI_STATE_*` and why (UTF-8, borrowed).
+pub type FtapiStateCallback = unsafe extern "C" fn(
+    user_data: *mut c_void,
+    qot: *mut FtapiQot,
+    state: i32,
+    reason: *const c_char,
+);
+
+/// A log callback: level (`FTAPI_LOG_*`), target (e.g. "ftapi::conn") and message, UTF-8,
+/// borrowed for the call.
+pub type FtapiLogCallback = unsafe extern "C" fn(
+    user_data: *mut c_void,
+    level: i32,
+    target: *const c_char,
+    message: *const c_char,
+);
 
 /// One watchlist group. Borrowed from the reply that holds it.
 #[repr(C)]

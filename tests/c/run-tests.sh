@@ -3,6 +3,9 @@
 # simulator flags, built four ways: dynamic, static, ASan+UBSan, and under valgrind.
 # Also: the header compiles alone as C99 and C++11 with warnings as errors, and the C
 # examples print the watchlist. Ends with "N passed, N failed".
+# Many requests per test: the client-side rate limiter (10 per 30 s for 3222 by default)
+# starts off here unless the caller says otherwise; its own tests set it explicitly.
+export FTAPI_RATE_LIMIT="${FTAPI_RATE_LIMIT:-off}"
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LIB="${FTAPI_LIB_DIR:-$ROOT/target/release}"

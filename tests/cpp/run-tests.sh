@@ -2,6 +2,9 @@
 # C++ binding suite: include/ftapi.hpp against opend-sim, built with and without
 # protobuf, tests under ASan/UBSan. Last line: "N passed, N failed".
 # Env: FTAPI_LIB_DIR (default <repo>/target/release), OPEND_SIM (default $FTAPI_LIB_DIR/opend-sim).
+# Many requests per test: the client-side rate limiter (10 per 30 s for 3222 by default)
+# starts off here unless the caller says otherwise; its own tests set it explicitly.
+export FTAPI_RATE_LIMIT="${FTAPI_RATE_LIMIT:-off}"
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
