@@ -153,9 +153,20 @@ typedef int32_t FtapiResult;
 // ftapi_qot_free.
 typedef struct FtapiQot FtapiQot;
 
-typedef struct Option_FtapiLogCallback Option_FtapiLogCallback;
+// A state-change callback: the new `FTAPI_STATE_*` and why (UTF-8, borrowed).
+// NULL removes the callback.
+typedef void (*FtapiStateCallback)(void *user_data,
+                                   struct FtapiQot *qot,
+                                   int32_t state,
+                                   const char *reason);
 
-typedef struct Option_FtapiStateCallback Option_FtapiStateCallback;
+// A log callback: level (`FTAPI_LOG_*`), target (e.g. "ftapi::conn") and message, UTF-8,
+// borrowed for the call.
+// NULL goes back to stderr / `FTAPI_LOG`.
+typedef void (*FtapiLogCallback)(void *user_data,
+                                 int32_t level,
+                                 const char *target,
+                                 const char *message);
 
 // One watchlist group. Borrowed from the reply that holds it.
 typedef struct FtapiGroup {
@@ -329,7 +340,7 @@ FtapiResult ftapi_qot_set_auto_reconnect(struct FtapiQot *qot,
 // order, never overlapping the SPI callbacks. `free_user_data` (may be NULL) runs once,
 // after the last call that can see `user_data`. Errors: NULL_ARGUMENT (qot).
 FtapiResult ftapi_qot_set_state_callback(struct FtapiQot *qot,
-                                         struct Option_FtapiStateCallback callback,
+                                         FtapiStateCallback callback,
                                          void *user_data,
                                          void (*free_user_data)(void *user_data));
 
@@ -345,7 +356,7 @@ int32_t ftapi_qot_get_server_ver(const struct FtapiQot *qot);
 // connections; `target` and `message` are UTF-8, borrowed for the call.
 // `free_user_data` (may be NULL) runs once, after the last call that can see
 // `user_data`. Never fails.
-void ftapi_set_log_callback(struct Option_FtapiLogCallback callback,
+void ftapi_set_log_callback(FtapiLogCallback callback,
                             void *user_data,
                             void (*free_user_data)(void *user_data),
                             int32_t max_level);

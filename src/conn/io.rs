@@ -28,6 +28,15 @@ enum End {
     Disconnect { code: i64, reason: String },
 }
 
+impl End {
+    fn reason(&self) -> &str {
+        match self {
+            End::Init { desc, .. } => desc,
+            End::Disconnect { reason, .. } => reason,
+        }
+    }
+}
+
 struct Pending {
     proto_id: u32,
     deadline: Instant,
@@ -124,9 +133,19 @@ pub(super) fn run(
         let backoff = io.conn.shared.options.auto_reconnect;
         let again = backoff.is_some() && !io.closing && (was_ready || io.reconnecting);
         // New sends see the right state while the last outcomes are delivered.
-        io.store_state(if again { State::Reconnecting } else { State::Closing });
+        io.store_state(if again {
+            State::Reconnecting
+        } else {
+            State::Closing
+        });
+        if !again {
+            let why = end.reason().to_owned();
+            io.report_state(State::Closing, &why);
+        }
         let reason = io.end_session(end);
-        let Some(backoff) = backoff.filter(|_| again && !io.closing) else { break reason };
+        let Some(backoff) = backoff.filter(|_| again && !io.closing) else {
+            break reason;
+        };
         attempt = if was_ready { 1 } else { attempt + 1 };
         let delay = backoff.delay(attempt);
         io.reconnecting = true;
@@ -973,10 +992,7 @@ impl Io {
     /// event (`on_disconnect`, or `on_init_connect` for a first connect that failed).
     /// Returns the reason.
     fn end_session(&mut self, end: End) -> String {
-        let reason = match &end {
-            End::Init { desc, .. } => desc.clone(),
-            End::Disconnect { reason, .. } => reason.clone(),
-        };
+        let reason = end.reason().to_owned();
         // Requests already on the wire, in the order they were sent.
         let mut pending: Vec<(u32, Pending)> = self.pending.drain().collect();
         pending.sort_by_key(|(serial, _)| *serial);

@@ -114,7 +114,12 @@ pub struct FtapiQot {
 /// `ftapi_qot_set_state_callback`'s function and user data; dropping the last reference
 /// runs its finalizer.
 struct StateCallback {
-    cb: FtapiStateCallback,
+    cb: unsafe extern "C" fn(
+        user_data: *mut c_void,
+        qot: *mut FtapiQot,
+        state: i32,
+        reason: *const c_char,
+    ),
     user_data: *mut c_void,
     free_user_data: Option<unsafe extern "C" fn(user_data: *mut c_void)>,
 }
@@ -558,7 +563,7 @@ pub unsafe extern "C" fn ftapi_qot_set_auto_reconnect(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ftapi_qot_set_state_callback(
     qot: *mut FtapiQot,
-    callback: Option<FtapiStateCallback>,
+    callback: FtapiStateCallback,
     user_data: *mut c_void,
     free_user_data: Option<unsafe extern "C" fn(user_data: *mut c_void)>,
 ) -> FtapiResult {
@@ -597,7 +602,12 @@ pub unsafe extern "C" fn ftapi_qot_get_server_ver(qot: *const FtapiQot) -> i32 {
 }
 
 struct LogCallback {
-    cb: FtapiLogCallback,
+    cb: unsafe extern "C" fn(
+        user_data: *mut c_void,
+        level: i32,
+        target: *const c_char,
+        message: *const c_char,
+    ),
     user_data: *mut c_void,
     free_user_data: Option<unsafe extern "C" fn(user_data: *mut c_void)>,
 }
@@ -627,7 +637,7 @@ impl Drop for LogCallback {
 /// `user_data`. Never fails.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ftapi_set_log_callback(
-    callback: Option<FtapiLogCallback>,
+    callback: FtapiLogCallback,
     user_data: *mut c_void,
     free_user_data: Option<unsafe extern "C" fn(user_data: *mut c_void)>,
     max_level: i32,

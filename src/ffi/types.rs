@@ -122,21 +122,27 @@ pub const FTAPI_LOG_DEBUG: i32 = 4;
 pub const FTAPI_LOG_TRACE: i32 = 5;
 
 /// A state-change callback: the new `FTAPI_STATE_*` and why (UTF-8, borrowed).
-pub type FtapiStateCallback = unsafe extern "C" fn(
-    user_data: *mut c_void,
-    qot: *mut FtapiQot,
-    state: i32,
-    reason: *const c_char,
-);
+/// NULL removes the callback.
+pub type FtapiStateCallback = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        qot: *mut FtapiQot,
+        state: i32,
+        reason: *const c_char,
+    ),
+>;
 
 /// A log callback: level (`FTAPI_LOG_*`), target (e.g. "ftapi::conn") and message, UTF-8,
 /// borrowed for the call.
-pub type FtapiLogCallback = unsafe extern "C" fn(
-    user_data: *mut c_void,
-    level: i32,
-    target: *const c_char,
-    message: *const c_char,
-);
+/// NULL goes back to stderr / `FTAPI_LOG`.
+pub type FtapiLogCallback = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        level: i32,
+        target: *const c_char,
+        message: *const c_char,
+    ),
+>;
 
 /// One watchlist group. Borrowed from the reply that holds it.
 #[repr(C)]
