@@ -61,3 +61,11 @@ install: build
 
 clean:
 	$(CARGO) clean
+
+# The full stress run (tests/c/stress.c): 64 connections x 4 sender threads x 1000 requests
+# per thread, random closes and frees; figures in docs/RELIABILITY.md. SEED=N repeats a run.
+stress: build
+	@mkdir -p $(ROOT)/target/c-tests
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude tests/c/stress.c -o $(ROOT)/target/c-tests/stress_full \
+	    -L$(REL) -lftapi -Wl,-rpath,$(REL) -lpthread
+	FTAPI_RATE_LIMIT=off $(SIM) --port 0 --rate-limit off -- $(ROOT)/target/c-tests/stress_full 127.0.0.1 {port} 64 4 1000 180 $(SEED)

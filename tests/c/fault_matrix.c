@@ -568,7 +568,7 @@ static void case_silent(void) {
     finish(&r, qot);
 }
 
-/* Known to fail with the engine at the time of writing (see docs/RELIABILITY.md):
+/* Failed before commit 8a9bc54 (see docs/RELIABILITY.md, "Library bugs found"):
  * --close-after 3222: a request sent from inside on_disconnect. The connection has ended,
  * so the send must be refused (FTAPI_ERR_CLOSED); if it is accepted, its outcome comes
  * after on_disconnect, which broke the promise that on_disconnect comes last. */

@@ -2,7 +2,12 @@
 # The C suite: tests/c/ftapi_c_tests.c against opend-sim, each case with its own
 # simulator flags, built four ways: dynamic, static, ASan+UBSan, and under valgrind.
 # Also: the header compiles alone as C99 and C++11 with warnings as errors, and the C
-# examples print the watchlist. Ends with "N passed, N failed".
+# examples print the watchlist. Then the reliability suite (docs/RELIABILITY.md): the fault
+# matrix (fault_matrix.c, one opend-sim fault switch per case), the hostile-input table
+# (abi_table.c) and a small stress run (stress.c; `make stress` runs the full size), each
+# dynamic, static, ASan+UBSan and valgrind. Cases known to fail because of a library bug
+# run LAST (KNOWN_BUG_CASES) and keep the suite red until fixed.
+# Ends with "N passed, N failed".
 # Many requests per test: the client-side rate limiter (10 per 30 s for 3222 by default)
 # starts off here unless the caller says otherwise; its own tests set it explicitly.
 export FTAPI_RATE_LIMIT="${FTAPI_RATE_LIMIT:-off}"
@@ -12,6 +17,9 @@ LIB="${FTAPI_LIB_DIR:-$ROOT/target/release}"
 SIM="${OPEND_SIM:-$LIB/opend-sim}"
 OUT="$ROOT/target/c-tests"
 mkdir -p "$OUT"
+# The library's client-side rate limiter (if this build has one) would refuse the bulk
+# 3222 requests some cases make on purpose; the simulator's limit is set per case.
+export FTAPI_RATE_LIMIT=off
 pass=0; fail=0
 ok()  { pass=$((pass + 1)); echo "ok   $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
@@ -32,6 +40,14 @@ gcc "${CFLAGS[@]}" "$SRC" -o "$OUT/t_dynamic" -L"$LIB" -lftapi -Wl,-rpath,"$LIB"
 gcc "${CFLAGS[@]}" "$SRC" -o "$OUT/t_static" "$LIB/libftapi.a" -lpthread -ldl -lm || bad "build static"
 gcc "${CFLAGS[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer "$SRC" -o "$OUT/t_asan" \
     -L"$LIB" -lftapi -Wl,-rpath,"$LIB" -lpthread || bad "build asan"
+for t in fault_matrix abi_table stress; do
+  std=c99; [ $t = stress ] && std=c11
+  CF=("${CFLAGS[@]/-std=c99/-std=$std}")
+  gcc "${CF[@]}" "$ROOT/tests/c/$t.c" -o "$OUT/${t}_dynamic" -L"$LIB" -lftapi -Wl,-rpath,"$LIB" -lpthread || bad "build $t dynamic"
+  gcc "${CF[@]}" "$ROOT/tests/c/$t.c" -o "$OUT/${t}_static" "$LIB/libftapi.a" -lpthread -ldl -lm || bad "build $t static"
+  gcc "${CF[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer "$ROOT/tests/c/$t.c" -o "$OUT/${t}_asan" \
+      -L"$LIB" -lftapi -Wl,-rpath,"$LIB" -lpthread || bad "build $t asan"
+done
 if ldd "$OUT/t_static" | grep -q libftapi; then bad "static binary still needs libftapi.so"; else ok "static binary is self-contained"; fi
 
 # Test keys for the encrypted cases, made here (never a key from elsewhere).
@@ -94,6 +110,93 @@ if out=$("$SIM" --port 0 --rsa-key "$KEY" -- "$ROOT/target/c/get_user_security_g
 if err=$("$SIM" --port 0 --withhold 3222 -- env FTAPI_NOOP=1 "$ROOT/target/c/get_user_security_group_sync" 127.0.0.1 1 2>&1); then
   bad "example exits non-zero on failure"
 elif grep -q "^error: ret_type=" <<<"$err"; then ok "example failure line"; else bad "example failure line: $err"; fi
+
+# ---- reliability: fault matrix, hostile input, stress (variants of a case run in parallel) ----
+VG=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite)
+
+# One run; writes "ok ..." or "FAIL ..." (with the log tail) to $OUT/res-$tag.
+run_one() { # tag flags -- command...
+  local tag="$1" flags="$2"; shift 3
+  local -a fl=()
+  for f in $flags; do fl+=("${f//%20/ }"); done
+  local log="$OUT/$tag.log"
+  if ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      timeout 150 "$SIM" --port 0 "${fl[@]}" -- "$@" >"$log" 2>&1; then
+    if [[ "$tag" == asan-* ]] && ! grep -q "sanitizer: address" "$log"; then
+      echo "FAIL $tag (sanitizer not linked)" >"$OUT/res-$tag"; return
+    fi
+    echo "ok   $tag ${flags//%20/ }" >"$OUT/res-$tag"
+  else
+    { echo "FAIL $tag ${flags//%20/ }"; sed 's/^/    | /' "$log" | tail -15; } >"$OUT/res-$tag"
+  fi
+}
+tally() { # tags...
+  local t
+  for t in "$@"; do
+    if [ -f "$OUT/res-$t" ] && head -1 "$OUT/res-$t" | grep -q '^ok'; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+    cat "$OUT/res-$t" 2>/dev/null || echo "FAIL $t (no result)"
+  done
+}
+# A program run four ways at once: dynamic, static, ASan+UBSan, valgrind.
+four_ways() { # name flags prog args...
+  local name="$1" flags="$2" prog="$3"; shift 3
+  rm -f "$OUT"/res-{dynamic,static,asan,valgrind}-"$name"
+  run_one "dynamic-$name" "$flags" -- "$OUT/${prog}_dynamic" "$@" &
+  run_one "static-$name" "$flags" -- "$OUT/${prog}_static" "$@" &
+  run_one "asan-$name" "$flags" -- "$OUT/${prog}_asan" "$@" &
+  run_one "valgrind-$name" "$flags" -- "${VG[@]}" "$OUT/${prog}_dynamic" "$@" &
+  wait
+  tally {dynamic,static,asan,valgrind}-"$name"
+}
+
+# case name | simulator flags (fault switches: sim/README.md)
+FAULT_CASES=(
+  "withheld|--withhold 3222"
+  "close_mid_header|--delay-ms 300 --delay-protos 3222 --close-mid-header 3222"
+  "close_mid_body|--delay-ms 300 --delay-protos 3222 --close-mid-body 3222"
+  "corrupt_sha1|--delay-ms 300 --delay-protos 3222 --corrupt-sha1 3222"
+  "bad_magic|--delay-ms 300 --delay-protos 3222 --bad-magic 3222"
+  "huge_body|--delay-ms 300 --delay-protos 3222 --huge-body-len 3222"
+  "trickle|--byte-at-a-time"
+  "reset|--delay-ms 300 --delay-protos 3222 --reset 3222"
+  "garbage_after|--garbage-after 3222"
+  "wrong_proto|--wrong-proto 3222"
+  "duplicate|--duplicate 3222"
+  "late_reply|--delay-ms 800 --delay-protos 3222"
+  "stop_reading|--stop-reading"
+  "init_withheld|--withhold 1001"
+  "connect_refused|"
+  "no_resolve|"
+  "silent|--withhold 1004,3222 --keep-alive-interval 1"
+  "send_in_disconnect|--close-after 3222"
+)
+# Library bugs these cases expose (docs/RELIABILITY.md, "Known failures"): kept, run last.
+# (send_in_disconnect was one until commit 8a9bc54; none at the moment.)
+KNOWN_BUG_CASES=(
+)
+for spec in "${FAULT_CASES[@]}"; do
+  IFS='|' read -r name flags <<<"$spec"
+  four_ways "fm-$name" "$flags" fault_matrix "$name" 127.0.0.1 '{port}'
+done
+
+KEY2048="$OUT/key2048.pem"
+[ -s "$KEY2048" ] || openssl genrsa -traditional -out "$KEY2048" 2048 2>/dev/null
+four_ways abi_table "--rate-limit off" abi_table 127.0.0.1 '{port}' "$KEY2048"
+
+# Stress, small: CONNS THREADS REQS WATCHDOG_S (valgrind serialises threads: smaller).
+SEED=${FTAPI_STRESS_SEED:-$RANDOM}
+rm -f "$OUT"/res-*-stress
+run_one "asan-stress" "--rate-limit off" -- "$OUT/stress_asan" 127.0.0.1 '{port}' 16 4 150 100 "$SEED" &
+run_one "valgrind-stress" "--rate-limit off" -- "${VG[@]}" "$OUT/stress_dynamic" 127.0.0.1 '{port}' 10 2 40 120 "$SEED" &
+wait
+tally asan-stress valgrind-stress
+grep -h "accepted:\|wall:" "$OUT/asan-stress.log" "$OUT/valgrind-stress.log" | sed 's/^/    /'
+
+# Known library bugs, last: they fail until the library is fixed.
+for spec in ${KNOWN_BUG_CASES[@]+"${KNOWN_BUG_CASES[@]}"}; do
+  IFS='|' read -r name flags <<<"$spec"
+  four_ways "fm-$name" "$flags" fault_matrix "$name" 127.0.0.1 '{port}'
+done
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
