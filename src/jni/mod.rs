@@ -14,12 +14,13 @@
 //!
 //! Strings cross with jni-rs's conversions (modified UTF-8 handled properly, emoji included).
 
-use crate::conn::{Connection, Events, Options, SendError};
+use crate::conn::{Backoff, Connection, Events, Options, Quota, RateLimitMode, SendError, State};
 use crate::crypto::RsaKey;
+use crate::log::{Level, Logger};
 use crate::qot::{GroupsReply, Qot, QotError};
 use jni::errors::{Error as JError, Result as JResult, ThrowRuntimeExAndDefault};
 use jni::objects::{JByteArray, JObject, JString, JValue};
-use jni::refs::Weak;
+use jni::refs::{Global, Weak};
 use jni::strings::JNIString;
 use jni::sys::{jboolean, jint, jlong};
 use jni::{Env, EnvUnowned, JavaVM, jni_sig, jni_str};
@@ -136,6 +137,19 @@ impl Events for JEvents {
                 jni_str!("dispatchDisconnect"),
                 jni_sig!("(JLjava/lang/String;)V"),
                 &[JValue::Long(err_code), JValue::Object(&d)],
+            )?;
+            Ok(())
+        });
+    }
+
+    fn on_state_change(&mut self, _conn: &Connection, state: State, reason: &str) {
+        dispatch(&self.target, |env, obj| {
+            let d = env.new_string(reason)?;
+            env.call_method(
+                obj,
+                jni_str!("dispatchStateChange"),
+                jni_sig!("(ILjava/lang/String;)V"),
+                &[JValue::Int(state as i32), JValue::Object(&d)],
             )?;
             Ok(())
         });
@@ -367,7 +381,8 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_getConnectID<'l>(
     .resolve::<ThrowRuntimeExAndDefault>()
 }
 
-/// 0 connecting, 1 initializing, 2 ready, 3 closing, 4 closed (or never connected).
+/// 0 connecting, 1 initializing, 2 ready, 3 closing, 4 closed (or never connected),
+/// 5 reconnecting.
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_com_futu_openapi_NativeLib_getState<'l>(
     mut env: EnvUnowned<'l>,
@@ -456,4 +471,251 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_liveHandles<'l>(
 ) -> jint {
     env.with_env(|_env| -> JResult<jint> { Ok(REGISTRY.lock().len() as jint) })
         .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+/// Sets the client-side rate limiter's mode (0 off, 1 fail-fast, 2 wait) for connections
+/// started afterwards; another value throws IllegalArgumentException.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_setRateLimitMode<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+    mode: jint,
+) {
+    env.with_env(|env| -> JResult<()> {
+        let c = lookup(env, handle)?;
+        let Some(mode) = RateLimitMode::from_i32(mode) else {
+            return Err(throw(
+                env,
+                "java/lang/IllegalArgumentException",
+                &format!("ftapi: unknown rate limit mode {mode} (0 off, 1 fail-fast, 2 wait)"),
+            ));
+        };
+        c.options.lock().rate_limit_mode = mode;
+        Ok(())
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+/// At most `max` requests of `proto_id` per sliding `window_ms`; `max` 0 removes the quota.
+/// Negative values, or a zero window with a quota, throw IllegalArgumentException.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_setRateLimit<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+    proto_id: jint,
+    max: jint,
+    window_ms: jint,
+) {
+    env.with_env(|env| -> JResult<()> {
+        let c = lookup(env, handle)?;
+        if proto_id < 0 || max < 0 || window_ms < 0 || (max > 0 && window_ms == 0) {
+            return Err(throw(
+                env,
+                "java/lang/IllegalArgumentException",
+                &format!(
+                    "ftapi: bad rate limit (protoID {proto_id}, max {max}, window {window_ms} ms)"
+                ),
+            ));
+        }
+        let mut o = c.options.lock();
+        if max == 0 {
+            o.rate_limits.remove(&(proto_id as u32));
+        } else {
+            o.rate_limits.insert(
+                proto_id as u32,
+                Quota {
+                    max: max as u32,
+                    window: Duration::from_millis(window_ms as u64),
+                },
+            );
+        }
+        Ok(())
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+/// Auto-reconnect for connections started afterwards; `initial_ms` / `max_ms` <= 0 keep the
+/// defaults (500 / 30 000).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_setAutoReconnect<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+    enable: jboolean,
+    initial_ms: jint,
+    max_ms: jint,
+    queue: jboolean,
+) {
+    env.with_env(|env| -> JResult<()> {
+        let c = lookup(env, handle)?;
+        let d = Backoff::default();
+        let ms = |v: jint, def: Duration| {
+            if v <= 0 {
+                def
+            } else {
+                Duration::from_millis(v as u64)
+            }
+        };
+        let backoff = Backoff {
+            initial: ms(initial_ms, d.initial),
+            max: ms(max_ms, d.max),
+        };
+        let mut o = c.options.lock();
+        o.auto_reconnect = enable.then_some(backoff);
+        o.queue_while_reconnecting = queue;
+        Ok(())
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+/// The silence watchdog for connections started afterwards; <= 0 turns it off.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_setSilenceTimeout<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+    ms: jint,
+) {
+    env.with_env(|env| -> JResult<()> {
+        let c = lookup(env, handle)?;
+        c.options.lock().silence_timeout = (ms > 0).then(|| Duration::from_millis(ms as u64));
+        Ok(())
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+/// Connect timeout, largest body from OpenD and send-buffer limit for connections started
+/// afterwards; a value <= 0 keeps its default.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_setLimits<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+    connect_timeout_ms: jint,
+    max_body_len: jlong,
+    send_buffer_limit: jlong,
+) {
+    env.with_env(|env| -> JResult<()> {
+        let c = lookup(env, handle)?;
+        let d = Options::default();
+        let mut o = c.options.lock();
+        o.connect_timeout = if connect_timeout_ms <= 0 {
+            d.connect_timeout
+        } else {
+            Duration::from_millis(connect_timeout_ms as u64)
+        };
+        o.max_body_len = if max_body_len <= 0 {
+            d.max_body_len
+        } else {
+            usize::try_from(max_body_len).unwrap_or(usize::MAX)
+        };
+        o.max_queued_bytes = if send_buffer_limit <= 0 {
+            d.max_queued_bytes
+        } else {
+            usize::try_from(send_buffer_limit).unwrap_or(usize::MAX)
+        };
+        Ok(())
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+/// OpenD's serverVer from InitConnect; 0 before that.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_getServerVer<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+) -> jint {
+    env.with_env(|env| -> JResult<jint> {
+        let c = lookup(env, handle)?;
+        Ok(current_qot(&c)
+            .map(|q| q.connection().session_info().server_ver)
+            .unwrap_or(0))
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+/// Waits until InitConnect finished and returns its error code (0 on success), or
+/// `Long.MIN_VALUE` on timeout (`timeout_ms` <= 0 waits without limit). Throws
+/// IllegalStateException before initConnect or from inside a callback.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_waitInit<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+    timeout_ms: jint,
+) -> jlong {
+    env.with_env(|env| -> JResult<jlong> {
+        let c = lookup(env, handle)?;
+        if crate::conn::on_io_thread() {
+            return Err(throw(
+                env,
+                "java/lang/IllegalStateException",
+                "ftapi: waitInit called from inside a callback (it would deadlock)",
+            ));
+        }
+        let Some(q) = current_qot(&c) else {
+            return Err(throw(
+                env,
+                "java/lang/IllegalStateException",
+                "ftapi: waitInit before initConnect",
+            ));
+        };
+        let timeout = if timeout_ms <= 0 {
+            Duration::from_secs(u32::MAX.into())
+        } else {
+            Duration::from_millis(timeout_ms as u64)
+        };
+        Ok(q.connection()
+            .wait_init(timeout)
+            .map_or(i64::MIN, |(code, _)| code))
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+/// Routes the library's log lines (process-wide) to `sink.log(int, String, String)` up to
+/// `max_level` (1 error .. 5 trace; 0 off); a null sink goes back to stderr at `FTAPI_LOG`.
+/// `sink` is the binding's own wrapper, which catches what the user's listener throws.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_setLogSink<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    sink: JObject<'l>,
+    max_level: jint,
+) {
+    env.with_env(|env| -> JResult<()> {
+        if sink.is_null() {
+            crate::log::set_logger(None, None);
+            return Ok(());
+        }
+        let global: Arc<Global<JObject<'static>>> = Arc::new(env.new_global_ref(&sink)?);
+        let logger: Logger = Arc::new(move |level: Level, target: &str, msg: &str| {
+            let Ok(vm) = JavaVM::singleton() else {
+                return;
+            };
+            let r: JResult<()> = vm.attach_current_thread(|env| {
+                let t = env.new_string(target)?;
+                let m = env.new_string(msg)?;
+                env.call_method(
+                    global.as_obj(),
+                    jni_str!("log"),
+                    jni_sig!("(ILjava/lang/String;Ljava/lang/String;)V"),
+                    &[
+                        JValue::Int(level as i32),
+                        JValue::Object(&t),
+                        JValue::Object(&m),
+                    ],
+                )?;
+                Ok(())
+            });
+            if let Err(e) = r {
+                eprintln!("ftapi: Java log listener failed: {e}");
+            }
+        });
+        crate::log::set_logger(Some(logger), Level::from_i32(max_level.clamp(0, 5)));
+        Ok(())
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
 }

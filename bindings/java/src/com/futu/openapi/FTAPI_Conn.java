@@ -2,6 +2,7 @@ package com.futu.openapi;
 
 import com.futu.openapi.pb.QotGetUserSecurityGroup;
 import java.lang.ref.Cleaner;
+import java.util.concurrent.TimeoutException;
 
 /**
  * One OpenD connection. {@link #close()} ends it (pending requests get -200, then
@@ -11,9 +12,32 @@ import java.lang.ref.Cleaner;
 public class FTAPI_Conn implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();
 
+    /** {@link #getState()}: resolving and TCP-connecting. */
+    public static final int STATE_CONNECTING = 0;
+    /** InitConnect sent, reply awaited. */
+    public static final int STATE_INITIALIZING = 1;
+    /** Requests may be sent. */
+    public static final int STATE_READY = 2;
+    /** Close requested; outcomes are being delivered. */
+    public static final int STATE_CLOSING = 3;
+    /** Ended (or never connected); every outcome has been delivered. */
+    public static final int STATE_CLOSED = 4;
+    /** Dropped; waiting to reconnect or reconnecting (auto-reconnect). */
+    public static final int STATE_RECONNECTING = 5;
+
+    /** {@link #setRateLimitMode(int)}: no client-side limiting (OpenD's own limit still applies). */
+    public static final int RATE_LIMIT_OFF = 0;
+    /** Over the quota a request completes at once with retType {@link #REPLY_RATE_LIMITED}; nothing is sent. */
+    public static final int RATE_LIMIT_FAIL_FAST = 1;
+    /** Over the quota a request waits for a free slot, within its timeout. */
+    public static final int RATE_LIMIT_WAIT = 2;
+    /** retType of a reply made by the client-side rate limiter (its retMsg says when the next slot frees). */
+    public static final int REPLY_RATE_LIMITED = -300;
+
     final long handle;
     private final Cleaner.Cleanable cleanable;
     private volatile FTSPI_Conn connSpi;
+    private volatile FTAPI_StateListener stateListener;
 
     private static final class Release implements Runnable {
         private final long handle;
@@ -45,6 +69,54 @@ public class FTAPI_Conn implements AutoCloseable {
         NativeLib.setRequestTimeout(handle, ms);
     }
 
+    /**
+     * The client-side rate limiter's mode for connections started afterwards:
+     * {@link #RATE_LIMIT_FAIL_FAST} (the default, or {@code FTAPI_RATE_LIMIT=off|fail-fast|wait}
+     * from the environment), {@link #RATE_LIMIT_WAIT} or {@link #RATE_LIMIT_OFF}.
+     */
+    public void setRateLimitMode(int mode) {
+        NativeLib.setRateLimitMode(handle, mode);
+    }
+
+    /**
+     * At most {@code max} requests of {@code protoID} per sliding {@code windowMs}, for
+     * connections started afterwards; {@code max} 0 removes the quota. The default holds
+     * OpenD's documented quota for 3222 (10 per 30 000 ms).
+     */
+    public void setRateLimit(int protoID, int max, int windowMs) {
+        NativeLib.setRateLimit(handle, protoID, max, windowMs);
+    }
+
+    /**
+     * Auto-reconnect (off by default) for connections started afterwards. After an
+     * unexpected disconnect, pending requests get -200 and onDisconnect runs as usual; then
+     * the library reconnects with exponential backoff and jitter (initialMs, doubling up to
+     * maxMs; values <= 0 keep 500 / 30 000) and calls onInitConnect(0) again with a new
+     * connection ID. Requests are never resent. While reconnecting, sends return 0, or with
+     * {@code queueWhileReconnecting} wait for the connection within their timeout.
+     */
+    public void setAutoReconnect(boolean enable, int initialMs, int maxMs, boolean queueWhileReconnecting) {
+        NativeLib.setAutoReconnect(handle, enable, initialMs, maxMs, queueWhileReconnecting);
+    }
+
+    /** Ends a connection on which OpenD sends nothing for this long (default 33 000 ms; <= 0 off). */
+    public void setSilenceTimeout(int ms) {
+        NativeLib.setSilenceTimeout(handle, ms);
+    }
+
+    /** TCP connect timeout, largest body accepted from OpenD, send-buffer limit; <= 0 keeps a default. */
+    public void setLimits(int connectTimeoutMs, long maxBodyLen, long sendBufferLimit) {
+        NativeLib.setLimits(handle, connectTimeoutMs, maxBodyLen, sendBufferLimit);
+    }
+
+    /**
+     * Connection-state changes ({@code STATE_*} with a reason), on the I/O thread, in order,
+     * never overlapping the other callbacks; null removes the listener.
+     */
+    public void setStateListener(FTAPI_StateListener listener) {
+        stateListener = listener;
+    }
+
     public void setConnSpi(FTSPI_Conn spi) {
         connSpi = spi;
     }
@@ -58,9 +130,24 @@ public class FTAPI_Conn implements AutoCloseable {
         return NativeLib.getConnectID(handle);
     }
 
-    /** 0 connecting, 1 initializing, 2 ready, 3 closing, 4 closed. */
+    /** One of the {@code STATE_*} constants; {@link #STATE_CLOSED} before initConnect. */
     public int getState() {
         return NativeLib.getState(handle);
+    }
+
+    /** OpenD's serverVer from InitConnect (e.g. 903); 0 before that. */
+    public int getServerVer() {
+        return NativeLib.getServerVer(handle);
+    }
+
+    /**
+     * Blocks until InitConnect has finished (onInitConnect still runs) and returns its error
+     * code, 0 on success. {@code timeoutMs} <= 0 waits without limit. Not from a callback.
+     */
+    public long waitInit(int timeoutMs) throws TimeoutException {
+        long code = NativeLib.waitInit(handle, timeoutMs);
+        if (code == Long.MIN_VALUE) throw new TimeoutException("InitConnect still running after " + timeoutMs + " ms");
+        return code;
     }
 
     /** Closes the connection and releases the native object. Idempotent. */
@@ -86,6 +173,12 @@ public class FTAPI_Conn implements AutoCloseable {
         FTSPI_Conn s = connSpi;
         if (s == null) return;
         try { s.onDisconnect(this, errCode); } catch (Throwable t) { report("onDisconnect", t); }
+    }
+
+    void dispatchStateChange(int state, String reason) {
+        FTAPI_StateListener l = stateListener;
+        if (l == null) return;
+        try { l.onStateChange(this, state, reason); } catch (Throwable t) { report("onStateChange", t); }
     }
 
     void dispatchReply(int protoID, int serialNo, byte[] pb) {

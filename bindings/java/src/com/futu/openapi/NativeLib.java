@@ -15,6 +15,14 @@ final class NativeLib {
     static native int getState(long handle);
     static native void close(long handle);
     static native int getUserSecurityGroup(long handle, byte[] request);
+    static native void setRateLimitMode(long handle, int mode);
+    static native void setRateLimit(long handle, int protoID, int max, int windowMs);
+    static native void setAutoReconnect(long handle, boolean enable, int initialMs, int maxMs, boolean queue);
+    static native void setSilenceTimeout(long handle, int ms);
+    static native void setLimits(long handle, int connectTimeoutMs, long maxBodyLen, long sendBufferLimit);
+    static native int getServerVer(long handle);
+    static native long waitInit(long handle, int timeoutMs);
+    static native void setLogSink(FTAPI.LogSink sink, int maxLevel);
     static native String version();
     static native int liveHandles();
 }
