@@ -243,6 +243,12 @@ public:
     virtual void OnDisConnect(FTAPI_Conn* pConn, i64_t nErrCode) {
         (void)pConn; (void)nErrCode;
     }
+    /* Extension (not in the official SDK): the connection's state changed to nState
+     * (FTAPI_STATE_*: CONNECTING 0, INITIALIZING 1, READY 2, CLOSING 3, CLOSED 4,
+     * RECONNECTING 5) because of szReason. Runs on the I/O thread, in order. */
+    virtual void OnStateChange(FTAPI_Conn* pConn, i32_t nState, const char* szReason) {
+        (void)pConn; (void)nState; (void)szReason;
+    }
 };
 
 /* Quote callbacks. As in the official C++ SDK they get no connection pointer. */
@@ -291,7 +297,9 @@ enum InitFailType {
 enum FTAPI_ReqReplyType {
     FTAPI_ReqReplyType_SvrReply = 0,
     FTAPI_ReqReplyType_Timeout = -100,
-    FTAPI_ReqReplyType_DisConnect = -200
+    FTAPI_ReqReplyType_DisConnect = -200,
+    /* Extension: refused by the client-side rate limiter (nothing was sent). */
+    FTAPI_ReqReplyType_RateLimited = -300
 };
 
 /* One connection to OpenD. Owns its libftapi object; not copyable. */
@@ -300,6 +308,7 @@ public:
     virtual ~FTAPI_Conn() {
         /* Detach the callbacks first: when this returns (outside a callback) none runs,
          * and none can run afterwards. Then close and free the connection. */
+        ftapi_qot_set_state_callback(m_handle, nullptr, nullptr, nullptr);
         ftapi_qot_set_spi(m_handle, nullptr);
         ftapi_qot_free(m_handle);
     }
@@ -335,8 +344,49 @@ public:
     void SetProgrammingLanguage(const char* szLang) {
         ftapi_qot_set_programming_language(m_handle, szLang);
     }
-    /* FTAPI_STATE_* */
+    /* FTAPI_STATE_* (changes also arrive in FTSPI_Conn::OnStateChange). */
     i32_t GetState() const { return ftapi_qot_get_state(m_handle); }
+    /* OpenD's serverVer from InitConnect (e.g. 903); 0 before. */
+    i32_t GetServerVer() const { return ftapi_qot_get_server_ver(m_handle); }
+    /* Client-side rate limiter, for connections started after the call.
+     * nMode: FTAPI_RATE_LIMIT_OFF, FTAPI_RATE_LIMIT_FAIL_FAST (default: the request's
+     * reply comes at once with rettype() FTAPI_ReqReplyType_RateLimited, -300) or
+     * FTAPI_RATE_LIMIT_WAIT (held until a slot frees, within its timeout). */
+    bool SetRateLimitMode(i32_t nMode) {
+        return ftapi_qot_set_rate_limit_mode(m_handle, nMode) == FTAPI_OK;
+    }
+    /* At most nMax requests of nProtoID per sliding nWindowMs (nMax 0 removes the
+     * quota; default 3222: 10 per 30 000 ms). */
+    bool SetRateLimit(u32_t nProtoID, u32_t nMax, u32_t nWindowMs) {
+        return ftapi_qot_set_rate_limit(m_handle, nProtoID, nMax, nWindowMs) == FTAPI_OK;
+    }
+    /* Auto-reconnect after an unexpected disconnect (off by default): OnDisConnect runs
+     * as usual, then the library reconnects with backoff (0 = defaults 500 / 30 000 ms)
+     * and calls OnInitConnect(0) again with a new connection ID. While reconnecting,
+     * requests fail (GetUserSecurityGroup returns 0) or, with bQueueWhileReconnecting,
+     * wait for the connection within their timeout. */
+    bool SetAutoReconnect(bool bEnable, u32_t nInitialMs = 0, u32_t nMaxMs = 0,
+                          bool bQueueWhileReconnecting = false) {
+        return ftapi_qot_set_auto_reconnect(m_handle, bEnable ? 1 : 0, nInitialMs, nMaxMs,
+                                            bQueueWhileReconnecting ? 1 : 0) == FTAPI_OK;
+    }
+    /* Silence watchdog in ms (default 33 000, 0 off). */
+    bool SetSilenceTimeout(u32_t nTimeoutMs) {
+        return ftapi_qot_set_silence_timeout(m_handle, nTimeoutMs) == FTAPI_OK;
+    }
+    /* Connect timeout, largest frame body, send-buffer limit (0 keeps a default). */
+    bool SetLimits(u32_t nConnectTimeoutMs, std::size_t nMaxBodyLen, std::size_t nSendBufferLimit) {
+        return ftapi_qot_set_limits(m_handle, nConnectTimeoutMs, nMaxBodyLen, nSendBufferLimit) ==
+               FTAPI_OK;
+    }
+    /* Blocks until InitConnect finished (at most nTimeoutMs, 0 = no limit); true when
+     * it finished, with its err_code (0 = connected) in *pErrCode. Not in a callback. */
+    bool WaitInit(u32_t nTimeoutMs, i64_t* pErrCode = nullptr) {
+        int64_t err = -1;
+        const bool done = ftapi_qot_wait_init(m_handle, nTimeoutMs, &err) == FTAPI_OK;
+        if (pErrCode != nullptr) *pErrCode = err;
+        return done;
+    }
     /* The underlying C object, for the rest of the C ABI (ftapi_qot_send_proto, ...). */
     FtapiQot* GetHandle() const { return m_handle; }
 
@@ -344,6 +394,7 @@ protected:
     FTAPI_Conn() : m_handle(ftapi_qot_new()), m_connSpi(nullptr), m_qotSpi(nullptr) {
         if (m_handle == nullptr) throw std::bad_alloc();
         ftapi_qot_set_programming_language(m_handle, "C++");
+        ftapi_qot_set_state_callback(m_handle, &FTAPI_Conn::TrampState, this, nullptr);
         Rebind();
     }
 
@@ -387,6 +438,16 @@ private:
             spi->OnDisConnect(self, err);
         } catch (...) {
             ftapi::detail::report_callback_exception("OnDisConnect");
+        }
+    }
+    static void TrampState(void* ud, FtapiQot*, int32_t state, const char* reason) noexcept {
+        FTAPI_Conn* self = static_cast<FTAPI_Conn*>(ud);
+        FTSPI_Conn* spi = self->m_connSpi.load();
+        if (spi == nullptr) return;
+        try {
+            spi->OnStateChange(self, state, ftapi::detail::safe_str(reason));
+        } catch (...) {
+            ftapi::detail::report_callback_exception("OnStateChange");
         }
     }
     static void TrampUserSecurityGroup(void* ud, FtapiQot*, uint32_t serial,
@@ -491,6 +552,92 @@ inline void check(FtapiResult r) {
 
 enum class GroupType : std::int32_t { Custom = 1, System = 2, All = 3 };
 
+/* Connection state (FTAPI_STATE_*). */
+enum class State : std::int32_t {
+    Connecting = FTAPI_STATE_CONNECTING,
+    Initializing = FTAPI_STATE_INITIALIZING,
+    Ready = FTAPI_STATE_READY,
+    Closing = FTAPI_STATE_CLOSING,
+    Closed = FTAPI_STATE_CLOSED,
+    Reconnecting = FTAPI_STATE_RECONNECTING
+};
+
+inline const char* to_string(State s) noexcept {
+    switch (s) {
+    case State::Connecting: return "connecting";
+    case State::Initializing: return "initializing";
+    case State::Ready: return "ready";
+    case State::Closing: return "closing";
+    case State::Closed: return "closed";
+    case State::Reconnecting: return "reconnecting";
+    }
+    return "unknown";
+}
+
+/* Client-side rate limiter mode (FTAPI_RATE_LIMIT_*). */
+enum class RateLimitMode : std::int32_t {
+    Off = FTAPI_RATE_LIMIT_OFF,
+    FailFast = FTAPI_RATE_LIMIT_FAIL_FAST,
+    Wait = FTAPI_RATE_LIMIT_WAIT
+};
+
+/* ret_type of a request the rate limiter refused (fail-fast mode). */
+constexpr std::int32_t kReplyRateLimited = FTAPI_REPLY_RATE_LIMITED;
+
+/* Log level (FTAPI_LOG_*). */
+enum class LogLevel : std::int32_t {
+    Off = FTAPI_LOG_OFF,
+    Error = FTAPI_LOG_ERROR,
+    Warn = FTAPI_LOG_WARN,
+    Info = FTAPI_LOG_INFO,
+    Debug = FTAPI_LOG_DEBUG,
+    Trace = FTAPI_LOG_TRACE
+};
+
+/* Auto-reconnect settings (see ftapi_qot_set_auto_reconnect). */
+struct ReconnectOptions {
+    bool enable = true;
+    std::uint32_t initial_ms = 0; /* 0: 500 */
+    std::uint32_t max_ms = 0;     /* 0: 30 000 */
+    bool queue_while_reconnecting = false;
+};
+
+using LogHandler = std::function<void(LogLevel level, const std::string& target, const std::string& message)>;
+
+namespace detail {
+inline void log_tramp(void* ud, int32_t level, const char* target, const char* message) noexcept {
+    LogHandler* h = static_cast<LogHandler*>(ud);
+    try {
+        (*h)(static_cast<LogLevel>(level), safe_str(target), safe_str(message));
+    } catch (...) {
+        report_callback_exception("log callback");
+    }
+}
+inline void log_free(void* ud) noexcept { delete static_cast<LogHandler*>(ud); }
+} // namespace detail
+
+/* Sends the library's log lines (process-wide) up to max_level to handler, which runs
+ * on whichever thread logs (calls may overlap across connections) and must not throw
+ * (exceptions are caught and reported on stderr). At Debug there is one line per packet
+ * ("send proto=3222 serial=2 len=4", "recv proto=3222 ... latency_us=85"); key
+ * material never appears. An empty handler goes back to stderr at $FTAPI_LOG. The
+ * previous handler is destroyed once no call can see it any more. */
+inline void set_log_callback(LogHandler handler, LogLevel max_level = LogLevel::Debug) {
+    if (!handler) {
+        ftapi_set_log_callback(nullptr, nullptr, nullptr, 0);
+        return;
+    }
+    LogHandler* h = new LogHandler(std::move(handler));
+    ftapi_set_log_callback(&detail::log_tramp, h, &detail::log_free,
+                           static_cast<std::int32_t>(max_level));
+}
+/* The same, in the official SDK's naming style. */
+inline void SetLogCallback(LogHandler handler, LogLevel max_level = LogLevel::Debug) {
+    set_log_callback(std::move(handler), max_level);
+}
+/* Back to stderr at $FTAPI_LOG. */
+inline void clear_log_callback() { ftapi_set_log_callback(nullptr, nullptr, nullptr, 0); }
+
 struct Group {
     std::string name;
     std::int32_t type;
@@ -523,6 +670,7 @@ public:
     using InitConnectHandler = std::function<void(Qot&, std::int64_t err_code, const std::string& desc)>;
     using DisconnectHandler = std::function<void(Qot&, std::int64_t err_code, const std::string& reason)>;
     using GroupsHandler = std::function<void(Qot&, std::uint32_t serial, const GroupsReply& reply)>;
+    using StateHandler = std::function<void(Qot&, State state, const std::string& reason)>;
 
     Qot() : handle_(ftapi_qot_new()) {
         if (handle_ == nullptr) throw std::bad_alloc();
@@ -531,6 +679,7 @@ public:
     /* Detaches the handlers (none runs after this, unless destroyed inside one), then
      * closes and frees the connection. */
     ~Qot() {
+        ftapi_qot_set_state_callback(handle_, nullptr, nullptr, nullptr);
         ftapi_qot_set_spi(handle_, nullptr);
         ftapi_qot_free(handle_);
     }
@@ -550,6 +699,47 @@ public:
         check(ftapi_qot_set_rsa_private_key(handle_, pem.c_str()));
     }
     void set_request_timeout(std::uint32_t ms) { check(ftapi_qot_set_request_timeout(handle_, ms)); }
+
+    /* State changes, in order, on the I/O thread (an empty handler removes it). When
+     * this returns (outside a callback) the previous handler has finished. */
+    Qot& on_state_change(StateHandler h) {
+        if (!h) {
+            check(ftapi_qot_set_state_callback(handle_, nullptr, nullptr, nullptr));
+            return *this;
+        }
+        std::unique_ptr<StateBox> box(new StateBox{this, std::move(h)});
+        check(ftapi_qot_set_state_callback(handle_, &Qot::tramp_state, box.get(), &Qot::free_state));
+        box.release();
+        return *this;
+    }
+    /* Client-side rate limiter (for connections started after the call). */
+    void set_rate_limit_mode(RateLimitMode mode) {
+        check(ftapi_qot_set_rate_limit_mode(handle_, static_cast<std::int32_t>(mode)));
+    }
+    /* At most max requests of proto_id per sliding window_ms; max 0 removes the quota. */
+    void set_rate_limit(std::uint32_t proto_id, std::uint32_t max, std::uint32_t window_ms) {
+        check(ftapi_qot_set_rate_limit(handle_, proto_id, max, window_ms));
+    }
+    void set_auto_reconnect(const ReconnectOptions& o) {
+        check(ftapi_qot_set_auto_reconnect(handle_, o.enable ? 1 : 0, o.initial_ms, o.max_ms,
+                                           o.queue_while_reconnecting ? 1 : 0));
+    }
+    void set_auto_reconnect(bool enable) {
+        ReconnectOptions o;
+        o.enable = enable;
+        set_auto_reconnect(o);
+    }
+    void set_silence_timeout(std::uint32_t ms) { check(ftapi_qot_set_silence_timeout(handle_, ms)); }
+    void set_limits(std::uint32_t connect_timeout_ms, std::size_t max_body_len, std::size_t send_buffer_limit) {
+        check(ftapi_qot_set_limits(handle_, connect_timeout_ms, max_body_len, send_buffer_limit));
+    }
+    /* Blocks until InitConnect finished (0 = no limit) and returns its err_code (0 =
+     * connected). Throws Error (FTAPI_ERR_TIMEOUT, FTAPI_ERR_NOT_READY, ...). */
+    std::int64_t wait_init(std::uint32_t timeout_ms = 0) {
+        std::int64_t err = -1;
+        check(ftapi_qot_wait_init(handle_, timeout_ms, &err));
+        return err;
+    }
 
     /* Starts connecting; the outcome arrives in on_init_connect. Throws ftapi::Error. */
     void connect(const std::string& host, std::uint16_t port, bool encrypt = false) {
@@ -572,7 +762,8 @@ public:
     }
     void close() { check(ftapi_qot_close(handle_)); }
     std::uint64_t connect_id() const noexcept { return ftapi_qot_get_connect_id(handle_); }
-    std::int32_t state() const noexcept { return ftapi_qot_get_state(handle_); }
+    State state() const noexcept { return static_cast<State>(ftapi_qot_get_state(handle_)); }
+    std::int32_t server_ver() const noexcept { return ftapi_qot_get_server_ver(handle_); }
     FtapiQot* handle() const noexcept { return handle_; }
 
 private:
@@ -604,6 +795,19 @@ private:
         return *this;
     }
 
+    struct StateBox {
+        Qot* owner;
+        StateHandler fn;
+    };
+    static void free_state(void* ud) noexcept { delete static_cast<StateBox*>(ud); }
+    static void tramp_state(void* ud, FtapiQot*, int32_t state, const char* reason) noexcept {
+        StateBox* b = static_cast<StateBox*>(ud);
+        try {
+            b->fn(*b->owner, static_cast<State>(state), detail::safe_str(reason));
+        } catch (...) {
+            detail::report_callback_exception("on_state_change");
+        }
+    }
     static void free_handlers(void* ud) noexcept { delete static_cast<Handlers*>(ud); }
     static void tramp_init(void* ud, FtapiQot*, int64_t err, const char* desc) noexcept {
         Handlers* h = static_cast<Handlers*>(ud);

@@ -122,6 +122,8 @@ run_group() {  # binary, group, sim flags...
   [ -x "$bin" ] || { bad "$tag:$group" "not built"; return; }
   local log="$OUT/$tag-$group.log" rc
   if [ "$group" = env ]; then timeout 60 "$bin" env >"$log" 2>&1; rc=$?
+  elif [ "$group" = features ]; then  # starts and restarts opend-sim itself
+    OPEND_SIM="$SIM" FTAPI_TEST_KEY="$KEY" timeout 120 "$bin" features >"$log" 2>&1; rc=$?
   else timeout 120 "$SIM" --port 0 "$@" -- "$bin" "$group" {port} >"$log" 2>&1; rc=$?; fi
   local p f
   p=$(grep -c '^PASS ' "$log"); f=$(grep -c '^FAIL ' "$log")
@@ -134,6 +136,12 @@ run_group() {  # binary, group, sim flags...
   elif [ "$f" -ne 0 ]; then grep -v '^PASS ' "$log" | tail -40
   fi
 }
+# Beyond the official SDKs (limiter, auto-reconnect, state and log callbacks): each
+# test starts its own simulator (a restart on the same port is part of it); once, in
+# the light build (the code under test does not depend on protobuf mode).
+KEY="$OUT/key.pem"
+[ -s "$KEY" ] || openssl genrsa -traditional -out "$KEY" 1024 2>/dev/null || bad "openssl genrsa"
+run_group "$OUT/t_light" features
 for bin in "$OUT/t_light" "$OUT/t_protobuf"; do
   run_group "$bin" env
   run_group "$bin" default --rate-limit off

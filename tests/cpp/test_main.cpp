@@ -19,8 +19,13 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <fstream>
+#include <sstream>
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -166,6 +171,19 @@ FTAPI_Qot* connect(Recorder& rec, u32_t timeout_ms = 0) {
     CHECK(api->InitConnect(kHost, g_port, false));
     CHECK(rec.inited.wait());
     CHECK(rec.init_err == 0);
+    return api;
+}
+
+// As connect(), to a given port, waiting with WaitInit.
+FTAPI_Qot* connect_to(Recorder& rec, std::uint16_t port) {
+    FTAPI_Qot* api = FTAPI::CreateQotApi();
+    api->RegisterQotSpi(&rec);
+    api->RegisterConnSpi(&rec);
+    i64_t err = -1;
+    if (!api->InitConnect(kHost, port, false) || !api->WaitInit(10000, &err) || err != 0) {
+        FTAPI::ReleaseQotApi(api);
+        throw Failure("connect failed");
+    }
     return api;
 }
 
@@ -501,7 +519,7 @@ void group_default() {
         ftapi::GroupsReply r = qot.get_user_security_group_sync(ftapi::GroupType::System, 5000);
         CHECK(r.ok() && r.groups.size() == 10 && r.groups[1].name == "Starred");
         qot.close();
-        CHECK(qot.state() == FTAPI_STATE_CLOSED);
+        CHECK(qot.state() == ftapi::State::Closed);
     });
     run("modern_handler_replacement_releases_old", [] {
         ftapi::Qot qot;
@@ -667,6 +685,334 @@ void group_corrupt() {
     });
 }
 
+
+// ---- Beyond the official SDKs: limiter, auto-reconnect, state and log callbacks. ----
+// These tests start opend-sim themselves ($OPEND_SIM), since a restart on the same port
+// is part of them.
+
+double now_ms() {
+    return std::chrono::duration<double, std::milli>(
+               std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+class SimProc {
+public:
+    // Starts opend-sim on `port` (0: a free one) with extra flags; waits for its port.
+    explicit SimProc(std::uint16_t port = 0, std::vector<std::string> extra = {}) { start(port, extra); }
+    ~SimProc() { stop(); }
+    void start(std::uint16_t want, std::vector<std::string> extra = {}) {
+        const char* sim = std::getenv("OPEND_SIM");
+        if (sim == nullptr) throw Failure("OPEND_SIM not set");
+        file_ = "/tmp/ftapi-cpp-features-" + std::to_string(::getpid()) + ".port";
+        ::unlink(file_.c_str());
+        std::vector<std::string> args = {sim, "--port", std::to_string(want), "--port-file", file_,
+                                         "--rate-limit", "off"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(&a[0]);
+        argv.push_back(nullptr);
+        pid_ = ::fork();
+        if (pid_ < 0) throw Failure("fork failed");
+        if (pid_ == 0) {
+            if (!std::freopen("/dev/null", "w", stdout)) _exit(126);
+            ::execv(argv[0], argv.data());
+            _exit(127);
+        }
+        for (int i = 0; i < 1000; ++i) {
+            std::ifstream f(file_);
+            unsigned p = 0;
+            if (f >> p && p > 0) {
+                port = static_cast<std::uint16_t>(p);
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        stop();
+        throw Failure("opend-sim did not start");
+    }
+    void stop() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGTERM);
+            ::waitpid(pid_, nullptr, 0);
+            pid_ = 0;
+        }
+    }
+    std::uint16_t port = 0;
+
+private:
+    pid_t pid_ = 0;
+    std::string file_;
+};
+
+template <class F>
+bool wait_until(F cond, int ms = 10000) {
+    for (int i = 0; i < ms / 10; ++i) {
+        if (cond()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return cond();
+}
+
+// One letter per state: connecting, initializing, ready, closing(X), closed(D), reconnecting(r).
+char state_letter(int s) { return (s >= 0 && s <= 5) ? "CIRXDr"[s] : '?'; }
+
+struct StateRecorder : Recorder {
+    std::string states;
+    int inits_ok = 0;
+    void OnStateChange(FTAPI_Conn*, i32_t nState, const char* szReason) override {
+        CHECK(szReason != nullptr);
+        std::lock_guard<std::mutex> l(m);
+        states.push_back(state_letter(nState));
+    }
+    void OnInitConnect(FTAPI_Conn* c, i64_t e, const char* d) override {
+        {
+            std::lock_guard<std::mutex> l(m);
+            if (e == 0) ++inits_ok;
+        }
+        Recorder::OnInitConnect(c, e, d);
+    }
+    std::string seq() {
+        std::lock_guard<std::mutex> l(m);
+        return states;
+    }
+};
+
+void group_features() {
+    run("official_rate_limit_fail_fast_11th_is_minus_300", [] {
+        SimProc sim;
+        Recorder rec;
+        Api api(FTAPI::CreateQotApi());
+        api->RegisterQotSpi(&rec);
+        api->RegisterConnSpi(&rec);
+        CHECK(!api->SetRateLimitMode(7));
+        CHECK(!api->SetRateLimit(3222, 10, 0));
+        CHECK(api->SetRateLimitMode(FTAPI_RATE_LIMIT_FAIL_FAST));
+        CHECK(api->SetRateLimit(3222, 10, 1500));
+        CHECK(api->InitConnect(kHost, sim.port, false));
+        i64_t err = -1;
+        CHECK(api->WaitInit(10000, &err) && err == 0);
+        for (int i = 0; i < 10; ++i) {
+            CHECK(api->GetUserSecurityGroup(request(3)) != 0);
+            CHECK(rec.replied.wait(i + 1));
+            CHECK(rec.reply(i).ret_type == 0 && rec.reply(i).groups == kEnAll);
+        }
+        const double t = now_ms();
+        u32_t s = api->GetUserSecurityGroup(request(3));
+        CHECK(s != 0);
+        CHECK(rec.replied.wait(11, 1000));
+        CHECK(now_ms() - t < 300);
+        Reply r = rec.reply(10);
+        CHECK(r.serial == s && r.ret_type == FTAPI_ReqReplyType_RateLimited);
+        CHECK(r.ret_msg.find("next slot frees in") != std::string::npos);
+        CHECK(r.groups.empty());
+    });
+    run("modern_rate_limit_fail_fast_sync", [] {
+        SimProc sim;
+        ftapi::Qot qot;
+        qot.set_rate_limit_mode(ftapi::RateLimitMode::FailFast);
+        qot.set_rate_limit(3222, 3, 1500);
+        bool threw = false;
+        try { qot.set_rate_limit(3222, 1, 0); } catch (const ftapi::Error& e) {
+            threw = e.code() == FTAPI_ERR_INVALID_ARGUMENT;
+        }
+        CHECK(threw);
+        qot.connect(kHost, sim.port);
+        CHECK(qot.wait_init(10000) == 0);
+        for (int i = 0; i < 3; ++i) CHECK(qot.get_user_security_group_sync(ftapi::GroupType::All, 5000).ok());
+        ftapi::GroupsReply r = qot.get_user_security_group_sync(ftapi::GroupType::All, 5000);
+        CHECK(r.ret_type == ftapi::kReplyRateLimited);
+        CHECK(r.ret_msg.find("rate limited locally") != std::string::npos);
+        CHECK(r.groups.empty());
+    });
+    run("modern_rate_limit_wait_holds_11th", [] {
+        SimProc sim;
+        ftapi::Qot qot;
+        qot.set_rate_limit_mode(ftapi::RateLimitMode::Wait);
+        qot.set_rate_limit(3222, 10, 1500);
+        qot.connect(kHost, sim.port);
+        CHECK(qot.wait_init(10000) == 0);
+        const double t0 = now_ms();
+        for (int i = 0; i < 10; ++i) CHECK(qot.get_user_security_group_sync(ftapi::GroupType::All, 5000).ok());
+        const double t1 = now_ms();
+        ftapi::GroupsReply r = qot.get_user_security_group_sync(ftapi::GroupType::All, 5000);
+        CHECK(r.ok() && r.groups.size() == kEnAll.size());
+        CHECK(now_ms() - t0 >= 1400);
+        CHECK(now_ms() - t1 >= 100);  // it was really held
+    });
+    run("official_auto_reconnect_across_sim_restart", [] {
+        SimProc sim;
+        const std::uint16_t port = sim.port;
+        StateRecorder rec;
+        Api api(FTAPI::CreateQotApi());
+        api->RegisterQotSpi(&rec);
+        api->RegisterConnSpi(&rec);
+        CHECK(api->SetAutoReconnect(true, 100, 400));
+        CHECK(api->InitConnect(kHost, port, false));
+        i64_t err = -1;
+        CHECK(api->WaitInit(10000, &err) && err == 0);
+        const u64_t id1 = api->GetConnectID();
+        CHECK(id1 != 0 && api->GetServerVer() > 0);
+        sim.stop();
+        CHECK(wait_until([&] { return api->GetState() == FTAPI_STATE_RECONNECTING; }));
+        CHECK(api->GetUserSecurityGroup(request(3)) == 0);  // FTAPI_ERR_RECONNECTING
+        CHECK(rec.disconnected.count() == 1 && rec.disconnects[0] != 0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        sim.start(port);
+        CHECK(sim.port == port);
+        CHECK(wait_until([&] { return api->GetState() == FTAPI_STATE_READY; }));
+        CHECK(rec.inited.wait(2));
+        const u64_t id2 = api->GetConnectID();
+        CHECK(id2 != 0 && id2 != id1);
+        u32_t s = api->GetUserSecurityGroup(request(3));
+        CHECK(s != 0);
+        CHECK(rec.replied.wait(1));
+        CHECK(rec.reply(0).serial == s && rec.reply(0).ret_type == 0 && rec.reply(0).groups == kEnAll);
+        CHECK(api->Close());
+        CHECK(rec.seq() == "CIRrRXD");
+        CHECK(rec.inits_ok == 2 && rec.disconnected.count() == 2);
+    });
+    run("modern_auto_reconnect_across_sim_restart", [] {
+        SimProc sim;
+        const std::uint16_t port = sim.port;
+        std::mutex m;
+        std::vector<ftapi::State> states;
+        std::atomic<int> inits{0};
+        ftapi::Qot qot;
+        qot.on_state_change([&](ftapi::Qot& q, ftapi::State st, const std::string&) {
+            CHECK(&q == &qot);
+            std::lock_guard<std::mutex> l(m);
+            states.push_back(st);
+        });
+        qot.on_init_connect([&](ftapi::Qot&, std::int64_t e, const std::string&) { if (e == 0) ++inits; });
+        ftapi::ReconnectOptions o;
+        o.initial_ms = 100;
+        o.max_ms = 400;
+        qot.set_auto_reconnect(o);
+        qot.connect(kHost, port);
+        CHECK(qot.wait_init(10000) == 0);
+        const std::uint64_t id1 = qot.connect_id();
+        sim.stop();
+        CHECK(wait_until([&] { return qot.state() == ftapi::State::Reconnecting; }));
+        bool threw = false;
+        try { qot.get_user_security_group(ftapi::GroupType::All); } catch (const ftapi::Error& e) {
+            threw = e.code() == FTAPI_ERR_RECONNECTING;
+        }
+        CHECK(threw);
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        sim.start(port);
+        CHECK(wait_until([&] { return qot.state() == ftapi::State::Ready && inits.load() == 2; }));
+        CHECK(qot.connect_id() != 0 && qot.connect_id() != id1);
+        ftapi::GroupsReply r = qot.get_user_security_group_sync(ftapi::GroupType::Custom, 5000);
+        CHECK(r.ok() && r.groups.size() == 2 && r.groups[0].name == "A");
+        qot.close();
+        std::lock_guard<std::mutex> l(m);
+        using S = ftapi::State;
+        CHECK((states == std::vector<S>{S::Connecting, S::Initializing, S::Ready, S::Reconnecting,
+                                        S::Ready, S::Closing, S::Closed}));
+    });
+    run("modern_no_auto_reconnect_ends_closed", [] {
+        SimProc sim;
+        std::mutex m;
+        std::string seq;
+        ftapi::Qot qot;
+        qot.on_state_change([&](ftapi::Qot&, ftapi::State st, const std::string&) {
+            std::lock_guard<std::mutex> l(m);
+            seq.push_back(state_letter(static_cast<int>(st)));
+        });
+        qot.connect(kHost, sim.port);
+        CHECK(qot.wait_init(10000) == 0);
+        sim.stop();
+        CHECK(wait_until([&] { return qot.state() == ftapi::State::Closed; }));
+        std::this_thread::sleep_for(std::chrono::milliseconds(700));  // no reconnect attempt
+        CHECK(qot.state() == ftapi::State::Closed);
+        bool threw = false;
+        try { qot.get_user_security_group(ftapi::GroupType::All); } catch (const ftapi::Error& e) {
+            threw = e.code() == FTAPI_ERR_CLOSED;
+        }
+        CHECK(threw);
+        std::lock_guard<std::mutex> l(m);
+        CHECK(seq == "CIRXD");
+    });
+    run("official_no_auto_reconnect_ends_closed", [] {
+        SimProc sim;
+        StateRecorder rec;
+        Api api(connect_to(rec, sim.port));
+        sim.stop();
+        CHECK(rec.disconnected.wait());
+        CHECK(wait_until([&] { return api->GetState() == FTAPI_STATE_CLOSED; }));
+        CHECK(api->GetUserSecurityGroup(request(3)) == 0);
+        CHECK(rec.seq() == "CIRXD");
+    });
+    run("log_callback_packet_lines_no_key", [] {
+        const char* key_path = std::getenv("FTAPI_TEST_KEY");
+        CHECK(key_path != nullptr);
+        std::ifstream kf(key_path);
+        std::stringstream ks;
+        ks << kf.rdbuf();
+        const std::string pem = ks.str();
+        const std::size_t nl = pem.find('\n');
+        CHECK(nl != std::string::npos && pem.size() > nl + 17);
+        const std::string fragment = pem.substr(nl + 1, 16);
+        std::mutex m;
+        std::vector<std::string> lines;
+        std::atomic<bool> bad_level{false};
+        ftapi::SetLogCallback([&](ftapi::LogLevel lv, const std::string& target, const std::string& msg) {
+            if (lv < ftapi::LogLevel::Error || lv > ftapi::LogLevel::Trace || target.empty()) bad_level = true;
+            std::lock_guard<std::mutex> l(m);
+            lines.push_back(msg);
+        }, ftapi::LogLevel::Trace);
+        std::string joined;
+        {
+            SimProc sim(0, {"--rsa-key", key_path});
+            ftapi::Qot qot;
+            qot.set_rsa_private_key(pem);
+            qot.connect(kHost, sim.port, true);
+            CHECK(qot.wait_init(10000) == 0);
+            CHECK(qot.server_ver() > 0);
+            CHECK(qot.get_user_security_group_sync(ftapi::GroupType::All, 5000).ok());
+        }
+        ftapi::clear_log_callback();
+        std::size_t n_after_clear;
+        {
+            std::lock_guard<std::mutex> l(m);
+            n_after_clear = lines.size();
+            for (auto& x : lines) joined += x + "\n";
+        }
+        CHECK(!bad_level.load());
+        CHECK(joined.find("send proto=3222 serial=2") != std::string::npos);
+        CHECK(joined.find("recv proto=3222 serial=2") != std::string::npos);
+        CHECK(joined.find("latency_us=") != std::string::npos);
+        CHECK(joined.find("serverVer=") != std::string::npos);
+        CHECK(joined.find("BEGIN") == std::string::npos);
+        CHECK(joined.find(fragment) == std::string::npos);
+        {   // cleared: nothing more arrives
+            SimProc sim;
+            ftapi::Qot qot;
+            qot.connect(kHost, sim.port);
+            CHECK(qot.wait_init(10000) == 0);
+        }
+        std::lock_guard<std::mutex> l(m);
+        CHECK(lines.size() == n_after_clear);
+    });
+    run("log_callback_level_filter_and_throwing_handler", [] {
+        std::atomic<int> above_info{0}, calls{0};
+        ftapi::set_log_callback([&](ftapi::LogLevel lv, const std::string&, const std::string&) {
+            ++calls;
+            if (lv > ftapi::LogLevel::Info) ++above_info;
+            throw std::runtime_error("thrown from the log handler on purpose");
+        }, ftapi::LogLevel::Info);
+        {
+            SimProc sim;
+            ftapi::Qot qot;
+            qot.connect(kHost, sim.port);
+            CHECK(qot.wait_init(10000) == 0);
+            CHECK(qot.get_user_security_group_sync(ftapi::GroupType::System, 5000).ok());
+        }
+        ftapi::set_log_callback(nullptr);
+        CHECK(calls.load() > 0);          // the info "connected" line at least
+        CHECK(above_info.load() == 0);    // no debug packet lines at Info
+    });
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -683,6 +1029,7 @@ int main(int argc, char** argv) {
     else if (group == "close-after") group_close_after();
     else if (group == "reject") group_reject();
     else if (group == "corrupt") group_corrupt();
+    else if (group == "features") group_features();
     else {
         std::fprintf(stderr, "unknown group %s\n", group.c_str());
         return 2;
