@@ -56,7 +56,14 @@ suites=(
   "HappyPathTest|--groups $here/test/unicode-groups.json --rate-limit off"
   "TimeoutTest|--withhold 3222 --rate-limit off"
   "DisconnectTest|--close-after 3222"
+  "LimiterTest|--rate-limit off"
+  "FeaturesTest|--rate-limit off"
 )
+# FeaturesTest starts its own simulators (restarts on the same port) and an encrypted one.
+export OPEND_SIM
+KEY="$out/key.pem"
+[ -s "$KEY" ] || openssl genrsa -traditional -out "$KEY" 1024 2>/dev/null
+export FTAPI_TEST_KEY="$KEY"
 for jdk in "${jdks[@]}"; do
   java="$jdk/bin/java"
   [ -x "$java" ] || continue
