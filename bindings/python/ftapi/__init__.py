@@ -16,7 +16,16 @@ Modern API::
         ctx.get_user_security_group_async('ALL', lambda result: print(result.groups))
 
 Errors of the modern API raise FtapiError (ret_type, err_code, message); its subclasses
-FtapiTimeout (-100) and FtapiDisconnected (-200) are also TimeoutError / ConnectionError.
+FtapiTimeout (-100) and FtapiDisconnected (-200) are also TimeoutError / ConnectionError;
+FtapiRateLimited (-300) is a refusal by the client-side rate limiter.
+
+Beyond the official SDKs (keyword options of OpenQuoteContext)::
+
+    ctx = OpenQuoteContext(port=11111, rate_limit_mode=RateLimitMode.WAIT,
+                           auto_reconnect=True, state_callback=lambda st, why: print(st, why))
+    ctx.state, ctx.server_ver, ctx.connect_id
+    ftapi.set_log_callback(lambda level, target, msg: print(msg), level="debug")
+    ftapi.log_to_logging()          # or: the library's lines into logging.getLogger("ftapi.native")
 """
 
 import atexit
@@ -34,7 +43,8 @@ from ._native import lib as _lib
 __all__ = [
     "RET_OK", "RET_ERROR", "UserSecurityGroupType", "OpenQuoteContext", "SysConfig",
     "Group", "GroupsResult", "FtapiError", "FtapiTimeout", "FtapiDisconnected",
-    "FtapiConnectError", "native_version",
+    "FtapiConnectError", "native_version", "RateLimitMode", "FtapiRateLimited",
+    "FtapiReconnecting", "set_log_callback", "log_to_logging",
 ]
 
 __version__ = "0.1.0"
@@ -62,6 +72,23 @@ class UserSecurityGroupType:
 
 _GROUP_CODES = {"CUSTOM": _n.GROUP_CUSTOM, "SYSTEM": _n.GROUP_SYSTEM, "ALL": _n.GROUP_ALL}
 _GROUP_NAMES = {_n.GROUP_CUSTOM: "CUSTOM", _n.GROUP_SYSTEM: "SYSTEM"}
+
+
+class RateLimitMode:
+    """Client-side rate limiter modes (the strings FTAPI_RATE_LIMIT accepts)."""
+    OFF = "off"
+    FAIL_FAST = "fail-fast"
+    WAIT = "wait"
+
+
+_RATE_MODES = {"off": _n.RATE_LIMIT_OFF, "fail-fast": _n.RATE_LIMIT_FAIL_FAST,
+               "fail_fast": _n.RATE_LIMIT_FAIL_FAST, "wait": _n.RATE_LIMIT_WAIT}
+
+
+def _rate_mode_code(mode):
+    if isinstance(mode, str) and mode.lower() in _RATE_MODES:
+        return _RATE_MODES[mode.lower()]
+    raise ValueError(f"invalid rate_limit_mode: {mode!r} (expected 'off', 'fail-fast' or 'wait')")
 
 
 def native_version() -> str:
@@ -109,6 +136,15 @@ class FtapiDisconnected(FtapiError, ConnectionError):
     """The connection ended before the reply (ret_type -200), or is closed."""
 
 
+class FtapiRateLimited(FtapiError):
+    """Refused by the client-side rate limiter (ret_type -300, nothing was sent); the
+    message says when the next slot frees."""
+
+
+class FtapiReconnecting(FtapiDisconnected):
+    """The connection dropped and auto-reconnect is under way (without queueing)."""
+
+
 class FtapiConnectError(FtapiError, ConnectionError):
     """Connecting / InitConnect failed; err_code is the official 64-bit code."""
 
@@ -143,6 +179,8 @@ def _reply_error(ret_type, ret_msg, err_code):
         return FtapiTimeout(MSG_TIMEOUT, ret_type, err_code)
     if ret_type == _n.REPLY_DISCONNECT:
         return FtapiDisconnected(MSG_DISCONNECT, ret_type, err_code)
+    if ret_type == _n.REPLY_RATE_LIMITED:
+        return FtapiRateLimited(ret_msg or "rate limited locally", ret_type, err_code)
     if ret_type == _n.REPLY_INVALID:
         return FtapiError(ret_msg or "Invalid reply from OpenD", ret_type, err_code)
     return FtapiError(ret_msg or f"OpenD failed (retType {ret_type})", ret_type, err_code)
@@ -151,6 +189,8 @@ def _reply_error(ret_type, ret_msg, err_code):
 def _result_error(rc):
     if rc in (_n.ERR_CLOSED,):
         return FtapiDisconnected(MSG_CLOSED, RET_ERROR, rc, rc)
+    if rc == _n.ERR_RECONNECTING:
+        return FtapiReconnecting(f"{MSG_DISCONNECT}: {_n.result_message(rc)}", RET_ERROR, rc, rc)
     if rc == _n.ERR_NOT_READY:
         return FtapiDisconnected(f"{MSG_DISCONNECT}: {_n.result_message(rc)}", RET_ERROR, rc, rc)
     return FtapiError(_n.result_message(rc), RET_ERROR, rc, rc)
@@ -218,6 +258,10 @@ _on_reply_group = _n.ON_REPLY_GROUP(_guarded(
     lambda core, qot, serial, reply: core._on_reply(_copy_reply(serial, reply))))
 
 
+_on_state = _n.ON_STATE(_guarded(
+    lambda core, qot, state, reason: core._on_state(state, _n.c_str(reason))))
+
+
 def _free_user_data(ud):
     with _cores_lock:
         core = _cores.pop(ud or 0, None)
@@ -251,6 +295,7 @@ class _Core:
         self.early = {}     # serial -> result that came before its callback was stored
         self.callback_errors = []
         self.on_disconnect = None
+        self.on_state = None
         self._spi_released = threading.Event()
         self.token = next(_tokens)
         with _cores_lock:
@@ -258,6 +303,11 @@ class _Core:
         spi = _n.FtapiQotSpi(ctypes.c_void_p(self.token), _on_init_connect, _on_disconnect,
                              _on_reply_group, _n.ON_REPLY(), _n.ON_PUSH(), _free_cb)
         rc = _lib.ftapi_qot_set_spi(self.qot, ctypes.byref(spi))
+        if rc == _n.OK:
+            # Same token; no free_user_data: the SPI's one drops the core, and closing
+            # (which delivers the last states) happens before that.
+            rc = _lib.ftapi_qot_set_state_callback(self.qot, _on_state,
+                                                   ctypes.c_void_p(self.token), _n.FREE_USER_DATA())
         if rc != _n.OK:
             with _cores_lock:
                 _cores.pop(self.token, None)
@@ -308,6 +358,11 @@ class _Core:
         if handler is not None:
             self.run_user(handler, err, reason)
 
+    def _on_state(self, state, reason):
+        handler = self.on_state
+        if handler is not None:
+            self.run_user(handler, _n.STATE_NAMES.get(state, str(state)), reason)
+
     def _on_reply(self, result):
         with self.lock:
             # The outcome can beat the sender's registration of its callback (the
@@ -347,13 +402,31 @@ class OpenQuoteContext:
     timeout: the per-request timeout in seconds (library default 12). connect_timeout:
     the longest the constructor waits for InitConnect. Raises FtapiConnectError when the
     connection fails (no retrying).
+
+    Beyond the official client (all keyword-only, for this connection):
+    rate_limit_mode: RateLimitMode.OFF / FAIL_FAST (library default: an over-quota request
+    fails at once with FtapiRateLimited, ret_type -300) / WAIT (held until a slot frees);
+    $FTAPI_RATE_LIMIT changes the default. rate_limits: {proto_id: (max, window_seconds)}
+    (max 0 removes a quota; the default is 3222: 10 per 30 s). auto_reconnect: reconnect
+    with backoff (reconnect_initial / reconnect_max seconds) after an unexpected
+    disconnect; pending requests still fail with -200, new ones raise FtapiReconnecting
+    meanwhile, or wait when queue_while_reconnecting. state_callback(state, reason):
+    state changes ('CONNECTING', 'INITIALIZING', 'READY', 'CLOSING', 'CLOSED',
+    'RECONNECTING') on the I/O thread, in order. silence_timeout: seconds of silence
+    from OpenD before the connection is dropped (0 off, default 33).
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 11111, is_encrypt=None,
                  is_async_connect: bool = False, *, rsa_file: Optional[str] = None,
                  rsa_key: Optional[str] = None, timeout: Optional[float] = None,
                  connect_timeout: Optional[float] = None, client_id: str = "ftapi-python",
-                 client_ver: int = 100):
+                 client_ver: int = 100, rate_limit_mode: Optional[str] = None,
+                 rate_limits: Optional[dict] = None, auto_reconnect: bool = False,
+                 reconnect_initial: Optional[float] = None,
+                 reconnect_max: Optional[float] = None,
+                 queue_while_reconnecting: bool = False,
+                 state_callback: Optional[Callable[[str, str], None]] = None,
+                 silence_timeout: Optional[float] = None):
         self._core = None
         if is_encrypt is None:
             is_encrypt = SysConfig._encrypt
@@ -369,6 +442,23 @@ class OpenQuoteContext:
             self._check(_lib.ftapi_qot_set_request_timeout(core.qot, req_ms))
             if rsa_key:
                 self._check(_lib.ftapi_qot_set_rsa_private_key(core.qot, rsa_key.encode()))
+            if rate_limit_mode is not None:
+                self._check(_lib.ftapi_qot_set_rate_limit_mode(core.qot, _rate_mode_code(rate_limit_mode)))
+            for proto_id, (max_n, window) in (rate_limits or {}).items():
+                self._check(_lib.ftapi_qot_set_rate_limit(core.qot, int(proto_id), int(max_n),
+                                                          _ms(window)))
+            if auto_reconnect:
+                self._check(_lib.ftapi_qot_set_auto_reconnect(
+                    core.qot, 1, 0 if reconnect_initial is None else _ms(reconnect_initial),
+                    0 if reconnect_max is None else _ms(reconnect_max),
+                    1 if queue_while_reconnecting else 0))
+            if silence_timeout is not None:
+                self._check(_lib.ftapi_qot_set_silence_timeout(
+                    core.qot, 0 if silence_timeout == 0 else _ms(silence_timeout)))
+            if state_callback is not None:
+                if not callable(state_callback):
+                    raise TypeError("state_callback must be callable")
+                core.on_state = state_callback
             if connect_timeout is None:
                 connect_timeout = (timeout or DEFAULT_REQUEST_TIMEOUT) + 5.0
             core.enter()
@@ -411,6 +501,18 @@ class OpenQuoteContext:
         if c is None or c.freed:
             return "CLOSED"
         return _n.STATE_NAMES.get(_lib.ftapi_qot_get_state(c.qot), "UNKNOWN")
+
+    @property
+    def server_ver(self) -> int:
+        """OpenD's serverVer from InitConnect (e.g. 903); 0 before."""
+        c = self._core
+        return 0 if c is None or c.freed else _lib.ftapi_qot_get_server_ver(c.qot)
+
+    def set_state_handler(self, handler: Optional[Callable[[str, str], None]]):
+        """handler(state, reason) runs on the I/O thread for each state change, in order."""
+        if handler is not None and not callable(handler):
+            raise TypeError("handler must be callable")
+        self._core.on_state = handler
 
     @property
     def callback_errors(self) -> List[BaseException]:
@@ -516,6 +618,78 @@ class OpenQuoteContext:
             self.close()
         except Exception:
             pass
+
+
+# --- logging ---------------------------------------------------------------------------
+# One permanent native thunk; user_data is a token into _log_handlers, dropped by the
+# library's free_user_data once no call can see it.
+
+_LOG_LEVELS = {"off": _n.LOG_OFF, "error": _n.LOG_ERROR, "warn": _n.LOG_WARN,
+               "warning": _n.LOG_WARN, "info": _n.LOG_INFO, "debug": _n.LOG_DEBUG,
+               "trace": _n.LOG_TRACE}
+_log_handlers = {}
+_log_lock = threading.Lock()
+
+
+def _log_tramp(ud, level, target, message):
+    with _log_lock:
+        fn = _log_handlers.get(ud or 0)
+    if fn is None:
+        return
+    try:
+        fn(level, _n.c_str(target), _n.c_str(message))
+    except BaseException:  # never unwind into the library's thread
+        log.exception("ftapi: exception in the log callback")
+
+
+def _log_free(ud):
+    with _log_lock:
+        _log_handlers.pop(ud or 0, None)
+
+
+_log_thunk = _n.ON_LOG(_log_tramp)
+_log_free_thunk = _n.FREE_USER_DATA(_log_free)
+
+
+def set_log_callback(fn: Optional[Callable[[int, str, str], None]], level="debug") -> None:
+    """Sends the library's log lines (process-wide) to fn(level, target, message), level
+    1 error .. 5 trace, up to `level` ('error', 'warn', 'info', 'debug', 'trace' or 1-5).
+    fn runs on whichever thread logs, possibly on several at once. At 'debug' there is
+    one line per packet ('send proto=3222 serial=2 len=4', 'recv proto=3222 ...
+    latency_us=85'); key material never appears. None goes back to stderr at $FTAPI_LOG."""
+    if fn is None:
+        _lib.ftapi_set_log_callback(_n.ON_LOG(), None, _n.FREE_USER_DATA(), 0)
+        return
+    if not callable(fn):
+        raise TypeError("fn must be callable")
+    if isinstance(level, str):
+        if level.lower() not in _LOG_LEVELS:
+            raise ValueError(f"invalid log level: {level!r}")
+        code = _LOG_LEVELS[level.lower()]
+    else:
+        code = int(level)
+        if not 0 <= code <= 5:
+            raise ValueError(f"invalid log level: {level!r}")
+    token = next(_tokens)
+    with _log_lock:
+        _log_handlers[token] = fn
+    _lib.ftapi_set_log_callback(_log_thunk, ctypes.c_void_p(token), _log_free_thunk, code)
+
+
+_TO_PY_LEVEL = {_n.LOG_ERROR: logging.ERROR, _n.LOG_WARN: logging.WARNING,
+                _n.LOG_INFO: logging.INFO, _n.LOG_DEBUG: logging.DEBUG, _n.LOG_TRACE: 5}
+
+
+def log_to_logging(logger: Optional[logging.Logger] = None, level="debug") -> None:
+    """Bridges the library's log lines into `logger` (default logging.getLogger(
+    'ftapi.native')): error/warn/info/debug map to the logging levels, trace to 5. The
+    record's `ftapi_target` attribute holds the library's target (e.g. 'ftapi::conn')."""
+    lg = logger or logging.getLogger("ftapi.native")
+
+    def emit(lv, target, message):
+        lg.log(_TO_PY_LEVEL.get(lv, logging.DEBUG), "%s", message, extra={"ftapi_target": target})
+
+    set_log_callback(emit, level)
 
 
 def _ms(seconds):

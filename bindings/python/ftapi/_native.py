@@ -23,19 +23,29 @@ ERR_BACKPRESSURE = 9
 ERR_NO_RSA_KEY = 10
 ERR_BAD_RSA_KEY = 11
 ERR_PANIC = 12
+ERR_TIMEOUT = 13
+ERR_RECONNECTING = 14
 
 # ret_type values of a reply.
 REPLY_SERVER = 0
 REPLY_FAILED = -1
 REPLY_TIMEOUT = -100
 REPLY_DISCONNECT = -200
+REPLY_RATE_LIMITED = -300
 REPLY_INVALID = -500
 
 GROUP_CUSTOM = 1
 GROUP_SYSTEM = 2
 GROUP_ALL = 3
 
-STATE_NAMES = {0: "CONNECTING", 1: "INITIALIZING", 2: "READY", 3: "CLOSING", 4: "CLOSED"}
+STATE_NAMES = {0: "CONNECTING", 1: "INITIALIZING", 2: "READY", 3: "CLOSING", 4: "CLOSED",
+               5: "RECONNECTING"}
+
+RATE_LIMIT_OFF = 0
+RATE_LIMIT_FAIL_FAST = 1
+RATE_LIMIT_WAIT = 2
+
+LOG_OFF, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE = range(6)
 
 INIT_FAIL = 100
 
@@ -62,6 +72,8 @@ ON_REPLY_GROUP = CFUNCTYPE(None, c_void_p, c_void_p, c_uint32, POINTER(FtapiUser
 ON_REPLY = CFUNCTYPE(None, c_void_p, c_void_p, c_int32, c_uint32, c_uint32, POINTER(c_uint8), c_size_t)
 ON_PUSH = CFUNCTYPE(None, c_void_p, c_void_p, c_uint32, POINTER(c_uint8), c_size_t)
 FREE_USER_DATA = CFUNCTYPE(None, c_void_p)
+ON_STATE = CFUNCTYPE(None, c_void_p, c_void_p, c_int32, c_void_p)
+ON_LOG = CFUNCTYPE(None, c_void_p, c_int32, c_void_p, c_void_p)
 
 
 class FtapiQotSpi(Structure):
@@ -144,6 +156,15 @@ _sig("ftapi_qot_get_user_security_group", c_int32, _Qot, c_int32, POINTER(c_uint
 _sig("ftapi_qot_get_user_security_group_sync", c_int32, _Qot, c_int32, c_uint32,
      POINTER(POINTER(FtapiUserSecurityGroupReply)))
 _sig("ftapi_user_security_group_reply_free", None, POINTER(FtapiUserSecurityGroupReply))
+_sig("ftapi_qot_set_limits", c_int32, _Qot, c_uint32, c_size_t, c_size_t)
+_sig("ftapi_qot_set_rate_limit_mode", c_int32, _Qot, c_int32)
+_sig("ftapi_qot_set_rate_limit", c_int32, _Qot, c_uint32, c_uint32, c_uint32)
+_sig("ftapi_qot_set_auto_reconnect", c_int32, _Qot, c_int32, c_uint32, c_uint32, c_int32)
+_sig("ftapi_qot_set_state_callback", c_int32, _Qot, ON_STATE, c_void_p, FREE_USER_DATA)
+_sig("ftapi_qot_get_server_ver", c_int32, _Qot)
+_sig("ftapi_set_log_callback", None, ON_LOG, c_void_p, FREE_USER_DATA, c_int32)
+_sig("ftapi_qot_set_silence_timeout", c_int32, _Qot, c_uint32)
+_sig("ftapi_qot_wait_init", c_int32, _Qot, c_uint32, POINTER(c_int64))
 
 
 def result_message(code):
