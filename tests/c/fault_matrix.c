@@ -213,6 +213,22 @@ static void send_n(FtapiQot *qot, int n, uint32_t first) {
     }
 }
 
+/* As send_n, but the connection may end under it (a fault on the first reply): stops at
+ * the first refusal, which must be CLOSED. Returns how many were accepted (at least 1). */
+static int send_upto(FtapiQot *qot, int n, uint32_t first) {
+    int i;
+    for (i = 0; i < n; i++) {
+        uint32_t s = 0;
+        FtapiResult res = ftapi_qot_get_user_security_group(qot, FTAPI_GROUP_ALL, &s);
+        if (res != FTAPI_OK) {
+            CHECK(i > 0 && res == FTAPI_ERR_CLOSED && s == 0);
+            break;
+        }
+        CHECK(s == first + (uint32_t)i);
+    }
+    return i;
+}
+
 /* Every serial in [first, first+n) got exactly one outcome of `kind`; no other outcome. */
 static void expect_each(struct rec *r, uint32_t first, int n, int32_t kind) {
     pthread_mutex_lock(&r->lock);
@@ -279,8 +295,8 @@ static void case_close_mid(void) {
     struct rec r;
     rec_init(&r);
     FtapiQot *qot = connect_ok(&r, 0);
-    send_n(qot, 3, 2);
-    expect_dropped(&r, qot, 2, 3, FTAPI_CONNECT_FAIL_RECV, "closed");
+    int n = send_upto(qot, 3, 2);
+    expect_dropped(&r, qot, 2, n, FTAPI_CONNECT_FAIL_RECV, "closed");
     finish(&r, qot);
 }
 
@@ -289,8 +305,8 @@ static void case_corrupt_sha1(void) {
     struct rec r;
     rec_init(&r);
     FtapiQot *qot = connect_ok(&r, 0);
-    send_n(qot, 3, 2);
-    expect_dropped(&r, qot, 2, 3, FTAPI_CONNECT_FAIL_RECV, "SHA-1 mismatch");
+    int n = send_upto(qot, 3, 2);
+    expect_dropped(&r, qot, 2, n, FTAPI_CONNECT_FAIL_RECV, "SHA-1 mismatch");
     finish(&r, qot);
 }
 
@@ -299,8 +315,8 @@ static void case_bad_magic(void) {
     struct rec r;
     rec_init(&r);
     FtapiQot *qot = connect_ok(&r, 0);
-    send_n(qot, 3, 2);
-    expect_dropped(&r, qot, 2, 3, FTAPI_CONNECT_FAIL_RECV, "expected \"FT\"");
+    int n = send_upto(qot, 3, 2);
+    expect_dropped(&r, qot, 2, n, FTAPI_CONNECT_FAIL_RECV, "expected \"FT\"");
     finish(&r, qot);
 }
 
@@ -310,8 +326,8 @@ static void case_huge_body(void) {
     rec_init(&r);
     long rss0 = rss_kib();
     FtapiQot *qot = connect_ok(&r, 0);
-    send_n(qot, 3, 2);
-    expect_dropped(&r, qot, 2, 3, FTAPI_CONNECT_FAIL_RECV, "4294967295 bytes");
+    int n = send_upto(qot, 3, 2);
+    expect_dropped(&r, qot, 2, n, FTAPI_CONNECT_FAIL_RECV, "4294967295 bytes");
     CHECK(strstr(r.disc_reason, "limit") != NULL);
     long grown = rss_kib() - rss0;
     fprintf(stderr, "huge_body: VmRSS grew %ld KiB\n", grown);
@@ -342,8 +358,8 @@ static void case_reset(void) {
     struct rec r;
     rec_init(&r);
     FtapiQot *qot = connect_ok(&r, 0);
-    send_n(qot, 3, 2);
-    expect_dropped(&r, qot, 2, 3, FTAPI_CONNECT_FAIL_RECV, "");
+    int n = send_upto(qot, 3, 2);
+    expect_dropped(&r, qot, 2, n, FTAPI_CONNECT_FAIL_RECV, "");
     fprintf(stderr, "reset: %d/%d %s\n", ftapi_err_code_high(r.disc_code), ftapi_err_code_low(r.disc_code), r.disc_reason);
     /* RST arrives as ECONNRESET (104), or as a plain close if it raced the FIN. */
     CHECK(ftapi_err_code_low(r.disc_code) == ECONNRESET || strstr(r.disc_reason, "closed") != NULL);
@@ -464,8 +480,9 @@ static void case_stop_reading(void) {
             refused, grown, now_ms() - t0);
     CHECK(refused >= 2000);
     CHECK(accepted > 0 && accepted < 8192);
-    CHECK(grown < 48 * 1024);
-    if (r.outcomes) fprintf(stderr, "stop_reading: %d outcomes before close, serial 2: %d, disconnects %d %s\n", r.outcomes, r.kind[2], r.disconnects, r.disc_reason);
+#if !defined(__SANITIZE_ADDRESS__) /* ASan's quarantine and shadow memory grow VmRSS by themselves */
+    CHECK(grown < 48 * 1024); /* 1 MiB queue + kernel buffers + 64 KiB bodies, not 512 MiB */
+#endif
     CHECK(r.outcomes == 0);
     long c0 = now_ms();
     CHECK(ftapi_qot_close(qot) == FTAPI_OK);

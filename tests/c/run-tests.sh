@@ -186,8 +186,8 @@ four_ways abi_table "--rate-limit off" abi_table 127.0.0.1 '{port}' "$KEY2048"
 # Stress, small: CONNS THREADS REQS WATCHDOG_S (valgrind serialises threads: smaller).
 SEED=${FTAPI_STRESS_SEED:-$RANDOM}
 rm -f "$OUT"/res-*-stress
-run_one "asan-stress" "--rate-limit off" -- "$OUT/stress_asan" 127.0.0.1 '{port}' 16 4 150 100 "$SEED" &
-run_one "valgrind-stress" "--rate-limit off" -- "${VG[@]}" "$OUT/stress_dynamic" 127.0.0.1 '{port}' 10 2 40 120 "$SEED" &
+run_one "asan-stress" "--rate-limit off" -- "$OUT/stress_asan" 127.0.0.1 '{port}' 32 4 400 100 "$SEED" &
+run_one "valgrind-stress" "--rate-limit off" -- "${VG[@]}" "$OUT/stress_dynamic" 127.0.0.1 '{port}' 12 3 100 120 "$SEED" &
 wait
 tally asan-stress valgrind-stress
 grep -h "accepted:\|wall:" "$OUT/asan-stress.log" "$OUT/valgrind-stress.log" | sed 's/^/    /'
