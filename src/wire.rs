@@ -179,6 +179,9 @@ pub struct FrameReader {
     /// Start of the bytes not yet returned as frames.
     pos: usize,
     max_body_len: usize,
+    /// Whether the last `read_from` got fewer bytes than it asked for (the socket had
+    /// no more for now, so another read would only say "would block").
+    short_read: bool,
 }
 
 /// How many bytes one `read` asks for when no frame size is known yet.
@@ -191,6 +194,7 @@ impl FrameReader {
             buf: Vec::with_capacity(READ_CHUNK),
             pos: 0,
             max_body_len,
+            short_read: false,
         }
     }
 
@@ -221,7 +225,14 @@ impl FrameReader {
         let res = r.read(&mut self.buf[len..]);
         let n = *res.as_ref().unwrap_or(&0);
         self.buf.truncate(len + n);
+        self.short_read = n < want;
         res
+    }
+
+    /// Whether the last [`read_from`](Self::read_from) returned fewer bytes than asked:
+    /// a non-blocking socket then has nothing more for now.
+    pub fn last_read_was_short(&self) -> bool {
+        self.short_read
     }
 
     fn compact(&mut self) {

@@ -511,3 +511,38 @@ fn a_silent_opend_is_detected_by_the_watchdog() {
     assert!(why.contains("KeepAlive unanswered"), "{why}");
     assert!(s.received().iter().any(|r| r.proto_id == 1004));
 }
+
+#[test]
+fn requests_sent_from_callbacks_go_out_at_once() {
+    // Each reply's callback sends the next request: 300 round trips must take well under
+    // one KeepAlive period (a lost wake-up once held them until the next timer).
+    let s = sim(no_limit());
+    let opts = Options {
+        rate_limit_mode: ftapi::RateLimitMode::Off,
+        ..Options::default()
+    };
+    let qot = Arc::new(Qot::connect("127.0.0.1", s.port(), opts).unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    fn chain(qot: Arc<Qot>, left: u32, tx: std::sync::mpsc::Sender<()>) {
+        let q2 = qot.clone();
+        qot.get_user_security_group_async(3, None, move |r| {
+            assert_eq!(r.ret_type, 0);
+            if left == 0 {
+                tx.send(()).unwrap();
+            } else {
+                chain(q2, left - 1, tx);
+            }
+        })
+        .unwrap();
+    }
+    let started = Instant::now();
+    chain(qot.clone(), 300, tx);
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("the chain finished");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(qot); // the last callback's clone is gone with the chain
+}

@@ -296,6 +296,11 @@ impl Io {
     fn run_loop(&mut self, sock: &TcpStream) -> Result<(), End> {
         let wake_fd = self.conn.shared.waker.fd();
         loop {
+            // Requests sent from callbacks during the last round go out before we sleep.
+            self.drain_commands();
+            if self.closing {
+                return Err(self.user_close_end());
+            }
             self.flush(sock)?;
             let timeout_ms = match self.next_timer() {
                 None => -1,
@@ -680,6 +685,13 @@ impl Io {
                         if self.closing {
                             return Ok(());
                         }
+                    }
+                    // Requests the callbacks just made go out while OpenD works on the
+                    // rest, instead of after the whole batch.
+                    self.drain_commands();
+                    self.flush(sock)?;
+                    if self.closing || self.reader.last_read_was_short() {
+                        return Ok(());
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),

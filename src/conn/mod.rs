@@ -378,7 +378,7 @@ struct Shared {
     init_done: Mutex<Option<(i64, String)>>,
     init_cv: Condvar,
     thread: Mutex<Option<JoinHandle<()>>>,
-    thread_id: Mutex<Option<thread::ThreadId>>,
+    thread_id: std::sync::OnceLock<thread::ThreadId>,
     options: Options,
 }
 
@@ -433,7 +433,7 @@ impl Connection {
             init_done: Mutex::new(None),
             init_cv: Condvar::new(),
             thread: Mutex::new(None),
-            thread_id: Mutex::new(None),
+            thread_id: std::sync::OnceLock::new(),
             options,
         });
         let conn = Connection { shared };
@@ -449,7 +449,7 @@ impl Connection {
             .map_err(|e| {
                 ConnectError::InvalidArgument(format!("cannot start the I/O thread: {e}"))
             })?;
-        *conn.shared.thread_id.lock() = Some(handle.thread().id());
+        let _ = conn.shared.thread_id.set(handle.thread().id());
         *conn.shared.thread.lock() = Some(handle);
         Ok(conn)
     }
@@ -520,7 +520,10 @@ impl Connection {
             done,
         });
         drop(submit);
-        s.waker.wake();
+        // From a callback the I/O thread drains the channel before it sleeps again.
+        if !self.is_current_io_thread() {
+            s.waker.wake();
+        }
         Ok(serial)
     }
 
@@ -569,7 +572,7 @@ impl Connection {
 
     /// Whether the caller is this connection's own I/O thread.
     pub fn is_current_io_thread(&self) -> bool {
-        *self.shared.thread_id.lock() == Some(thread::current().id())
+        self.shared.thread_id.get() == Some(&thread::current().id())
     }
 
     /// The connection ID OpenD gave in InitConnect; 0 before that.

@@ -34,11 +34,15 @@ impl Waker {
     }
 
     /// Called by the I/O thread when the fd is readable, before it looks for work.
+    ///
+    /// Drains the fd first, then clears the flag: the other order could swallow a wake-up
+    /// written in between and leave the flag set with nothing to read, after which no
+    /// sender would write again and queued requests would wait for the next timer.
     pub(crate) fn reset(&self) {
-        self.pending.store(false, Ordering::Release);
         let mut v: u64 = 0;
         // SAFETY: reads 8 bytes into a live u64 from our own non-blocking eventfd.
         unsafe { libc::read(self.fd.as_raw_fd(), (&mut v as *mut u64).cast(), 8) };
+        self.pending.store(false, Ordering::Release);
     }
 
     pub(crate) fn fd(&self) -> RawFd {
