@@ -72,6 +72,19 @@ CALL(lim_zero, return ftapi_qot_set_limits(q, 0, 0, 0);)
 CALL(lim_max, return ftapi_qot_set_limits(q, UINT32_MAX, SIZE_MAX, SIZE_MAX);)
 CALL(st_zero, return ftapi_qot_set_silence_timeout(q, 0);)
 CALL(st_max, return ftapi_qot_set_silence_timeout(q, UINT32_MAX);)
+CALL(rlm_off, return ftapi_qot_set_rate_limit_mode(q, FTAPI_RATE_LIMIT_OFF);)
+CALL(rlm_wait, return ftapi_qot_set_rate_limit_mode(q, FTAPI_RATE_LIMIT_WAIT);)
+CALL(rlm_neg, return ftapi_qot_set_rate_limit_mode(q, -1);)
+CALL(rlm_3, return ftapi_qot_set_rate_limit_mode(q, 3);)
+CALL(rlm_max, return ftapi_qot_set_rate_limit_mode(q, INT32_MAX);)
+CALL(rl_window0, return ftapi_qot_set_rate_limit(q, 3222, 10, 0);)
+CALL(rl_remove, return ftapi_qot_set_rate_limit(q, 3222, 0, 0);)
+CALL(rl_max, return ftapi_qot_set_rate_limit(q, UINT32_MAX, UINT32_MAX, UINT32_MAX);)
+CALL(ar_on, return ftapi_qot_set_auto_reconnect(q, INT32_MIN, UINT32_MAX, 0, -1);)
+CALL(ar_off, return ftapi_qot_set_auto_reconnect(q, 0, 0, 0, 0);)
+static void noop_state(void *u, FtapiQot *q, int32_t s, const char *r) { (void)u; (void)q; (void)s; (void)r; }
+CALL(sc_set, return ftapi_qot_set_state_callback(q, noop_state, NULL, NULL);)
+CALL(sc_null, return ftapi_qot_set_state_callback(q, NULL, NULL, NULL);)
 CALL(spi_set, FtapiQotSpi s; memset(&s, 0, sizeof s); s.on_init_connect = noop_init; return ftapi_qot_set_spi(q, &s);)
 CALL(spi_null, return ftapi_qot_set_spi(q, NULL);)
 CALL(ic_null, return ftapi_qot_init_connect(q, NULL, g_port, 0);)
@@ -203,6 +216,18 @@ static const struct row rows[] = {
     {"send_proto(9999, empty)", sp_empty, {NR, OK, CL | NR}},
     {"send_proto(9999, NULL, 0)", sp_null_zero, {NR | NUL, OK | NUL, CL | NR | NUL}},
     {"send_proto(UINT32_MAX)", sp_proto_max, {NR, OK, CL | NR}},
+    {"set_rate_limit_mode(OFF)", rlm_off, {OK, OK, OK}},
+    {"set_rate_limit_mode(WAIT)", rlm_wait, {OK, OK, OK}},
+    {"set_rate_limit_mode(-1)", rlm_neg, {INV, INV, INV}},
+    {"set_rate_limit_mode(3)", rlm_3, {INV, INV, INV}},
+    {"set_rate_limit_mode(INT32_MAX)", rlm_max, {INV, INV, INV}},
+    {"set_rate_limit(3222, 10, window 0)", rl_window0, {INV, INV, INV}},
+    {"set_rate_limit(3222, max 0) removes", rl_remove, {OK | INV, OK | INV, OK | INV}},
+    {"set_rate_limit(UINT32_MAX x3)", rl_max, {OK, OK, OK}},
+    {"set_auto_reconnect(INT32_MIN, UINT32_MAX, 0, -1)", ar_on, {OK, OK, OK}},
+    {"set_auto_reconnect(off)", ar_off, {OK, OK, OK}},
+    {"set_state_callback(fn)", sc_set, {OK, OK, OK}},
+    {"set_state_callback(NULL) removes", sc_null, {OK, OK, OK}},
     {"set_spi(table)", spi_set, {OK, OK, OK}},
     {"set_spi(NULL) removes", spi_null, {OK, OK, OK}},
     {"close", close_, {OK, OK, OK}},
@@ -230,6 +255,7 @@ static FtapiQot *connected(void) {
     CHECK(ftapi_qot_wait_init(q, 15000, &code) == FTAPI_OK && code == 0);
     CHECK(ftapi_qot_get_state(q) == FTAPI_STATE_READY);
     CHECK(ftapi_qot_get_connect_id(q) != 0);
+    CHECK(ftapi_qot_get_server_ver(q) == 903); /* opend-sim's default --server-ver */
     return q;
 }
 
@@ -259,7 +285,7 @@ int main(int argc, char **argv) {
     CHECK(ftapi_version() != NULL);
     unsigned maj, min, pat;
     CHECK(sscanf(ftapi_version(), "%u.%u.%u", &maj, &min, &pat) == 3);
-    for (int32_t c = 0; c <= FTAPI_ERR_TIMEOUT; c++) {
+    for (int32_t c = 0; c <= FTAPI_ERR_RECONNECTING; c++) {
         const char *m = ftapi_result_message(c);
         CHECK(m != NULL && m[0] != '\0' && strcmp(m, "unknown result code") != 0);
         for (int32_t d = 0; d < c; d++) CHECK(strcmp(m, ftapi_result_message(d)) != 0);
@@ -297,9 +323,18 @@ int main(int argc, char **argv) {
     CHECK(ftapi_qot_get_user_security_group_sync(NULL, 3, 1, &g_out) == FTAPI_ERR_NULL_ARGUMENT && g_out == NULL);
     g_serial = 5;
     CHECK(ftapi_qot_send_proto(NULL, 9999, g_one, 1, &g_serial) == FTAPI_ERR_NULL_ARGUMENT && g_serial == 0);
+    CHECK(ftapi_qot_set_rate_limit_mode(NULL, 0) == FTAPI_ERR_NULL_ARGUMENT);
+    CHECK(ftapi_qot_set_rate_limit(NULL, 3222, 1, 1) == FTAPI_ERR_NULL_ARGUMENT);
+    CHECK(ftapi_qot_set_auto_reconnect(NULL, 1, 0, 0, 0) == FTAPI_ERR_NULL_ARGUMENT);
+    CHECK(ftapi_qot_set_state_callback(NULL, NULL, NULL, NULL) == FTAPI_ERR_NULL_ARGUMENT);
+    CHECK(ftapi_qot_get_server_ver(NULL) == 0);
+    /* never fails: out-of-range levels, NULL callback (back to stderr/FTAPI_LOG) */
+    ftapi_set_log_callback(NULL, NULL, NULL, -1);
+    ftapi_set_log_callback(NULL, NULL, NULL, INT32_MAX);
+    ftapi_set_log_callback(NULL, NULL, NULL, FTAPI_LOG_OFF);
     ftapi_qot_free(NULL);
     ftapi_user_security_group_reply_free(NULL);
-    g_rows += 17;
+    g_rows += 25;
     if (g_fail) printf("FAIL functions without an object / with a NULL object (%d)\n", g_fail);
     else printf("ok   every function: NULL object, result codes, err_code split, version\n");
 
@@ -307,6 +342,7 @@ int main(int argc, char **argv) {
     FtapiQot *q = ftapi_qot_new();
     CHECK(q != NULL);
     CHECK(ftapi_qot_get_state(q) == FTAPI_STATE_CLOSED && ftapi_qot_get_connect_id(q) == 0);
+    CHECK(ftapi_qot_get_server_ver(q) == 0);
     run_rows(q, FRESH);
     ftapi_qot_free(q);
 

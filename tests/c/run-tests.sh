@@ -169,11 +169,13 @@ FAULT_CASES=(
   "no_resolve|"
   "silent|--withhold 1004,3222 --keep-alive-interval 1"
   "send_in_disconnect|--close-after 3222"
+  "logs_no_key|--rsa-key $KEY"
 )
 # Library bugs these cases expose (docs/RELIABILITY.md, "Known failures"): kept, run last.
 # (send_in_disconnect was one until commit 8a9bc54; none at the moment.)
 KNOWN_BUG_CASES=(
 )
+export FTAPI_TEST_KEY="$KEY" # for logs_no_key
 for spec in "${FAULT_CASES[@]}"; do
   IFS='|' read -r name flags <<<"$spec"
   four_ways "fm-$name" "$flags" fault_matrix "$name" 127.0.0.1 '{port}'
