@@ -177,12 +177,14 @@ pub struct FtapiUserSecurityGroupReply {
 }
 
 /// The reply plus the storage its pointers point into. `c` comes first, so a pointer to
-/// an `OwnedReply` is a pointer to its `FtapiUserSecurityGroupReply`.
+/// an `OwnedReply` is a pointer to its `FtapiUserSecurityGroupReply`. All group names
+/// share one buffer (NUL-terminated, back to back), so a reply costs a few allocations
+/// whatever its size.
 #[repr(C)]
 pub(crate) struct OwnedReply {
     pub(crate) c: FtapiUserSecurityGroupReply,
     _ret_msg: CString,
-    _names: Vec<CString>,
+    _names: Vec<u8>,
     _groups: Vec<FtapiGroup>,
     _pb: Vec<u8>,
 }
@@ -190,12 +192,27 @@ pub(crate) struct OwnedReply {
 impl OwnedReply {
     pub(crate) fn new(r: &GroupsReply) -> OwnedReply {
         let ret_msg = c_string(&r.ret_msg);
-        let names: Vec<CString> = r.groups.iter().map(|g| c_string(&g.name)).collect();
-        let groups: Vec<FtapiGroup> = names
+        let total: usize = r.groups.iter().map(|g| g.name.len() + 1).sum();
+        let mut names = Vec::with_capacity(total);
+        let mut starts = Vec::with_capacity(r.groups.len());
+        for g in &r.groups {
+            starts.push(names.len());
+            if g.name.as_bytes().contains(&0) {
+                // C strings cannot carry NUL: it becomes U+FFFD.
+                names.extend_from_slice(g.name.replace('\0', "\u{FFFD}").as_bytes());
+            } else {
+                names.extend_from_slice(g.name.as_bytes());
+            }
+            names.push(0);
+        }
+        // `names` is not touched again, so pointers into it stay valid.
+        let base = names.as_ptr();
+        let groups: Vec<FtapiGroup> = starts
             .iter()
             .zip(&r.groups)
-            .map(|(n, g)| FtapiGroup {
-                group_name: n.as_ptr(),
+            // SAFETY: every start is an offset inside `names`.
+            .map(|(&at, g)| FtapiGroup {
+                group_name: unsafe { base.add(at) }.cast(),
                 group_type: g.group_type,
             })
             .collect();
@@ -300,6 +317,44 @@ use super::FtapiQot;
 mod tests {
     use super::*;
     use crate::errcode::{connect_fail, init_fail};
+
+    #[test]
+    fn reply_names_are_nul_terminated_in_one_buffer() {
+        use crate::qot::Group;
+        let r = GroupsReply {
+            serial: 1,
+            ret_type: 0,
+            ret_msg: String::new(),
+            err_code: 0,
+            groups: vec![
+                Group {
+                    name: "全部".into(),
+                    group_type: 2,
+                },
+                Group {
+                    name: "a\0b".into(),
+                    group_type: 1,
+                },
+                Group {
+                    name: String::new(),
+                    group_type: 1,
+                },
+            ],
+            pb: vec![8, 0],
+        };
+        let o = OwnedReply::new(&r);
+        assert_eq!(o.c.group_count, 3);
+        // SAFETY: the pointers point into `o`, alive for this test.
+        let name = |i: usize| unsafe {
+            std::ffi::CStr::from_ptr((*o.c.groups.add(i)).group_name)
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(name(0), "全部");
+        assert_eq!(name(1), "a\u{FFFD}b");
+        assert_eq!(name(2), "");
+    }
 
     #[test]
     fn abi_constants_match_the_engine() {
