@@ -676,6 +676,7 @@ impl Io {
                             self.silence_deadline = Some(Instant::now() + t);
                         }
                     }
+                    let mut handled = 0u32;
                     while let Some(frame) = self
                         .reader
                         .next_frame()
@@ -684,6 +685,12 @@ impl Io {
                         self.handle_frame(frame)?;
                         if self.closing {
                             return Ok(());
+                        }
+                        handled += 1;
+                        if handled % 32 == 0 {
+                            // Keep OpenD busy while we work through a long batch.
+                            self.drain_commands();
+                            self.flush(sock)?;
                         }
                     }
                     // Requests the callbacks just made go out while OpenD works on the

@@ -154,22 +154,23 @@ impl FtapiQot {
     }
 
     fn deliver_groups(self: &Arc<Self>, reply: GroupsReply) {
-        let owned = OwnedReply::new(&reply);
+        let serial = reply.serial;
+        let owned = OwnedReply::from_reply(reply);
         self.with_spi(|spi, p| {
             if let Some(f) = spi.on_reply_get_user_security_group {
                 // SAFETY: a callback the caller registered; the reply lives until it returns.
-                unsafe { f(spi.user_data, p, reply.serial, &owned.c) };
+                unsafe { f(spi.user_data, p, serial, &owned.c) };
             } else if let Some(f) = spi.on_reply {
                 // SAFETY: as above; the bytes live until it returns.
                 unsafe {
                     f(
                         spi.user_data,
                         p,
-                        reply_type(reply.ret_type),
+                        reply_type(owned.c.ret_type),
                         3222,
-                        reply.serial,
-                        reply.pb.as_ptr(),
-                        reply.pb.len(),
+                        serial,
+                        owned.c.pb,
+                        owned.c.pb_len,
                     )
                 };
             }
@@ -177,8 +178,8 @@ impl FtapiQot {
     }
 
     fn session<R>(&self, f: impl FnOnce(&Qot) -> Result<R, FtapiResult>) -> Result<R, FtapiResult> {
-        // Clone what is needed out of the lock? Qot is not Clone; calls on it are short
-        // and never wait for the network, so holding the lock is fine.
+        // Calls on the session are short and never wait for the network, so holding the
+        // lock for them is fine.
         match &*self.session.lock() {
             Some(q) => f(q),
             None => Err(FtapiResult::FTAPI_ERR_NOT_READY),
@@ -953,7 +954,7 @@ pub unsafe extern "C" fn ftapi_qot_get_user_security_group_sync(
                 .map_err(|e| qot_error(&e))
             })?;
             let reply = rx.recv().map_err(|_| FtapiResult::FTAPI_ERR_CLOSED)?;
-            let owned = Box::new(OwnedReply::new(&reply));
+            let owned = Box::new(OwnedReply::from_reply(reply));
             // SAFETY: as above. The C struct is the first field of the #[repr(C)] box.
             unsafe { *out = Box::into_raw(owned).cast() };
             Ok(())

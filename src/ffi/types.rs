@@ -190,7 +190,13 @@ pub(crate) struct OwnedReply {
 }
 
 impl OwnedReply {
-    pub(crate) fn new(r: &GroupsReply) -> OwnedReply {
+    /// The C view of a reply; takes its serialized bytes without a copy.
+    pub(crate) fn from_reply(mut r: GroupsReply) -> OwnedReply {
+        let pb = std::mem::take(&mut r.pb);
+        OwnedReply::build(&r, pb)
+    }
+
+    fn build(r: &GroupsReply, pb: Vec<u8>) -> OwnedReply {
         let ret_msg = c_string(&r.ret_msg);
         let total: usize = r.groups.iter().map(|g| g.name.len() + 1).sum();
         let mut names = Vec::with_capacity(total);
@@ -216,7 +222,6 @@ impl OwnedReply {
                 group_type: g.group_type,
             })
             .collect();
-        let pb = r.pb.clone();
         OwnedReply {
             c: FtapiUserSecurityGroupReply {
                 ret_type: r.ret_type,
@@ -342,7 +347,7 @@ mod tests {
             ],
             pb: vec![8, 0],
         };
-        let o = OwnedReply::new(&r);
+        let o = OwnedReply::from_reply(r);
         assert_eq!(o.c.group_count, 3);
         // SAFETY: the pointers point into `o`, alive for this test.
         let name = |i: usize| unsafe {
