@@ -51,6 +51,8 @@ namespace Futu.OpenApi
 
         internal static void ReportCallbackException(string callback, Exception e)
         {
+            // Mono aborts the threads it knows when the process exits: nothing to report then.
+            if (e is ThreadAbortException) return;
             try
             {
                 EventHandler<CallbackExceptionEventArgs> h = CallbackException;
@@ -149,6 +151,19 @@ namespace Futu.OpenApi
             Check(Native.ftapi_qot_set_request_timeout(handle, (uint)ms));
         }
 
+        /// <summary>Client-side rate limiter mode for connections started after this call:
+        /// 0 off, 1 fail fast (default; over quota a request completes at once with RetType -300), 2 wait.</summary>
+        public void SetRateLimitMode(int mode)
+        {
+            Check(Native.ftapi_qot_set_rate_limit_mode(handle, mode));
+        }
+
+        /// <summary>Client-side quota of a proto ID: at most max requests per windowMs (max 0 removes it).</summary>
+        public void SetRateLimit(uint protoId, uint max, uint windowMs)
+        {
+            Check(Native.ftapi_qot_set_rate_limit(handle, protoId, max, windowMs));
+        }
+
         public void SetConnCallback(FTSPI_Conn callback) { connSpi = callback; }
 
         /// <summary>Starts connecting; the outcome arrives in OnInitConnect. False (see LastResult) if it could not start.</summary>
@@ -236,9 +251,16 @@ namespace Futu.OpenApi
             {
                 CancellationTokenRegistration reg = ct.Register(() =>
                 {
-                    bool removed;
-                    lock (pendingLock) removed = pending.Remove(serial);
-                    if (removed) tcs.TrySetCanceled();
+                    // Keep the serial with a null entry: its outcome, when it comes, is dropped
+                    // rather than sent to the SPI, which never saw this request.
+                    bool found;
+                    lock (pendingLock)
+                    {
+                        TaskCompletionSource<QotGetUserSecurityGroup.Response> cur;
+                        found = pending.TryGetValue(serial, out cur) && cur != null;
+                        if (found) pending[serial] = null;
+                    }
+                    if (found) tcs.TrySetCanceled();
                 });
                 tcs.Task.ContinueWith(t => reg.Dispose(), TaskContinuationOptions.ExecuteSynchronously);
             }
@@ -284,12 +306,14 @@ namespace Futu.OpenApi
                 FTAPI_Conn c = FromUserData(ud);
                 QotGetUserSecurityGroup.Response rsp = ReadReply(reply);
                 TaskCompletionSource<QotGetUserSecurityGroup.Response> tcs;
+                bool wasAsync;
                 lock (c.pendingLock)
                 {
-                    if (c.pending.TryGetValue(serialNo, out tcs)) c.pending.Remove(serialNo);
+                    wasAsync = c.pending.TryGetValue(serialNo, out tcs);
+                    if (wasAsync) c.pending.Remove(serialNo);
                 }
                 if (tcs != null) tcs.TrySetResult(rsp);
-                else c.HandleReplyGetUserSecurityGroup(serialNo, rsp);
+                else if (!wasAsync) c.HandleReplyGetUserSecurityGroup(serialNo, rsp);
             }
             catch (Exception e) { FTAPI.ReportCallbackException("OnReply_GetUserSecurityGroup", e); }
         }
@@ -316,7 +340,7 @@ namespace Futu.OpenApi
                 pending.Clear();
             }
             foreach (var t in left)
-                t.TrySetResult(QotGetUserSecurityGroup.Response.CreateBuilder().SetRetType(-200).SetRetMsg("disconnected").Build());
+                if (t != null) t.TrySetResult(QotGetUserSecurityGroup.Response.CreateBuilder().SetRetType(-200).SetRetMsg("disconnected").Build());
         }
 
         /// <summary>Copies a borrowed FtapiUserSecurityGroupReply into a Response (from its pb bytes).</summary>

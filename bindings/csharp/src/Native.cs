@@ -12,6 +12,9 @@ namespace Futu.OpenApi
         public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
         protected override bool ReleaseHandle()
         {
+            // A finalizer at runtime shutdown (Mono finalizes everything) must not wait for the
+            // library's I/O thread, which the runtime may be tearing down: the process is ending anyway.
+            if (Environment.HasShutdownStarted) return true;
             Native.ftapi_qot_free(handle);
             return true;
         }
@@ -70,6 +73,8 @@ namespace Futu.OpenApi
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_set_programming_language(QotSafeHandle qot, byte[] language);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_set_rsa_private_key(QotSafeHandle qot, byte[] pem);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_set_request_timeout(QotSafeHandle qot, uint timeoutMs);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_set_rate_limit_mode(QotSafeHandle qot, int mode);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_set_rate_limit(QotSafeHandle qot, uint protoId, uint max, uint windowMs);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_set_spi(QotSafeHandle qot, ref FtapiQotSpi spi);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_init_connect(QotSafeHandle qot, byte[] host, ushort port, int encrypt);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern ulong ftapi_qot_get_connect_id(QotSafeHandle qot);

@@ -393,7 +393,7 @@ namespace Futu.OpenApi.Pb
 
             public static Response DefaultInstance { get { return new Response(); } }
             public bool HasRetType { get { return hasRetType; } }
-            /// <summary>0 success, -1 OpenD refused, -100 timeout, -200 disconnected, -400 unknown, -500 invalid.</summary>
+            /// <summary>0 success, -1 OpenD refused, -100 timeout, -200 disconnected, -300 rate limited locally, -400 unknown, -500 invalid.</summary>
             public int RetType { get { return retType; } }
             public bool HasRetMsg { get { return hasRetMsg; } }
             public string RetMsg { get { return retMsg; } }

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# C# binding suite: builds the assembly, examples and NUnit tests with mcs, runs each test
+# category under its own opend-sim configuration (runner mode), runs the official sample on
+# Mono (Futu and moomoo names) and on CoreCLR, and ends with "N passed, N failed".
+set -uo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+export FTAPI_LIB_DIR="${FTAPI_LIB_DIR:-$REPO/target/release}"
+OPEND_SIM="${OPEND_SIM:-$FTAPI_LIB_DIR/opend-sim}"
+OUT="$REPO/target/csharp"
+VENV="$REPO/target/dotnet-venv"
+export LD_LIBRARY_PATH="$FTAPI_LIB_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+pass=0; fail=0
+ok()  { pass=$((pass + 1)); echo "PASS $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
+
+"$REPO/scripts/install-deps.sh" || { bad "install-deps"; finish; }
+for f in "$FTAPI_LIB_DIR/libftapi.so" "$OPEND_SIM"; do
+  [ -e "$f" ] || { echo "missing $f: run make build first" >&2; bad "prerequisites"; finish; }
+done
+NUNIT_DLL=$(ls /usr/lib/cli/nunit.framework-2.6*/nunit.framework.dll 2>/dev/null | head -1)
+[ -n "$NUNIT_DLL" ] || { echo "nunit.framework.dll not found" >&2; bad "nunit"; finish; }
+
+mkdir -p "$OUT"
+cd "$OUT"
+if ! { mcs -nologo -warnaserror+ -target:library -out:ftapi-csharp.dll "$HERE"/src/*.cs &&
+       mcs -nologo -out:example.exe -r:ftapi-csharp.dll "$HERE/examples/GetUserSecurityGroup.cs" &&
+       mcs -nologo -out:example-moomoo.exe -r:ftapi-csharp.dll "$HERE/examples/MoomooGetUserSecurityGroup.cs" &&
+       mcs -nologo -target:library -out:ftapi-tests.dll -r:ftapi-csharp.dll -r:"$NUNIT_DLL" -r:System.Core \
+           "$HERE/tests/Tests.cs"; }; then
+  bad "build"; finish
+fi
+
+# NUnit, one simulator per configuration; results counted from each run's XML.
+run_nunit() {
+  local name="$1"; shift   # remaining: simulator flags, then "--" and nunit filter
+  local xml="$OUT/nunit-$name.xml"; rm -f "$xml"
+  local sim=() nun=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do sim+=("$1"); shift; done; shift
+  nun=("$@")
+  if [ ${#sim[@]} -gt 0 ] && [ "${sim[0]}" = "nosim" ]; then
+    timeout 120 nunit-console -nologo -labels "${nun[@]}" -xml="$xml" ftapi-tests.dll > "$OUT/nunit-$name.log" 2>&1
+  else
+    timeout 120 "$OPEND_SIM" --port 0 "${sim[@]}" -- nunit-console -nologo -labels "${nun[@]}" -xml="$xml" ftapi-tests.dll \
+      > "$OUT/nunit-$name.log" 2>&1
+  fi
+  local rc=$?
+  if [ ! -s "$xml" ]; then
+    cat "$OUT/nunit-$name.log"; bad "nunit $name (no result XML, exit $rc)"; return
+  fi
+  local p f
+  p=$(grep -o '<test-case [^>]*executed="True"[^>]*success="True"' "$xml" | wc -l)
+  f=$(grep -o '<test-case [^>]*executed="True"[^>]*success="False"' "$xml" | wc -l)
+  grep -o '<test-case name="[^"]*"[^>]*success="[A-Za-z]*"' "$xml" |
+    sed -E 's/<test-case name="Ftapi\.Tests\.([^"]*)".*success="(True|False)"/\2 \1/; s/^True/PASS/; s/^False/FAIL/'
+  pass=$((pass + p)); fail=$((fail + f))
+  if [ "$f" -gt 0 ] || [ "$rc" -ne 0 ]; then
+    sed -n '/Errors and Failures:/,$p' "$OUT/nunit-$name.log" | head -60
+    [ "$f" -eq 0 ] && bad "nunit $name (exit $rc)"
+  fi
+}
+
+run_nunit codec  nosim -- -exclude=happy,withhold,closeafter,reject
+run_nunit happy  --groups "$HERE/tests/groups.json" --rate-limit off -- -include=happy
+run_nunit withhold --withhold 3222 --rate-limit off -- -include=withhold
+run_nunit closeafter --close-after 3222 --rate-limit off -- -include=closeafter
+run_nunit reject --reject-init "维护中 🛠" -- -include=reject
+
+# The official sample (only the using lines changed) on Mono, default English watchlist.
+check_example() {
+  local name="$1" expect="$2"; shift 2
+  local log; log=$(timeout 60 "$@" 2>&1); local rc=$?
+  if [ $rc -eq 0 ] && grep -qF "$expect" <<<"$log" && grep -q '^Send QotGetUserSecurityGroup: 2$' <<<"$log" &&
+     grep -q '^Reply: QotGetUserSecurityGroup: 2$' <<<"$log" && grep -q '^Qot onDisConnect: 0$' <<<"$log"; then
+    ok "$name"
+  else
+    echo "$log"; bad "$name (exit $rc)"
+  fi
+}
+check_example "example on Mono" "groupName: All, groupType: 2" "$OPEND_SIM" --port 0 -- mono example.exe '{port}'
+check_example "moomoo example on Mono (zh)" "groupName: 全部, groupType: 2" "$OPEND_SIM" --port 0 --lang zh -- mono example-moomoo.exe '{port}'
+
+# The same example on CoreCLR (.NET Core 3.1 runtime from PyPI dotnetcore2, own venv).
+if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV" >/dev/null; fi
+DOTNET=$(ls "$VENV"/lib/python3*/site-packages/dotnetcore2/bin/dotnet 2>/dev/null | head -1)
+if [ -z "$DOTNET" ]; then
+  "$VENV/bin/pip" install -q dotnetcore2 >&2
+  DOTNET=$(ls "$VENV"/lib/python3*/site-packages/dotnetcore2/bin/dotnet 2>/dev/null | head -1)
+fi
+if [ -z "$DOTNET" ]; then
+  bad "example on CoreCLR (no dotnet runtime)"
+else
+  FW=$(ls "$(dirname "$DOTNET")/shared/Microsoft.NETCore.App" | sort -V | tail -1)
+  printf '{"runtimeOptions":{"tfm":"netcoreapp3.1","framework":{"name":"Microsoft.NETCore.App","version":"%s"}}}\n' "$FW" > rc.json
+  check_example "example on CoreCLR" "groupName: All, groupType: 2" "$OPEND_SIM" --port 0 -- "$DOTNET" exec --runtimeconfig rc.json example.exe '{port}'
+fi
+
+finish
