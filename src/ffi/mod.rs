@@ -75,24 +75,51 @@ fn qot_error(e: &QotError) -> FtapiResult {
     }
 }
 
-/// The registered callback table. Dropping the last reference runs `free_user_data`,
-/// so it runs once, after the last callback that could see `user_data`.
-struct SpiHolder(FtapiQotSpi);
+/// A caller's `user_data` and its finalizer: dropping it runs `free_user_data` once. Held
+/// behind an `Arc` by whatever can call back with it, so the finalizer runs after the
+/// last callback that could see `user_data`.
+struct UserData {
+    ptr: *mut c_void,
+    free: Option<unsafe extern "C" fn(user_data: *mut c_void)>,
+}
 
-// SAFETY: the C side promises (header: FtapiQotSpi) that user_data may be used from the
-// library's threads; we never dereference it ourselves.
-unsafe impl Send for SpiHolder {}
-// SAFETY: as above; the table is only read.
-unsafe impl Sync for SpiHolder {}
+// SAFETY: the caller promises (header) that user_data may be used from the library's
+// threads; we never dereference it ourselves.
+unsafe impl Send for UserData {}
+// SAFETY: as above; it is only passed back.
+unsafe impl Sync for UserData {}
 
-impl Drop for SpiHolder {
+impl Drop for UserData {
     fn drop(&mut self) {
-        if let Some(f) = self.0.free_user_data {
+        if let Some(f) = self.free {
             // SAFETY: the finalizer the caller registered, with its own user_data.
-            guard((), || unsafe { f(self.0.user_data) });
+            guard((), || unsafe { f(self.ptr) });
         }
     }
 }
+
+/// The registered callback table and its user data.
+struct SpiHolder {
+    spi: FtapiQotSpi,
+    _user_data: UserData,
+}
+
+impl SpiHolder {
+    fn new(spi: FtapiQotSpi) -> SpiHolder {
+        SpiHolder {
+            spi,
+            _user_data: UserData {
+                ptr: spi.user_data,
+                free: spi.free_user_data,
+            },
+        }
+    }
+}
+
+// SAFETY: the table holds function pointers and the user data (see UserData).
+unsafe impl Send for SpiHolder {}
+// SAFETY: as above; only read.
+unsafe impl Sync for SpiHolder {}
 
 struct Config {
     options: Options,
@@ -111,8 +138,7 @@ pub struct FtapiQot {
     state_cb: Mutex<Option<Arc<StateCallback>>>,
 }
 
-/// `ftapi_qot_set_state_callback`'s function and user data; dropping the last reference
-/// runs its finalizer.
+/// `ftapi_qot_set_state_callback`'s function and user data.
 struct StateCallback {
     cb: unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -120,22 +146,7 @@ struct StateCallback {
         state: i32,
         reason: *const c_char,
     ),
-    user_data: *mut c_void,
-    free_user_data: Option<unsafe extern "C" fn(user_data: *mut c_void)>,
-}
-
-// SAFETY: the caller promises (header) that user_data may be used from library threads.
-unsafe impl Send for StateCallback {}
-// SAFETY: as above; only read.
-unsafe impl Sync for StateCallback {}
-
-impl Drop for StateCallback {
-    fn drop(&mut self) {
-        if let Some(f) = self.free_user_data {
-            // SAFETY: the finalizer the caller registered, with its own user_data.
-            guard((), || unsafe { f(self.user_data) });
-        }
-    }
+    user_data: UserData,
 }
 
 impl FtapiQot {
@@ -149,7 +160,7 @@ impl FtapiQot {
         let spi = self.spi.lock().clone();
         if let Some(spi) = spi {
             let p = self.ptr();
-            crate::conn::guard_callback("a C callback", || f(&spi.0, p));
+            crate::conn::guard_callback("a C callback", || f(&spi.spi, p));
         }
     }
 
@@ -229,7 +240,7 @@ impl Events for FfiEvents {
             let p = self.qot.ptr();
             crate::conn::guard_callback("the state callback", || {
                 // SAFETY: a callback the caller registered; reason lives until it returns.
-                unsafe { (cb.cb)(cb.user_data, p, state as i32, reason.as_ptr()) }
+                unsafe { (cb.cb)(cb.user_data.ptr, p, state as i32, reason.as_ptr()) }
             });
         }
     }
@@ -575,8 +586,10 @@ pub unsafe extern "C" fn ftapi_qot_set_state_callback(
             let new = callback.map(|cb| {
                 Arc::new(StateCallback {
                     cb,
-                    user_data,
-                    free_user_data,
+                    user_data: UserData {
+                        ptr: user_data,
+                        free: free_user_data,
+                    },
                 })
             });
             let old = {
@@ -609,22 +622,7 @@ struct LogCallback {
         target: *const c_char,
         message: *const c_char,
     ),
-    user_data: *mut c_void,
-    free_user_data: Option<unsafe extern "C" fn(user_data: *mut c_void)>,
-}
-
-// SAFETY: the caller promises (header) that user_data may be used from any thread.
-unsafe impl Send for LogCallback {}
-// SAFETY: as above.
-unsafe impl Sync for LogCallback {}
-
-impl Drop for LogCallback {
-    fn drop(&mut self) {
-        if let Some(f) = self.free_user_data {
-            // SAFETY: the finalizer the caller registered, with its own user_data.
-            guard((), || unsafe { f(self.user_data) });
-        }
-    }
+    user_data: UserData,
 }
 
 /// Sends the library's log lines to `callback` (process-wide), up to `max_level`
@@ -650,8 +648,10 @@ pub unsafe extern "C" fn ftapi_set_log_callback(
         };
         let holder = Arc::new(LogCallback {
             cb,
-            user_data,
-            free_user_data,
+            user_data: UserData {
+                ptr: user_data,
+                free: free_user_data,
+            },
         });
         let logger: crate::log::Logger = Arc::new(move |level, target, msg| {
             let target = c_string(target);
@@ -659,7 +659,7 @@ pub unsafe extern "C" fn ftapi_set_log_callback(
             // SAFETY: a callback the caller registered; the strings live until it returns.
             unsafe {
                 (holder.cb)(
-                    holder.user_data,
+                    holder.user_data.ptr,
                     level as i32,
                     target.as_ptr(),
                     msg.as_ptr(),
@@ -704,7 +704,7 @@ pub unsafe extern "C" fn ftapi_qot_set_spi(
             // SAFETY: see qot_arg.
             let qot = unsafe { qot_arg(qot) }?;
             // SAFETY: a non-NULL spi points to a table the caller filled in.
-            let new = (!spi.is_null()).then(|| Arc::new(SpiHolder(unsafe { *spi })));
+            let new = (!spi.is_null()).then(|| Arc::new(SpiHolder::new(unsafe { *spi })));
             let old = {
                 let _g = qot.callback_lock.lock();
                 std::mem::replace(&mut *qot.spi.lock(), new)
