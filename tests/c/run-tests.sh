@@ -15,7 +15,10 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LIB="${FTAPI_LIB_DIR:-$ROOT/target/release}"
 SIM="${OPEND_SIM:-$LIB/opend-sim}"
-OUT="$ROOT/target/c-tests"
+# Binaries, test keys and logs go to a directory of this run's own, so that two runs at
+# once (two engineers, or make test beside a manual run) do not overwrite each other's.
+OUT="$ROOT/target/c-tests/run.$$"
+KEYS="$OUT"
 mkdir -p "$OUT"
 # The library's client-side rate limiter (if this build has one) would refuse the bulk
 # 3222 requests some cases make on purpose; the simulator's limit is set per case.
@@ -51,7 +54,7 @@ done
 if ldd "$OUT/t_static" | grep -q libftapi; then bad "static binary still needs libftapi.so"; else ok "static binary is self-contained"; fi
 
 # Test keys for the encrypted cases, made here (never a key from elsewhere).
-KEY="$OUT/key.pem"; KEY2="$OUT/key2.pem"
+KEY="$KEYS/key.pem"; KEY2="$KEYS/key2.pem"
 [ -s "$KEY" ] || openssl genrsa -traditional -out "$KEY" 1024 2>/dev/null
 [ -s "$KEY2" ] || openssl genrsa -traditional -out "$KEY2" 1024 2>/dev/null
 
@@ -181,7 +184,7 @@ for spec in "${FAULT_CASES[@]}"; do
   four_ways "fm-$name" "$flags" fault_matrix "$name" 127.0.0.1 '{port}'
 done
 
-KEY2048="$OUT/key2048.pem"
+KEY2048="$KEYS/key2048.pem"
 [ -s "$KEY2048" ] || openssl genrsa -traditional -out "$KEY2048" 2048 2>/dev/null
 four_ways abi_table "--rate-limit off" abi_table 127.0.0.1 '{port}' "$KEY2048"
 
@@ -201,5 +204,7 @@ for spec in ${KNOWN_BUG_CASES[@]+"${KNOWN_BUG_CASES[@]}"}; do
   four_ways "fm-$name" "$flags" fault_matrix "$name" 127.0.0.1 '{port}'
 done
 
+# Keep this run's binaries and logs only when something failed.
+if [ "$fail" -eq 0 ]; then rm -rf "$OUT"; else echo "logs: $OUT"; fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
