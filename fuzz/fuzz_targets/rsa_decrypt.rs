@@ -20,10 +20,10 @@ fuzz_target!(|data: &[u8]| {
             let _ = e.to_string();
         }
     }
-    // Round trip of the first 250 bytes.
+    // Round trip of the first 250 bytes, for one input in 16 (RSA is slow).
     let n = data.len().min(250);
-    let wire = key.encrypt(&data[..n]);
-    if n > 0 {
+    if n > 0 && data[0] & 0x0f == 0 {
+        let wire = key.encrypt(&data[..n]);
         assert_eq!(key.decrypt(&wire).expect("own ciphertext decrypts"), &data[..n]);
     }
 });
