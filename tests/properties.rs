@@ -28,7 +28,12 @@ impl Read for Trickle<'_> {
 
 /// Feeds `stream` in `chunks`; checks the byte accounting; returns the frames' (proto,
 /// serial, body) until the end or the first protocol error (then `true`).
-fn feed(max_body: usize, chunks: &[usize], stream: &[u8], use_read: bool) -> (Vec<(u32, u32, Vec<u8>)>, bool) {
+fn feed(
+    max_body: usize,
+    chunks: &[usize],
+    stream: &[u8],
+    use_read: bool,
+) -> (Vec<(u32, u32, Vec<u8>)>, bool) {
     let mut r = FrameReader::new(max_body);
     let (mut fed, mut taken) = (0usize, 0usize);
     let mut rest = stream;
@@ -38,7 +43,10 @@ fn feed(max_body: usize, chunks: &[usize], stream: &[u8], use_read: bool) -> (Ve
         let n = chunks[i % chunks.len()].max(1).min(rest.len());
         i += 1;
         if use_read {
-            let mut t = Trickle { data: &rest[..n], step: n };
+            let mut t = Trickle {
+                data: &rest[..n],
+                step: n,
+            };
             while !t.data.is_empty() {
                 let before = t.data.len();
                 let got = r.read_from(&mut t).unwrap();
@@ -161,7 +169,23 @@ proptest! {
 fn read_from_with_zero_limit_takes_header_sized_reads() {
     let stream = vec![0x46u8; 49];
     let mut r = FrameReader::new(0);
-    let mut t = Trickle { data: &stream, step: 49 };
+    let mut t = Trickle {
+        data: &stream,
+        step: 49,
+    };
     let got = r.read_from(&mut t).unwrap();
     assert!(got <= HEADER_LEN + 1 && got > 0);
+}
+
+/// The input of that finding (fuzz/seeds/frame_reader/regress-read_from-short-read), fed
+/// the way the fuzz target feeds it: limit 1 byte, through `read_from`.
+#[test]
+fn fuzz_input_short_read_is_handled() {
+    let data = include_bytes!("../fuzz/seeds/frame_reader/regress-read_from-short-read");
+    let max = [0usize, 1, 16, 100, 4096, 1 << 20][data[0] as usize % 6];
+    assert_eq!(max, 1);
+    for chunks in [&[49usize][..], &[1], &[7, 64, 3]] {
+        let (frames, _err) = feed(max, chunks, &data[2..], true);
+        assert!(frames.iter().all(|(_, _, b)| b.len() <= max));
+    }
 }
