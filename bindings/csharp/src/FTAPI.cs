@@ -45,6 +45,85 @@ namespace Futu.OpenApi
         /// <summary>Low 32 bits of an OnInitConnect / OnDisconnect errCode.</summary>
         public static int ErrCodeLow(long errCode) { return unchecked((int)errCode); }
 
+        /// <summary>Connection states (GetState, SetStateCallback): FTAPI_STATE_*.</summary>
+        public static class ConnState
+        {
+            public const int Connecting = 0;
+            public const int Initializing = 1;
+            public const int Ready = 2;
+            public const int Closing = 3;
+            public const int Closed = 4;
+            /// <summary>Auto-reconnect is waiting for / redoing the connection.</summary>
+            public const int Reconnecting = 5;
+        }
+
+        /// <summary>Client-side rate limiter modes (SetRateLimitMode): FTAPI_RATE_LIMIT_*.</summary>
+        public static class RateLimitMode
+        {
+            public const int Off = 0;
+            /// <summary>Over quota a request completes at once with RetType ReplyRateLimited (the default).</summary>
+            public const int FailFast = 1;
+            /// <summary>Over quota a request waits for a slot within its timeout.</summary>
+            public const int Wait = 2;
+        }
+
+        /// <summary>Log levels (SetLogCallback): FTAPI_LOG_*.</summary>
+        public static class LogLevel
+        {
+            public const int Off = 0;
+            public const int Error = 1;
+            public const int Warn = 2;
+            public const int Info = 3;
+            public const int Debug = 4;
+            public const int Trace = 5;
+        }
+
+        /// <summary>RetType of a request refused by the client-side rate limiter (nothing was sent).</summary>
+        public const int ReplyRateLimited = -300;
+
+        /// <summary>LastResult / FtapiException.Result while auto-reconnect is reconnecting (without queueing).</summary>
+        public const int ErrReconnecting = 14;
+
+        // The log callback table lives in static fields: native code may call it from any thread.
+        private static readonly LogFn s_onLog = OnLogNative;
+        internal static readonly FreeUserDataFn s_freeHandle = FreeGCHandleNative;
+
+        /// <summary>
+        /// Sends the library's log lines (process-wide) to callback(level, target, message), up to
+        /// maxLevel (LogLevel.Error .. LogLevel.Trace; LogLevel.Off turns logging off). At Debug there is
+        /// one line per packet ("send proto=3222 serial=2 len=4", "recv proto=3222 serial=2 len=130
+        /// latency_us=85"); key material never appears. The callback runs on whichever thread logs and
+        /// calls may overlap across connections: make it thread-safe. null goes back to stderr at the
+        /// level in the environment variable FTAPI_LOG. An exception it throws goes to CallbackException.
+        /// </summary>
+        public static void SetLogCallback(Action<int, string, string> callback, int maxLevel)
+        {
+            if (callback == null)
+            {
+                Native.ftapi_set_log_callback(IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, maxLevel);
+                return;
+            }
+            GCHandle h = GCHandle.Alloc(callback); // released by s_freeHandle, once the library is done with it
+            Native.ftapi_set_log_callback(Marshal.GetFunctionPointerForDelegate(s_onLog), GCHandle.ToIntPtr(h),
+                Marshal.GetFunctionPointerForDelegate(s_freeHandle), maxLevel);
+        }
+
+        private static void OnLogNative(IntPtr ud, int level, IntPtr target, IntPtr message)
+        {
+            try
+            {
+                var cb = GCHandle.FromIntPtr(ud).Target as Action<int, string, string>;
+                if (cb != null) cb(level, Native.FromUtf8(target), Native.FromUtf8(message));
+            }
+            catch (Exception e) { ReportCallbackException("Log", e); }
+        }
+
+        private static void FreeGCHandleNative(IntPtr ud)
+        {
+            try { if (ud != IntPtr.Zero) GCHandle.FromIntPtr(ud).Free(); }
+            catch (Exception e) { ReportCallbackException("free_user_data", e); }
+        }
+
         /// <summary>Raised (on the library's I/O thread) when a callback throws. Without a handler
         /// the exception is written to stderr. Either way the connection keeps working.</summary>
         public static event EventHandler<CallbackExceptionEventArgs> CallbackException;
@@ -91,6 +170,14 @@ namespace Futu.OpenApi
         private static readonly DisconnectFn s_onDisconnect = OnDisconnectNative;
         private static readonly ReplyGroupFn s_onReplyGroup = OnReplyGroupNative;
         private static readonly FreeUserDataFn s_free = FreeUserDataNative;
+        private static readonly StateFn s_onState = OnStateNative;
+
+        private sealed class StateSink
+        {
+            public readonly FTAPI_Conn Conn;
+            public readonly Action<FTAPI_Conn, int, string> Callback;
+            public StateSink(FTAPI_Conn conn, Action<FTAPI_Conn, int, string> cb) { Conn = conn; Callback = cb; }
+        }
 
         internal readonly QotSafeHandle handle;
         private readonly object pendingLock = new object();
@@ -164,6 +251,83 @@ namespace Futu.OpenApi
             Check(Native.ftapi_qot_set_rate_limit(handle, protoId, max, windowMs));
         }
 
+        /// <summary>Auto-reconnect (off by default) for connections started after this call. After an
+        /// unexpected disconnect (not after Close), pending requests get RetType -200 and OnDisconnect runs
+        /// as usual; then the library reconnects with exponential backoff (initialMs doubling up to maxMs;
+        /// 0 keeps the defaults 500 and 30 000) and calls OnInitConnect(0) again with a new connection ID.
+        /// Requests are never resent. While reconnecting, sends fail with LastResult FTAPI.ErrReconnecting,
+        /// or with queueWhileReconnecting wait for the connection within their timeout.</summary>
+        public void SetAutoReconnect(bool enable, int initialMs = 0, int maxMs = 0, bool queueWhileReconnecting = false)
+        {
+            if (initialMs < 0) throw new ArgumentOutOfRangeException("initialMs");
+            if (maxMs < 0) throw new ArgumentOutOfRangeException("maxMs");
+            Check(Native.ftapi_qot_set_auto_reconnect(handle, enable ? 1 : 0, (uint)initialMs, (uint)maxMs,
+                queueWhileReconnecting ? 1 : 0));
+        }
+
+        /// <summary>Calls callback(conn, state, reason) on every state change (FTAPI.ConnState.*), in order,
+        /// on the library's I/O thread, never overlapping the other callbacks. For a connection that drops,
+        /// reconnects and is then closed: Connecting, Initializing, Ready, Reconnecting, Ready, Closing,
+        /// Closed. null removes it. An exception it throws goes to FTAPI.CallbackException.</summary>
+        public void SetStateCallback(Action<FTAPI_Conn, int, string> callback)
+        {
+            if (callback == null)
+            {
+                Check(Native.ftapi_qot_set_state_callback(handle, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero));
+                return;
+            }
+            GCHandle h = GCHandle.Alloc(new StateSink(this, callback)); // released by free_user_data
+            int r;
+            try
+            {
+                r = Native.ftapi_qot_set_state_callback(handle, Marshal.GetFunctionPointerForDelegate(s_onState),
+                    GCHandle.ToIntPtr(h), Marshal.GetFunctionPointerForDelegate(FTAPI.s_freeHandle));
+            }
+            catch { h.Free(); throw; }
+            if (r != 0) { h.Free(); throw new FtapiException(r); }
+        }
+
+        /// <summary>OpenD's serverVer from InitConnect (e.g. 903 for 9.3); 0 before that.</summary>
+        public int GetServerVer()
+        {
+            try { return Native.ftapi_qot_get_server_ver(handle); }
+            catch (ObjectDisposedException) { return 0; }
+        }
+
+        /// <summary>Silence watchdog in ms for connections started after this call: a connection on which
+        /// OpenD sends nothing (not even KeepAlive replies) this long ends. 0 turns it off; default 33 000.</summary>
+        public void SetSilenceTimeout(int ms)
+        {
+            if (ms < 0) throw new ArgumentOutOfRangeException("ms");
+            Check(Native.ftapi_qot_set_silence_timeout(handle, (uint)ms));
+        }
+
+        /// <summary>Limits for connections started after this call (0 keeps a default): TCP connect timeout
+        /// (10 000 ms), largest frame body from OpenD (64 MiB), bytes waiting to be sent (64 MiB; past it
+        /// sends fail with LastResult 9, backpressure).</summary>
+        public void SetLimits(int connectTimeoutMs, long maxBodyLen = 0, long sendBufferLimit = 0)
+        {
+            if (connectTimeoutMs < 0) throw new ArgumentOutOfRangeException("connectTimeoutMs");
+            if (maxBodyLen < 0) throw new ArgumentOutOfRangeException("maxBodyLen");
+            if (sendBufferLimit < 0) throw new ArgumentOutOfRangeException("sendBufferLimit");
+            Check(Native.ftapi_qot_set_limits(handle, (uint)connectTimeoutMs, new UIntPtr((ulong)maxBodyLen),
+                new UIntPtr((ulong)sendBufferLimit)));
+        }
+
+        /// <summary>Blocks (at most timeoutMs; 0 without limit) until the InitConnect started by InitConnect
+        /// has finished; OnInitConnect still runs. True when it finished, with errCode its outcome (0 success).
+        /// False (see LastResult: 5 not started, 13 timeout, 8 inside a callback) otherwise.</summary>
+        public bool WaitInit(int timeoutMs, out long errCode)
+        {
+            if (timeoutMs < 0) throw new ArgumentOutOfRangeException("timeoutMs");
+            errCode = -1;
+            int r;
+            try { r = Native.ftapi_qot_wait_init(handle, (uint)timeoutMs, out errCode); }
+            catch (ObjectDisposedException) { r = 6; }
+            lastResult = r;
+            return r == 0;
+        }
+
         public void SetConnCallback(FTSPI_Conn callback) { connSpi = callback; }
 
         /// <summary>Starts connecting; the outcome arrives in OnInitConnect. False (see LastResult) if it could not start.</summary>
@@ -182,7 +346,7 @@ namespace Futu.OpenApi
             catch (ObjectDisposedException) { return 0; }
         }
 
-        /// <summary>0 connecting, 1 initializing, 2 ready, 3 closing, 4 closed.</summary>
+        /// <summary>FTAPI.ConnState: 0 connecting, 1 initializing, 2 ready, 3 closing, 4 closed, 5 reconnecting.</summary>
         public int GetState()
         {
             try { return Native.ftapi_qot_get_state(handle); }
@@ -316,6 +480,16 @@ namespace Futu.OpenApi
                 else if (!wasAsync) c.HandleReplyGetUserSecurityGroup(serialNo, rsp);
             }
             catch (Exception e) { FTAPI.ReportCallbackException("OnReply_GetUserSecurityGroup", e); }
+        }
+
+        private static void OnStateNative(IntPtr ud, IntPtr qot, int state, IntPtr reason)
+        {
+            try
+            {
+                var sink = (StateSink)GCHandle.FromIntPtr(ud).Target;
+                sink.Callback(sink.Conn, state, Native.FromUtf8(reason));
+            }
+            catch (Exception e) { FTAPI.ReportCallbackException("OnStateChange", e); }
         }
 
         private static void FreeUserDataNative(IntPtr ud)

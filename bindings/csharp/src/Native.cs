@@ -32,6 +32,10 @@ namespace Futu.OpenApi
     internal delegate void PushFn(IntPtr userData, IntPtr qot, uint protoId, IntPtr body, UIntPtr len);
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     internal delegate void FreeUserDataFn(IntPtr userData);
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    internal delegate void StateFn(IntPtr userData, IntPtr qot, int state, IntPtr reason);
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    internal delegate void LogFn(IntPtr userData, int level, IntPtr target, IntPtr message);
 
     /// <summary>FtapiQotSpi: only pointers, so it is blittable.</summary>
     [StructLayout(LayoutKind.Sequential)]
@@ -81,6 +85,14 @@ namespace Futu.OpenApi
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_get_state(QotSafeHandle qot);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_close(QotSafeHandle qot);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_get_user_security_group_pb(QotSafeHandle qot, byte[] request, UIntPtr len, out uint serialOut);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_set_auto_reconnect(QotSafeHandle qot, int enable, uint initialMs, uint maxMs, int queueWhileReconnecting);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_set_state_callback(QotSafeHandle qot, IntPtr callback, IntPtr userData, IntPtr freeUserData);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_get_server_ver(QotSafeHandle qot);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void ftapi_set_log_callback(IntPtr callback, IntPtr userData, IntPtr freeUserData, int maxLevel);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_set_silence_timeout(QotSafeHandle qot, uint timeoutMs);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_set_limits(QotSafeHandle qot, uint connectTimeoutMs, UIntPtr maxBodyLen, UIntPtr sendBufferLimit);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_wait_init(QotSafeHandle qot, uint timeoutMs, out long errCode);
 
         /// <summary>NUL-terminated UTF-8 for a C string argument.</summary>
         public static byte[] Utf8Z(string s)
