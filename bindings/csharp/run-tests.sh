@@ -29,7 +29,7 @@ if ! { mcs -nologo -warnaserror+ -target:library -out:ftapi-csharp.dll "$HERE"/s
        mcs -nologo -out:example.exe -r:ftapi-csharp.dll "$HERE/examples/GetUserSecurityGroup.cs" &&
        mcs -nologo -out:example-moomoo.exe -r:ftapi-csharp.dll "$HERE/examples/MoomooGetUserSecurityGroup.cs" &&
        mcs -nologo -target:library -out:ftapi-tests.dll -r:ftapi-csharp.dll -r:"$NUNIT_DLL" -r:System.Core \
-           "$HERE/tests/Tests.cs"; }; then
+           "$HERE/tests/Tests.cs" "$HERE/tests/Features.cs"; }; then
   bad "build"; finish
 fi
 
@@ -62,11 +62,17 @@ run_nunit() {
   fi
 }
 
-run_nunit codec  nosim -- -exclude=happy,withhold,closeafter,reject
+run_nunit codec  nosim -- -exclude=happy,withhold,closeafter,reject,features
 run_nunit happy  --groups "$HERE/tests/groups.json" --rate-limit off -- -include=happy
 run_nunit withhold --withhold 3222 --rate-limit off -- -include=withhold
 run_nunit closeafter --close-after 3222 --rate-limit off -- -include=closeafter
 run_nunit reject --reject-init "维护中 🛠" -- -include=reject
+# Limiter, auto-reconnect across a simulator restart, state and log callbacks: each test starts
+# (and restarts) its own simulator from $OPEND_SIM; the log test connects encrypted with this key.
+KEY="$OUT/key.pem"
+[ -s "$KEY" ] || openssl genrsa -traditional -out "$KEY" 1024 2>/dev/null
+export OPEND_SIM FTAPI_TEST_KEY="$KEY"
+run_nunit features nosim -- -include=features
 
 # The official sample (only the using lines changed) on Mono, default English watchlist.
 check_example() {

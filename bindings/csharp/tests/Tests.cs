@@ -101,6 +101,14 @@ namespace Ftapi.Tests
         public static readonly string[] Names = { "全部", "特别关注 ⭐", "🚀 Rockets", "A", "自选😀组 𝄞" };
         public static readonly int[] Types = { 2, 2, 1, 1, 1 };
 
+        /// <summary>The simulator's default English watchlist.</summary>
+        public static void AssertAllGroupsDefault(QotGetUserSecurityGroup.Response rsp)
+        {
+            Assert.AreEqual(0, rsp.RetType, rsp.RetMsg);
+            CollectionAssert.AreEqual(new[] { "All", "Starred", "CN", "HK", "US", "Options", "HK options", "US options", "Futures", "Bonds", "A", "C" },
+                rsp.S2C.GroupListList.Select(g => g.GroupName).ToArray());
+        }
+
         public static void AssertAllGroups(QotGetUserSecurityGroup.Response rsp)
         {
             Assert.AreEqual(0, rsp.RetType, rsp.RetMsg);
