@@ -363,6 +363,7 @@ namespace Ftapi.Tests
                     long err;
                     Assert.IsTrue(qot.WaitInit(10000, out err));
                     Assert.AreNotEqual(0L, err, "InitConnect reply over max_body_len");
+                    for (int i = 0; i < 250 && qot.GetState() != FTAPI.ConnState.Closed; i++) Thread.Sleep(20);
                     Assert.AreEqual(FTAPI.ConnState.Closed, qot.GetState());
                     Assert.AreEqual(0UL, qot.GetConnectID());
                 }
