@@ -588,6 +588,50 @@ static void case_silent(void) {
     finish(&r, qot);
 }
 
+/* --close-mid-body 3222 --after 2 (replies delayed 300 ms): the first two requests get
+ * OpenD's reply, the third's reply is cut, so it gets -200; each exactly once, in order. */
+static void case_mixed_after(void) {
+    struct rec r;
+    rec_init(&r);
+    FtapiQot *qot = connect_ok(&r, 0);
+    send_n(qot, 3, 2);
+    CHECK(wait_until(&r, p_disc, 0, 20000));
+    sleep_ms(100);
+    expect_each(&r, 2, 2, 0);
+    expect_each(&r, 4, 1, FTAPI_REPLY_DISCONNECT);
+    CHECK(r.groups[2] == 12 && r.groups[3] == 12);
+    CHECK(r.outcomes == 3 && r.outcomes_after_disconnect == 0);
+    CHECK(ftapi_err_code_high(r.disc_code) == FTAPI_CONNECT_FAIL_RECV && strstr(r.disc_reason, "closed"));
+    finish(&r, qot);
+}
+
+static void read_key(char *buf, size_t cap) {
+    const char *path = getenv("FTAPI_TEST_KEY");
+    CHECK(path != NULL);
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL);
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = 0;
+}
+
+/* --rsa-key KEY --corrupt-sha1 3222 [--aes ecb]: on an encrypted connection the SHA-1 is
+ * checked after AES decryption; the result is the same: -200 once, "SHA-1 mismatch". */
+static void case_enc_corrupt_sha1(void) {
+    static char pem[8192];
+    read_key(pem, sizeof pem);
+    struct rec r;
+    rec_init(&r);
+    FtapiQot *qot = new_qot(&r, 0);
+    CHECK(ftapi_qot_set_rsa_private_key(qot, pem) == FTAPI_OK);
+    CHECK(ftapi_qot_init_connect(qot, g_host, g_port, 1) == FTAPI_OK);
+    CHECK(wait_until(&r, p_init, 0, 20000));
+    CHECK(r.init_code == 0);
+    int n = send_upto(qot, 3, 2);
+    expect_dropped(&r, qot, 2, n, FTAPI_CONNECT_FAIL_RECV, "SHA-1 mismatch");
+    finish(&r, qot);
+}
+
 /* --rsa-key KEY: an encrypted connection with every log line captured at TRACE: the
  * lines name the packets, but no line of the PEM key, nor the session key's field
  * names, ever appears. */
@@ -717,6 +761,8 @@ static const struct tcase cases[] = {
     {"silent", case_silent},
     {"send_in_disconnect", case_send_in_disconnect},
     {"logs_no_key", case_logs_no_key},
+    {"mixed_after", case_mixed_after},
+    {"enc_corrupt_sha1", case_enc_corrupt_sha1},
 };
 
 int main(int argc, char **argv) {

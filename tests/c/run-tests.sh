@@ -173,6 +173,9 @@ FAULT_CASES=(
   "silent|--withhold 1004,3222 --keep-alive-interval 1"
   "send_in_disconnect|--close-after 3222"
   "logs_no_key|--rsa-key $KEY"
+  "mixed_after|--delay-ms 300 --delay-protos 3222 --close-mid-body 3222 --after 2"
+  "enc_corrupt_sha1|--rsa-key $KEY --delay-ms 300 --delay-protos 3222 --corrupt-sha1 3222"
+  "enc_corrupt_sha1|--rsa-key $KEY --aes ecb --delay-ms 300 --delay-protos 3222 --corrupt-sha1 3222"
 )
 # Library bugs these cases expose (docs/RELIABILITY.md, "Known failures"): kept, run last.
 # (send_in_disconnect was one until commit 8a9bc54; none at the moment.)
