@@ -439,7 +439,8 @@ void ftapi_user_security_group_reply_free(struct FtapiUserSecurityGroupReply *re
 // Sends any other OpenD request: `body` is its serialized plaintext `Request`. The
 // outcome arrives once in `on_reply` (reply_type 0 with OpenD's `Response`, or -100 /
 // -200 with an empty body). Errors: NULL_ARGUMENT, INVALID_ARGUMENT (proto 1001),
-// NOT_READY, CLOSED, BACKPRESSURE.
+// NOT_READY, CLOSED, BACKPRESSURE (also for a body larger than the send buffer limit,
+// refused before it is copied).
 FtapiResult ftapi_qot_send_proto(struct FtapiQot *qot,
                                  uint32_t proto_id,
                                  const uint8_t *body,

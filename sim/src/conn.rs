@@ -337,6 +337,9 @@ impl Handler {
             frame[0] = b'X';
         }
         frame.extend_from_slice(&reply_wire);
+        if hit(faults.corrupt_body) && !reply_wire.is_empty() {
+            *frame.last_mut().expect("non-empty body") ^= 0x5a;
+        }
 
         if hit(faults.close_mid_header) {
             out.extend_from_slice(&frame[..20]);
@@ -368,6 +371,7 @@ impl Handler {
         out.extend_from_slice(&frame);
         let mut faulted = delayed.is_some()
             || hit(faults.corrupt_sha1)
+            || hit(faults.corrupt_body)
             || hit(faults.wrong_proto)
             || hit(faults.huge_body_len)
             || hit(faults.bad_magic);

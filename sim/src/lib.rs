@@ -107,6 +107,9 @@ pub struct Faults {
     pub delay_protos: Vec<u32>,
     /// Flip a bit in the header SHA-1 of replies to this proto ID.
     pub corrupt_sha1: Option<u32>,
+    /// Flip the last byte of the body as sent (after encryption) of replies to this proto
+    /// ID: on an encrypted connection the client cannot decrypt it.
+    pub corrupt_body: Option<u32>,
     /// Answer InitConnect with retType -1 and this retMsg.
     pub reject_init: Option<String>,
     /// Write every reply one byte per `write()`, 1 ms apart.

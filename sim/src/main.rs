@@ -40,6 +40,7 @@ fault injection (P = proto ID, e.g. 1001 InitConnect, 1004 KeepAlive, 3222):
   --delay-ms N                 delay replies by N ms
   --delay-protos P[,P..]       which protos to delay (default: all but 1001 and 1004)
   --corrupt-sha1 P             flip a bit in the SHA-1 of replies to P
+  --corrupt-body P             flip the last byte of the (encrypted) body of replies to P
   --reject-init MSG            answer InitConnect with retType -1 and MSG
   --byte-at-a-time             write replies one byte per write(), 1 ms apart
   --close-mid-header P         write part of P's reply header, then close
@@ -148,6 +149,7 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, String> {
             "--delay-ms" => f.delay = Some(Duration::from_millis(num(&flag, &value()?)?)),
             "--delay-protos" => f.delay_protos = list(&flag, &value()?)?,
             "--corrupt-sha1" => f.corrupt_sha1 = Some(num(&flag, &value()?)?),
+            "--corrupt-body" => f.corrupt_body = Some(num(&flag, &value()?)?),
             "--reject-init" => f.reject_init = Some(value()?),
             "--byte-at-a-time" => f.byte_at_a_time = true,
             "--close-mid-header" => f.close_mid_header = Some(num(&flag, &value()?)?),

@@ -127,6 +127,21 @@ fn corrupt_sha1_flips_the_header_digest() {
 }
 
 #[test]
+fn corrupt_body_flips_the_last_byte_of_the_body_as_sent() {
+    let (_sim, mut c) = ready(Faults {
+        corrupt_body: Some(3222),
+        ..Default::default()
+    });
+    c.send(3222, &Client::groups_request(3));
+    let (h, body) = c.recv_wire().unwrap();
+    // The header still carries the SHA-1 of the intact body.
+    assert_ne!(h.sha1, sha1(&body));
+    let mut fixed = body.clone();
+    *fixed.last_mut().unwrap() ^= 0x5a;
+    assert_eq!(h.sha1, sha1(&fixed));
+}
+
+#[test]
 fn reject_init_answers_minus_one_with_the_message() {
     let sim = start(Faults {
         reject_init: Some("no entry".into()),

@@ -979,7 +979,8 @@ pub unsafe extern "C" fn ftapi_user_security_group_reply_free(
 /// Sends any other OpenD request: `body` is its serialized plaintext `Request`. The
 /// outcome arrives once in `on_reply` (reply_type 0 with OpenD's `Response`, or -100 /
 /// -200 with an empty body). Errors: NULL_ARGUMENT, INVALID_ARGUMENT (proto 1001),
-/// NOT_READY, CLOSED, BACKPRESSURE.
+/// NOT_READY, CLOSED, BACKPRESSURE (also for a body larger than the send buffer limit,
+/// refused before it is copied).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ftapi_qot_send_proto(
     qot: *mut FtapiQot,
@@ -992,7 +993,13 @@ pub unsafe extern "C" fn ftapi_qot_send_proto(
         send_with_serial(serial_out, || {
             // SAFETY: see qot_arg and bytes_arg.
             let qot = unsafe { qot_arg(qot) }?;
-            let body = unsafe { bytes_arg(body, len) }?.to_vec();
+            let body = unsafe { bytes_arg(body, len) }?;
+            // Refuse what could never be queued before copying it.
+            let limit = qot.session(|q| Ok(q.connection().options().max_queued_bytes))?;
+            if body.len() > limit {
+                return Err(FtapiResult::FTAPI_ERR_BACKPRESSURE);
+            }
+            let body = body.to_vec();
             let q2 = qot.clone();
             qot.session(|q| {
                 q.send_proto(proto_id, body, None, move |r: Reply| {

@@ -467,6 +467,33 @@ static void case_bad_sha1(void) {
     ftapi_qot_free(qot);
 }
 
+/* opend-sim --rsa-key KEY --corrupt-body 3222: on an encrypted connection a reply
+ * body that does not decrypt ends the connection with a reason that says so; the
+ * request still gets its outcome (-200), and no key appears in the reason. */
+static void case_bad_body(void) {
+    struct rec r;
+    rec_init(&r);
+    FtapiQot *qot = ftapi_qot_new();
+    const char *pem = slurp(getenv("FTAPI_TEST_KEY"));
+    CHECK(ftapi_qot_set_rsa_private_key(qot, pem) == FTAPI_OK);
+    FtapiQotSpi spi;
+    memset(&spi, 0, sizeof spi);
+    spi.user_data = &r;
+    spi.on_init_connect = cb_init;
+    spi.on_disconnect = cb_disc;
+    spi.on_reply_get_user_security_group = cb_reply;
+    ftapi_qot_set_spi(qot, &spi);
+    CHECK(ftapi_qot_init_connect(qot, g_host, g_port, 1) == FTAPI_OK);
+    CHECK(wait_until(&r, p_init, 15000) && r.init_code == 0);
+    CHECK(ftapi_qot_get_user_security_group(qot, 3, NULL) == FTAPI_OK);
+    CHECK(wait_until(&r, p_disc, 5000));
+    CHECK(r.replies == 1 && r.ret_types[0] == FTAPI_REPLY_DISCONNECT && r.replies_after_disconnect == 0);
+    CHECK(ftapi_err_code_high(r.disc_code) == FTAPI_CONNECT_FAIL_RECV);
+    CHECK(strstr(r.disc_reason, "decrypt") != NULL || strstr(r.disc_reason, "SHA-1") != NULL);
+    CHECK(strstr(r.disc_reason, "BEGIN") == NULL);
+    ftapi_qot_free(qot);
+}
+
 struct tcase { const char *name; void (*fn)(void); };
 static const struct tcase cases[] = {
     {"happy_zh", case_happy_zh},         {"bad_input", case_bad_input},
@@ -475,6 +502,7 @@ static const struct tcase cases[] = {
     {"close_pending", case_close_pending}, {"inflight", case_inflight},
     {"free_in_callback", case_free_in_callback}, {"sync_in_callback", case_sync_in_callback},
     {"encrypted", case_encrypted},       {"bad_sha1", case_bad_sha1},
+    {"bad_body", case_bad_body},
 };
 
 int main(int argc, char **argv) {

@@ -74,6 +74,8 @@ CASES=(
   "encrypted|--rsa-key $KEY --aes ecb|FTAPI_TEST_KEY=$KEY"
   "encrypted|--rsa-key $KEY2|FTAPI_TEST_KEY=$KEY FTAPI_EXPECT_KEY_MISMATCH=1"
   "bad_sha1|--corrupt-sha1 3222|"
+  "bad_body|--rsa-key $KEY --corrupt-body 3222|FTAPI_TEST_KEY=$KEY"
+  "bad_body|--rsa-key $KEY --aes ecb --corrupt-body 3222|FTAPI_TEST_KEY=$KEY"
 )
 
 run_case() { # variant runner... -- case flags env
@@ -200,6 +202,42 @@ run_one "valgrind-stress" "--rate-limit off" -- "${VG[@]}" "$OUT/stress_dynamic"
 wait
 tally asan-stress valgrind-stress
 grep -h "accepted:\|wall:" "$OUT/asan-stress.log" "$OUT/valgrind-stress.log" | sed 's/^/    /'
+
+# Beyond the official SDKs (tests/c/features.c): the rate limiter in each mode,
+# auto-reconnect across a simulator restart and without it, the state and log callbacks.
+# The program starts and restarts opend-sim itself; dynamic, ASan+UBSan and valgrind.
+gcc "${CFLAGS[@]}" "$ROOT/tests/c/features.c" -o "$OUT/features_dynamic" -L"$LIB" -lftapi -Wl,-rpath,"$LIB" -lpthread ||
+  bad "build features dynamic"
+gcc "${CFLAGS[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer "$ROOT/tests/c/features.c" \
+  -o "$OUT/features_asan" -L"$LIB" -lftapi -Wl,-rpath,"$LIB" -lpthread || bad "build features asan"
+for c in limiter_fail_fast limiter_wait limiter_off reconnect_on reconnect_off log; do
+  for v in dynamic asan valgrind; do
+    case $v in
+      valgrind) cmd=("${VG[@]}" "$OUT/features_dynamic") ;;
+      *) cmd=("$OUT/features_$v") ;;
+    esac
+    if env OPEND_SIM="$SIM" FTAPI_TEST_KEY="$KEY" timeout 120 "${cmd[@]}" "$c" >"$OUT/features-$v-$c.log" 2>&1; then
+      ok "features $v $c"
+    else
+      bad "features $v $c"; sed 's/^/    | /' "$OUT/features-$v-$c.log" | tail -20
+    fi
+  done
+done
+
+# make install: libraries (with the SONAME), header and ftapi.pc, usable by a program
+# that knows nothing but pkg-config.
+PFX="$OUT/prefix"
+if make -s -C "$ROOT" install PREFIX="$PFX" >"$OUT/install.log" 2>&1 &&
+   readelf -d "$PFX/lib/libftapi.so.0" | grep -q 'SONAME.*\[libftapi.so.0\]' &&
+   [ -f "$PFX/include/ftapi.h" ] && [ -f "$PFX/lib/libftapi.a" ] &&
+   gcc -std=c99 "$ROOT/examples-c/get_user_security_group.c" -o "$OUT/installed_example" \
+     $(PKG_CONFIG_PATH="$PFX/lib/pkgconfig" pkg-config --cflags --libs ftapi) -Wl,-rpath,"$PFX/lib" -lpthread &&
+   out=$("$SIM" --port 0 -- "$OUT/installed_example" 127.0.0.1 '{port}' custom 2>/dev/null) &&
+   [ "$out" = $'A\tCUSTOM\nC\tCUSTOM' ]; then
+  ok "make install + pkg-config build"
+else
+  bad "make install + pkg-config build"; tail -20 "$OUT/install.log" | sed 's/^/    | /'
+fi
 
 # Known library bugs, last: they fail until the library is fixed.
 for spec in ${KNOWN_BUG_CASES[@]+"${KNOWN_BUG_CASES[@]}"}; do
