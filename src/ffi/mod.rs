@@ -270,6 +270,21 @@ unsafe fn qot_arg(qot: *const FtapiQot) -> Result<Arc<FtapiQot>, FtapiResult> {
     }
 }
 
+/// The body of most exports: the object behind `qot` (NULL gives NULL_ARGUMENT), a
+/// `Result` turned into a code, and a panic into FTAPI_ERR_PANIC.
+///
+/// # Safety
+/// `qot` is NULL or a live pointer from `ftapi_qot_new`.
+unsafe fn with_qot(
+    qot: *const FtapiQot,
+    body: impl FnOnce(Arc<FtapiQot>) -> Result<(), FtapiResult>,
+) -> FtapiResult {
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        // SAFETY: the caller's promise (above).
+        result(unsafe { qot_arg(qot) }.and_then(body))
+    })
+}
+
 fn result(r: Result<(), FtapiResult>) -> FtapiResult {
     r.err().unwrap_or(FtapiResult::FTAPI_OK)
 }
@@ -351,17 +366,16 @@ pub unsafe extern "C" fn ftapi_qot_set_client_info(
     client_id: *const c_char,
     client_ver: i32,
 ) -> FtapiResult {
-    guard(FtapiResult::FTAPI_ERR_PANIC, || {
-        result((|| {
-            // SAFETY: see qot_arg and str_arg.
-            let qot = unsafe { qot_arg(qot) }?;
-            let id = unsafe { str_arg(client_id) }?;
-            let mut c = qot.config.lock();
-            c.options.client_id = id.to_owned();
-            c.options.client_ver = client_ver;
-            Ok(())
-        })())
-    })
+    let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
+        // SAFETY: the caller passes a valid argument (header).
+        let id = unsafe { str_arg(client_id) }?;
+        let mut c = qot.config.lock();
+        c.options.client_id = id.to_owned();
+        c.options.client_ver = client_ver;
+        Ok(())
+    };
+    // SAFETY: qot is NULL or from ftapi_qot_new (header).
+    unsafe { with_qot(qot, body) }
 }
 
 /// Sets InitConnect's `programmingLanguage` (default `"C"`). Errors: NULL_ARGUMENT,
@@ -371,15 +385,14 @@ pub unsafe extern "C" fn ftapi_qot_set_programming_language(
     qot: *mut FtapiQot,
     language: *const c_char,
 ) -> FtapiResult {
-    guard(FtapiResult::FTAPI_ERR_PANIC, || {
-        result((|| {
-            // SAFETY: see qot_arg and str_arg.
-            let qot = unsafe { qot_arg(qot) }?;
-            let lang = unsafe { str_arg(language) }?;
-            qot.config.lock().options.programming_language = lang.to_owned();
-            Ok(())
-        })())
-    })
+    let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
+        // SAFETY: the caller passes a valid argument (header).
+        let lang = unsafe { str_arg(language) }?;
+        qot.config.lock().options.programming_language = lang.to_owned();
+        Ok(())
+    };
+    // SAFETY: qot is NULL or from ftapi_qot_new (header).
+    unsafe { with_qot(qot, body) }
 }
 
 /// Sets the RSA private key shared with OpenD (PEM text, PKCS#1 or PKCS#8, 1024 bits),
@@ -391,20 +404,19 @@ pub unsafe extern "C" fn ftapi_qot_set_rsa_private_key(
     qot: *mut FtapiQot,
     pem: *const c_char,
 ) -> FtapiResult {
-    guard(FtapiResult::FTAPI_ERR_PANIC, || {
-        result((|| {
-            // SAFETY: see qot_arg and str_arg.
-            let qot = unsafe { qot_arg(qot) }?;
-            let pem = unsafe { str_arg(pem) }?;
-            let key = if pem.trim().is_empty() {
-                None
-            } else {
-                Some(RsaKey::from_pem(pem).map_err(|_| FtapiResult::FTAPI_ERR_BAD_RSA_KEY)?)
-            };
-            qot.config.lock().options.rsa_key = key;
-            Ok(())
-        })())
-    })
+    let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
+        // SAFETY: the caller passes a valid argument (header).
+        let pem = unsafe { str_arg(pem) }?;
+        let key = if pem.trim().is_empty() {
+            None
+        } else {
+            Some(RsaKey::from_pem(pem).map_err(|_| FtapiResult::FTAPI_ERR_BAD_RSA_KEY)?)
+        };
+        qot.config.lock().options.rsa_key = key;
+        Ok(())
+    };
+    // SAFETY: qot is NULL or from ftapi_qot_new (header).
+    unsafe { with_qot(qot, body) }
 }
 
 /// Sets the per-request timeout in milliseconds (0 restores the default, 12 000), used by
@@ -414,21 +426,19 @@ pub unsafe extern "C" fn ftapi_qot_set_request_timeout(
     qot: *mut FtapiQot,
     timeout_ms: u32,
 ) -> FtapiResult {
-    guard(FtapiResult::FTAPI_ERR_PANIC, || {
-        result((|| {
-            // SAFETY: see qot_arg.
-            let qot = unsafe { qot_arg(qot) }?;
-            let d = if timeout_ms == 0 {
-                Options::default().request_timeout
-            } else {
-                Duration::from_millis(timeout_ms.into())
-            };
-            let mut c = qot.config.lock();
-            c.options.request_timeout = d;
-            c.options.init_timeout = d;
-            Ok(())
-        })())
-    })
+    let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
+        let d = if timeout_ms == 0 {
+            Options::default().request_timeout
+        } else {
+            Duration::from_millis(timeout_ms.into())
+        };
+        let mut c = qot.config.lock();
+        c.options.request_timeout = d;
+        c.options.init_timeout = d;
+        Ok(())
+    };
+    // SAFETY: qot is NULL or from ftapi_qot_new (header).
+    unsafe { with_qot(qot, body) }
 }
 
 /// Sets limits, used by connections started after this call (0 keeps a value's
@@ -444,30 +454,28 @@ pub unsafe extern "C" fn ftapi_qot_set_limits(
     max_body_len: usize,
     send_buffer_limit: usize,
 ) -> FtapiResult {
-    guard(FtapiResult::FTAPI_ERR_PANIC, || {
-        result((|| {
-            // SAFETY: see qot_arg.
-            let qot = unsafe { qot_arg(qot) }?;
-            let d = Options::default();
-            let mut c = qot.config.lock();
-            c.options.connect_timeout = if connect_timeout_ms == 0 {
-                d.connect_timeout
-            } else {
-                Duration::from_millis(connect_timeout_ms.into())
-            };
-            c.options.max_body_len = if max_body_len == 0 {
-                d.max_body_len
-            } else {
-                max_body_len
-            };
-            c.options.max_queued_bytes = if send_buffer_limit == 0 {
-                d.max_queued_bytes
-            } else {
-                send_buffer_limit
-            };
-            Ok(())
-        })())
-    })
+    let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
+        let d = Options::default();
+        let mut c = qot.config.lock();
+        c.options.connect_timeout = if connect_timeout_ms == 0 {
+            d.connect_timeout
+        } else {
+            Duration::from_millis(connect_timeout_ms.into())
+        };
+        c.options.max_body_len = if max_body_len == 0 {
+            d.max_body_len
+        } else {
+            max_body_len
+        };
+        c.options.max_queued_bytes = if send_buffer_limit == 0 {
+            d.max_queued_bytes
+        } else {
+            send_buffer_limit
+        };
+        Ok(())
+    };
+    // SAFETY: qot is NULL or from ftapi_qot_new (header).
+    unsafe { with_qot(qot, body) }
 }
 
 /// Sets the client-side rate limiter's mode (`FTAPI_RATE_LIMIT_OFF`, `_FAIL_FAST`, the
@@ -482,16 +490,14 @@ pub unsafe extern "C" fn ftapi_qot_set_rate_limit_mode(
     qot: *mut FtapiQot,
     mode: i32,
 ) -> FtapiResult {
-    guard(FtapiResult::FTAPI_ERR_PANIC, || {
-        result((|| {
-            // SAFETY: see qot_arg.
-            let qot = unsafe { qot_arg(qot) }?;
-            let mode = crate::RateLimitMode::from_i32(mode)
-                .ok_or(FtapiResult::FTAPI_ERR_INVALID_ARGUMENT)?;
-            qot.config.lock().options.rate_limit_mode = mode;
-            Ok(())
-        })())
-    })
+    let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
+        let mode =
+            crate::RateLimitMode::from_i32(mode).ok_or(FtapiResult::FTAPI_ERR_INVALID_ARGUMENT)?;
+        qot.config.lock().options.rate_limit_mode = mode;
+        Ok(())
+    };
+    // SAFETY: qot is NULL or from ftapi_qot_new (header).
+    unsafe { with_qot(qot, body) }
 }
 
 /// Sets the client-side quota of a proto ID: at most `max` requests per sliding
@@ -504,25 +510,23 @@ pub unsafe extern "C" fn ftapi_qot_set_rate_limit(
     max: u32,
     window_ms: u32,
 ) -> FtapiResult {
-    guard(FtapiResult::FTAPI_ERR_PANIC, || {
-        result((|| {
-            // SAFETY: see qot_arg.
-            let qot = unsafe { qot_arg(qot) }?;
-            let mut c = qot.config.lock();
-            if max == 0 {
-                c.options.rate_limits.remove(&proto_id);
-            } else if window_ms == 0 {
-                return Err(FtapiResult::FTAPI_ERR_INVALID_ARGUMENT);
-            } else {
-                let q = crate::Quota {
-                    max,
-                    window: Duration::from_millis(window_ms.into()),
-                };
-                c.options.rate_limits.insert(proto_id, q);
-            }
-            Ok(())
-        })())
-    })
+    let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
+        let mut c = qot.config.lock();
+        if max == 0 {
+            c.options.rate_limits.remove(&proto_id);
+        } else if window_ms == 0 {
+            return Err(FtapiResult::FTAPI_ERR_INVALID_ARGUMENT);
+        } else {
+            let q = crate::Quota {
+                max,
+                window: Duration::from_millis(window_ms.into()),
+            };
+            c.options.rate_limits.insert(proto_id, q);
+        }
+        Ok(())
+    };
+    // SAFETY: qot is NULL or from ftapi_qot_new (header).
+    unsafe { with_qot(qot, body) }
 }
 
 /// Turns auto-reconnect on (`enable` non-zero) or off (the default), for connections
@@ -543,29 +547,27 @@ pub unsafe extern "C" fn ftapi_qot_set_auto_reconnect(
     max_ms: u32,
     queue_while_reconnecting: i32,
 ) -> FtapiResult {
-    guard(FtapiResult::FTAPI_ERR_PANIC, || {
-        result((|| {
-            // SAFETY: see qot_arg.
-            let qot = unsafe { qot_arg(qot) }?;
-            let d = crate::Backoff::default();
-            let backoff = crate::Backoff {
-                initial: if initial_ms == 0 {
-                    d.initial
-                } else {
-                    Duration::from_millis(initial_ms.into())
-                },
-                max: if max_ms == 0 {
-                    d.max
-                } else {
-                    Duration::from_millis(max_ms.into())
-                },
-            };
-            let mut c = qot.config.lock();
-            c.options.auto_reconnect = (enable != 0).then_some(backoff);
-            c.options.queue_while_reconnecting = queue_while_reconnecting != 0;
-            Ok(())
-        })())
-    })
+    let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
+        let d = crate::Backoff::default();
+        let backoff = crate::Backoff {
+            initial: if initial_ms == 0 {
+                d.initial
+            } else {
+                Duration::from_millis(initial_ms.into())
+            },
+            max: if max_ms == 0 {
+                d.max
+            } else {
+                Duration::from_millis(max_ms.into())
+            },
+        };
+        let mut c = qot.config.lock();
+        c.options.auto_reconnect = (enable != 0).then_some(backoff);
+        c.options.queue_while_reconnecting = queue_while_reconnecting != 0;
+        Ok(())
+    };
+    // SAFETY: qot is NULL or from ftapi_qot_new (header).
+    unsafe { with_qot(qot, body) }
 }
 
 /// Registers a state-change callback (NULL `callback` removes it): called on the I/O
@@ -579,27 +581,25 @@ pub unsafe extern "C" fn ftapi_qot_set_state_callback(
     user_data: *mut c_void,
     free_user_data: Option<unsafe extern "C" fn(user_data: *mut c_void)>,
 ) -> FtapiResult {
-    guard(FtapiResult::FTAPI_ERR_PANIC, || {
-        result((|| {
-            // SAFETY: see qot_arg.
-            let qot = unsafe { qot_arg(qot) }?;
-            let new = callback.map(|cb| {
-                Arc::new(StateCallback {
-                    cb,
-                    user_data: UserData {
-                        ptr: user_data,
-                        free: free_user_data,
-                    },
-                })
-            });
-            let old = {
-                let _g = qot.callback_lock.lock();
-                std::mem::replace(&mut *qot.state_cb.lock(), new)
-            };
-            drop(old);
-            Ok(())
-        })())
-    })
+    let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
+        let new = callback.map(|cb| {
+            Arc::new(StateCallback {
+                cb,
+                user_data: UserData {
+                    ptr: user_data,
+                    free: free_user_data,
+                },
+            })
+        });
+        let old = {
+            let _g = qot.callback_lock.lock();
+            std::mem::replace(&mut *qot.state_cb.lock(), new)
+        };
+        drop(old);
+        Ok(())
+    };
+    // SAFETY: qot is NULL or from ftapi_qot_new (header).
+    unsafe { with_qot(qot, body) }
 }
 
 /// OpenD's `serverVer` from InitConnect (e.g. 903 for 9.3); 0 before that or for NULL.
@@ -679,15 +679,13 @@ pub unsafe extern "C" fn ftapi_qot_set_silence_timeout(
     qot: *mut FtapiQot,
     timeout_ms: u32,
 ) -> FtapiResult {
-    guard(FtapiResult::FTAPI_ERR_PANIC, || {
-        result((|| {
-            // SAFETY: see qot_arg.
-            let qot = unsafe { qot_arg(qot) }?;
-            qot.config.lock().options.silence_timeout =
-                (timeout_ms != 0).then(|| Duration::from_millis(timeout_ms.into()));
-            Ok(())
-        })())
-    })
+    let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
+        qot.config.lock().options.silence_timeout =
+            (timeout_ms != 0).then(|| Duration::from_millis(timeout_ms.into()));
+        Ok(())
+    };
+    // SAFETY: qot is NULL or from ftapi_qot_new (header).
+    unsafe { with_qot(qot, body) }
 }
 
 /// Registers the callback table (copied; NULL removes it). When this returns, no
@@ -699,20 +697,18 @@ pub unsafe extern "C" fn ftapi_qot_set_spi(
     qot: *mut FtapiQot,
     spi: *const FtapiQotSpi,
 ) -> FtapiResult {
-    guard(FtapiResult::FTAPI_ERR_PANIC, || {
-        result((|| {
-            // SAFETY: see qot_arg.
-            let qot = unsafe { qot_arg(qot) }?;
-            // SAFETY: a non-NULL spi points to a table the caller filled in.
-            let new = (!spi.is_null()).then(|| Arc::new(SpiHolder::new(unsafe { *spi })));
-            let old = {
-                let _g = qot.callback_lock.lock();
-                std::mem::replace(&mut *qot.spi.lock(), new)
-            };
-            drop(old);
-            Ok(())
-        })())
-    })
+    let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
+        // SAFETY: a non-NULL spi points to a table the caller filled in.
+        let new = (!spi.is_null()).then(|| Arc::new(SpiHolder::new(unsafe { *spi })));
+        let old = {
+            let _g = qot.callback_lock.lock();
+            std::mem::replace(&mut *qot.spi.lock(), new)
+        };
+        drop(old);
+        Ok(())
+    };
+    // SAFETY: qot is NULL or from ftapi_qot_new (header).
+    unsafe { with_qot(qot, body) }
 }
 
 /// Starts connecting to OpenD at `host`:`port` and returns at once; the outcome arrives
@@ -730,44 +726,43 @@ pub unsafe extern "C" fn ftapi_qot_init_connect(
     port: u16,
     encrypt: i32,
 ) -> FtapiResult {
-    guard(FtapiResult::FTAPI_ERR_PANIC, || {
-        result((|| {
-            // SAFETY: see qot_arg and str_arg.
-            let qot = unsafe { qot_arg(qot) }?;
-            let host = unsafe { str_arg(host) }?;
-            let mut options = qot.config.lock().options.clone();
-            options.encrypt = encrypt != 0;
-            if options.encrypt && options.rsa_key.is_none() {
-                return Err(FtapiResult::FTAPI_ERR_NO_RSA_KEY);
-            }
-            let previous = {
-                let mut session = qot.session.lock();
-                if let Some(q) = &*session {
-                    if !matches!(q.connection().state(), State::Closing | State::Closed) {
-                        return Err(FtapiResult::FTAPI_ERR_ALREADY_CONNECTED);
-                    }
-                }
-                session.take()
-            };
-            // Waits for the previous I/O thread unless we are on it.
-            drop(previous);
-            // Hold the slot while starting, so a callback that uses this object (e.g. a
-            // request sent from on_init_connect) finds the new connection in it.
+    let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
+        // SAFETY: the caller passes a valid argument (header).
+        let host = unsafe { str_arg(host) }?;
+        let mut options = qot.config.lock().options.clone();
+        options.encrypt = encrypt != 0;
+        if options.encrypt && options.rsa_key.is_none() {
+            return Err(FtapiResult::FTAPI_ERR_NO_RSA_KEY);
+        }
+        let previous = {
             let mut session = qot.session.lock();
-            if session.is_some() {
-                // Another thread started one meanwhile; keep theirs.
-                return Err(FtapiResult::FTAPI_ERR_ALREADY_CONNECTED);
+            if let Some(q) = &*session {
+                if !matches!(q.connection().state(), State::Closing | State::Closed) {
+                    return Err(FtapiResult::FTAPI_ERR_ALREADY_CONNECTED);
+                }
             }
-            let events = FfiEvents { qot: qot.clone() };
-            let new = Qot::start(host, port, options, events).map_err(|e| match e {
-                ConnectError::InvalidArgument(_) => FtapiResult::FTAPI_ERR_INVALID_ARGUMENT,
-                ConnectError::InCallback => FtapiResult::FTAPI_ERR_IN_CALLBACK,
-                ConnectError::Init { .. } => FtapiResult::FTAPI_ERR_CLOSED,
-            })?;
-            *session = Some(new);
-            Ok(())
-        })())
-    })
+            session.take()
+        };
+        // Waits for the previous I/O thread unless we are on it.
+        drop(previous);
+        // Hold the slot while starting, so a callback that uses this object (e.g. a
+        // request sent from on_init_connect) finds the new connection in it.
+        let mut session = qot.session.lock();
+        if session.is_some() {
+            // Another thread started one meanwhile; keep theirs.
+            return Err(FtapiResult::FTAPI_ERR_ALREADY_CONNECTED);
+        }
+        let events = FfiEvents { qot: qot.clone() };
+        let new = Qot::start(host, port, options, events).map_err(|e| match e {
+            ConnectError::InvalidArgument(_) => FtapiResult::FTAPI_ERR_INVALID_ARGUMENT,
+            ConnectError::InCallback => FtapiResult::FTAPI_ERR_IN_CALLBACK,
+            ConnectError::Init { .. } => FtapiResult::FTAPI_ERR_CLOSED,
+        })?;
+        *session = Some(new);
+        Ok(())
+    };
+    // SAFETY: qot is NULL or from ftapi_qot_new (header).
+    unsafe { with_qot(qot, body) }
 }
 
 /// Waits (at most `timeout_ms`; 0 waits without limit) until the InitConnect started by
@@ -781,29 +776,27 @@ pub unsafe extern "C" fn ftapi_qot_wait_init(
     timeout_ms: u32,
     err_code_out: *mut i64,
 ) -> FtapiResult {
-    guard(FtapiResult::FTAPI_ERR_PANIC, || {
-        result((|| {
-            // SAFETY: see qot_arg.
-            let qot = unsafe { qot_arg(qot) }?;
-            if crate::conn::on_io_thread() {
-                return Err(FtapiResult::FTAPI_ERR_IN_CALLBACK);
-            }
-            let conn = qot.session(|q| Ok(q.connection().clone()))?;
-            let timeout = if timeout_ms == 0 {
-                Duration::from_secs(u32::MAX.into())
-            } else {
-                Duration::from_millis(timeout_ms.into())
-            };
-            let (code, _) = conn
-                .wait_init(timeout)
-                .ok_or(FtapiResult::FTAPI_ERR_TIMEOUT)?;
-            if !err_code_out.is_null() {
-                // SAFETY: a non-NULL err_code_out points to a writable int64_t.
-                unsafe { *err_code_out = code };
-            }
-            Ok(())
-        })())
-    })
+    let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
+        if crate::conn::on_io_thread() {
+            return Err(FtapiResult::FTAPI_ERR_IN_CALLBACK);
+        }
+        let conn = qot.session(|q| Ok(q.connection().clone()))?;
+        let timeout = if timeout_ms == 0 {
+            Duration::from_secs(u32::MAX.into())
+        } else {
+            Duration::from_millis(timeout_ms.into())
+        };
+        let (code, _) = conn
+            .wait_init(timeout)
+            .ok_or(FtapiResult::FTAPI_ERR_TIMEOUT)?;
+        if !err_code_out.is_null() {
+            // SAFETY: a non-NULL err_code_out points to a writable int64_t.
+            unsafe { *err_code_out = code };
+        }
+        Ok(())
+    };
+    // SAFETY: qot is NULL or from ftapi_qot_new (header).
+    unsafe { with_qot(qot, body) }
 }
 
 /// The connection ID OpenD assigned in InitConnect; 0 before that, or for NULL.
@@ -838,17 +831,15 @@ pub unsafe extern "C" fn ftapi_qot_get_state(qot: *const FtapiQot) -> i32 {
 /// when the callback returns. Errors: NULL_ARGUMENT.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ftapi_qot_close(qot: *mut FtapiQot) -> FtapiResult {
-    guard(FtapiResult::FTAPI_ERR_PANIC, || {
-        result((|| {
-            // SAFETY: see qot_arg.
-            let qot = unsafe { qot_arg(qot) }?;
-            let conn = qot.session.lock().as_ref().map(|q| q.connection().clone());
-            if let Some(conn) = conn {
-                conn.close();
-            }
-            Ok(())
-        })())
-    })
+    let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
+        let conn = qot.session.lock().as_ref().map(|q| q.connection().clone());
+        if let Some(conn) = conn {
+            conn.close();
+        }
+        Ok(())
+    };
+    // SAFETY: qot is NULL or from ftapi_qot_new (header).
+    unsafe { with_qot(qot, body) }
 }
 
 fn write_serial(serial_out: *mut u32, serial: u32) {
