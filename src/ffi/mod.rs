@@ -842,25 +842,33 @@ pub unsafe extern "C" fn ftapi_qot_close(qot: *mut FtapiQot) -> FtapiResult {
     unsafe { with_qot(qot, body) }
 }
 
-fn write_serial(serial_out: *mut u32, serial: u32) {
-    if !serial_out.is_null() {
-        // SAFETY: a non-NULL serial_out points to a writable u32 (header).
-        unsafe { *serial_out = serial };
-    }
-}
-
-fn send_with_serial(
+/// As [`with_qot`], for the exports that send: `*serial_out` (may be NULL) gets the
+/// serial number the body returns, or 0 when it fails.
+///
+/// # Safety
+/// `qot` is NULL or a live pointer from `ftapi_qot_new`; `serial_out` is NULL or writable.
+unsafe fn send_on_qot(
+    qot: *const FtapiQot,
     serial_out: *mut u32,
-    f: impl FnOnce() -> Result<u32, FtapiResult>,
+    body: impl FnOnce(Arc<FtapiQot>) -> Result<u32, FtapiResult>,
 ) -> FtapiResult {
-    write_serial(serial_out, 0);
-    match f() {
-        Ok(serial) => {
-            write_serial(serial_out, serial);
-            FtapiResult::FTAPI_OK
+    let write = |serial: u32| {
+        if !serial_out.is_null() {
+            // SAFETY: the caller's promise (above).
+            unsafe { *serial_out = serial };
         }
-        Err(e) => e,
-    }
+    };
+    guard(FtapiResult::FTAPI_ERR_PANIC, || {
+        write(0);
+        // SAFETY: the caller's promise (above).
+        match unsafe { qot_arg(qot) }.and_then(body) {
+            Ok(serial) => {
+                write(serial);
+                FtapiResult::FTAPI_OK
+            }
+            Err(e) => e,
+        }
+    })
 }
 
 /// Sends Get Groups From Watchlist (proto 3222) for `group_type` (1 custom, 2 system,
@@ -873,17 +881,15 @@ pub unsafe extern "C" fn ftapi_qot_get_user_security_group(
     group_type: i32,
     serial_out: *mut u32,
 ) -> FtapiResult {
-    guard(FtapiResult::FTAPI_ERR_PANIC, || {
-        send_with_serial(serial_out, || {
-            // SAFETY: see qot_arg.
-            let qot = unsafe { qot_arg(qot) }?;
-            let q2 = qot.clone();
-            qot.session(|q| {
-                q.get_user_security_group_async(group_type, None, move |r| q2.deliver_groups(r))
-                    .map_err(|e| qot_error(&e))
-            })
+    let body = |qot: Arc<FtapiQot>| -> Result<u32, FtapiResult> {
+        let q2 = qot.clone();
+        qot.session(|q| {
+            q.get_user_security_group_async(group_type, None, move |r| q2.deliver_groups(r))
+                .map_err(|e| qot_error(&e))
         })
-    })
+    };
+    // SAFETY: qot and serial_out as the header documents.
+    unsafe { send_on_qot(qot, serial_out, body) }
 }
 
 /// As ftapi_qot_get_user_security_group, with a serialized
@@ -896,18 +902,17 @@ pub unsafe extern "C" fn ftapi_qot_get_user_security_group_pb(
     len: usize,
     serial_out: *mut u32,
 ) -> FtapiResult {
-    guard(FtapiResult::FTAPI_ERR_PANIC, || {
-        send_with_serial(serial_out, || {
-            // SAFETY: see qot_arg and bytes_arg.
-            let qot = unsafe { qot_arg(qot) }?;
-            let req = unsafe { bytes_arg(request, len) }?;
-            let q2 = qot.clone();
-            qot.session(|q| {
-                q.get_user_security_group_pb(req, None, move |r| q2.deliver_groups(r))
-                    .map_err(|e| qot_error(&e))
-            })
+    let body = |qot: Arc<FtapiQot>| -> Result<u32, FtapiResult> {
+        // SAFETY: the caller passes a valid argument (header).
+        let req = unsafe { bytes_arg(request, len) }?;
+        let q2 = qot.clone();
+        qot.session(|q| {
+            q.get_user_security_group_pb(req, None, move |r| q2.deliver_groups(r))
+                .map_err(|e| qot_error(&e))
         })
-    })
+    };
+    // SAFETY: qot and serial_out as the header documents.
+    unsafe { send_on_qot(qot, serial_out, body) }
 }
 
 /// Blocking Get Groups From Watchlist: waits for the outcome (at most `timeout_ms`; 0
@@ -980,39 +985,38 @@ pub unsafe extern "C" fn ftapi_qot_send_proto(
     len: usize,
     serial_out: *mut u32,
 ) -> FtapiResult {
-    guard(FtapiResult::FTAPI_ERR_PANIC, || {
-        send_with_serial(serial_out, || {
-            // SAFETY: see qot_arg and bytes_arg.
-            let qot = unsafe { qot_arg(qot) }?;
-            let body = unsafe { bytes_arg(body, len) }?;
-            // Refuse what could never be queued before copying it.
-            let limit = qot.session(|q| Ok(q.connection().options().max_queued_bytes))?;
-            if body.len() > limit {
-                return Err(FtapiResult::FTAPI_ERR_BACKPRESSURE);
-            }
-            let body = body.to_vec();
-            let q2 = qot.clone();
-            qot.session(|q| {
-                q.send_proto(proto_id, body, None, move |r: Reply| {
-                    q2.with_spi(|spi, p| {
-                        if let Some(f) = spi.on_reply {
-                            // SAFETY: a callback the caller registered; the body lives until it returns.
-                            unsafe {
-                                f(
-                                    spi.user_data,
-                                    p,
-                                    r.kind as i32,
-                                    r.proto_id,
-                                    r.serial,
-                                    r.body.as_ptr(),
-                                    r.body.len(),
-                                )
-                            };
-                        }
-                    })
+    let send = |qot: Arc<FtapiQot>| -> Result<u32, FtapiResult> {
+        // SAFETY: the caller passes a valid argument (header).
+        let body = unsafe { bytes_arg(body, len) }?;
+        // Refuse what could never be queued before copying it.
+        let limit = qot.session(|q| Ok(q.connection().options().max_queued_bytes))?;
+        if body.len() > limit {
+            return Err(FtapiResult::FTAPI_ERR_BACKPRESSURE);
+        }
+        let body = body.to_vec();
+        let q2 = qot.clone();
+        qot.session(|q| {
+            q.send_proto(proto_id, body, None, move |r: Reply| {
+                q2.with_spi(|spi, p| {
+                    if let Some(f) = spi.on_reply {
+                        // SAFETY: a callback the caller registered; the body lives until it returns.
+                        unsafe {
+                            f(
+                                spi.user_data,
+                                p,
+                                r.kind as i32,
+                                r.proto_id,
+                                r.serial,
+                                r.body.as_ptr(),
+                                r.body.len(),
+                            )
+                        };
+                    }
                 })
-                .map_err(|e| send_error(&e))
             })
+            .map_err(|e| send_error(&e))
         })
-    })
+    };
+    // SAFETY: qot and serial_out as the header documents.
+    unsafe { send_on_qot(qot, serial_out, send) }
 }
