@@ -69,6 +69,49 @@ pub struct Options {
     pub rate_limits: HashMap<u32, Quota>,
 }
 
+impl Options {
+    /// The per-request timeout, also used for InitConnect's reply; `None` restores 12 s.
+    pub fn set_request_timeout(&mut self, timeout: Option<Duration>) {
+        let t = timeout.unwrap_or(Options::DEFAULT_REQUEST_TIMEOUT);
+        self.request_timeout = t;
+        self.init_timeout = t;
+    }
+
+    /// The TCP connect timeout, the largest body accepted from OpenD and the send buffer
+    /// limit; `None` restores a value's default.
+    pub fn set_limits(
+        &mut self,
+        connect_timeout: Option<Duration>,
+        max_body_len: Option<usize>,
+        max_queued_bytes: Option<usize>,
+    ) {
+        self.connect_timeout = connect_timeout.unwrap_or(Options::DEFAULT_CONNECT_TIMEOUT);
+        self.max_body_len = max_body_len.unwrap_or(crate::wire::DEFAULT_MAX_BODY_LEN);
+        self.max_queued_bytes = max_queued_bytes.unwrap_or(Options::DEFAULT_MAX_QUEUED_BYTES);
+    }
+
+    /// Turns auto-reconnect on (bounds `None` keep [`Backoff::default`]) or off.
+    pub fn set_auto_reconnect(
+        &mut self,
+        enable: bool,
+        initial: Option<Duration>,
+        max: Option<Duration>,
+        queue: bool,
+    ) {
+        let d = Backoff::default();
+        let backoff = Backoff {
+            initial: initial.unwrap_or(d.initial),
+            max: max.unwrap_or(d.max),
+        };
+        self.auto_reconnect = enable.then_some(backoff);
+        self.queue_while_reconnecting = queue;
+    }
+
+    const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(12);
+    const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+    const DEFAULT_MAX_QUEUED_BYTES: usize = 64 << 20;
+}
+
 /// Exponential backoff with jitter between reconnect attempts: attempt n waits a random
 /// time in [d/2, d] with d = min(initial * 2^(n-1), max).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,12 +207,12 @@ impl Default for Options {
             client_id: "ftapi".into(),
             client_ver: 100,
             programming_language: "Rust".into(),
-            connect_timeout: Duration::from_secs(10),
-            init_timeout: Duration::from_secs(12),
-            request_timeout: Duration::from_secs(12),
+            connect_timeout: Options::DEFAULT_CONNECT_TIMEOUT,
+            init_timeout: Options::DEFAULT_REQUEST_TIMEOUT,
+            request_timeout: Options::DEFAULT_REQUEST_TIMEOUT,
             max_body_len: crate::wire::DEFAULT_MAX_BODY_LEN,
             silence_timeout: Some(Duration::from_secs(33)),
-            max_queued_bytes: 64 << 20,
+            max_queued_bytes: Options::DEFAULT_MAX_QUEUED_BYTES,
             rsa_key: None,
             encrypt: false,
             auto_reconnect: None,

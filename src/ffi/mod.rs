@@ -285,6 +285,11 @@ unsafe fn with_qot(
     })
 }
 
+/// A millisecond argument where 0 means "the default" (or "off").
+fn ms(v: u32) -> Option<Duration> {
+    (v != 0).then(|| Duration::from_millis(v.into()))
+}
+
 fn result(r: Result<(), FtapiResult>) -> FtapiResult {
     r.err().unwrap_or(FtapiResult::FTAPI_OK)
 }
@@ -427,14 +432,10 @@ pub unsafe extern "C" fn ftapi_qot_set_request_timeout(
     timeout_ms: u32,
 ) -> FtapiResult {
     let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
-        let d = if timeout_ms == 0 {
-            Options::default().request_timeout
-        } else {
-            Duration::from_millis(timeout_ms.into())
-        };
-        let mut c = qot.config.lock();
-        c.options.request_timeout = d;
-        c.options.init_timeout = d;
+        qot.config
+            .lock()
+            .options
+            .set_request_timeout(ms(timeout_ms));
         Ok(())
     };
     // SAFETY: qot is NULL or from ftapi_qot_new (header).
@@ -455,23 +456,12 @@ pub unsafe extern "C" fn ftapi_qot_set_limits(
     send_buffer_limit: usize,
 ) -> FtapiResult {
     let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
-        let d = Options::default();
-        let mut c = qot.config.lock();
-        c.options.connect_timeout = if connect_timeout_ms == 0 {
-            d.connect_timeout
-        } else {
-            Duration::from_millis(connect_timeout_ms.into())
-        };
-        c.options.max_body_len = if max_body_len == 0 {
-            d.max_body_len
-        } else {
-            max_body_len
-        };
-        c.options.max_queued_bytes = if send_buffer_limit == 0 {
-            d.max_queued_bytes
-        } else {
-            send_buffer_limit
-        };
+        let nonzero = |v: usize| (v != 0).then_some(v);
+        qot.config.lock().options.set_limits(
+            ms(connect_timeout_ms),
+            nonzero(max_body_len),
+            nonzero(send_buffer_limit),
+        );
         Ok(())
     };
     // SAFETY: qot is NULL or from ftapi_qot_new (header).
@@ -548,22 +538,12 @@ pub unsafe extern "C" fn ftapi_qot_set_auto_reconnect(
     queue_while_reconnecting: i32,
 ) -> FtapiResult {
     let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
-        let d = crate::Backoff::default();
-        let backoff = crate::Backoff {
-            initial: if initial_ms == 0 {
-                d.initial
-            } else {
-                Duration::from_millis(initial_ms.into())
-            },
-            max: if max_ms == 0 {
-                d.max
-            } else {
-                Duration::from_millis(max_ms.into())
-            },
-        };
-        let mut c = qot.config.lock();
-        c.options.auto_reconnect = (enable != 0).then_some(backoff);
-        c.options.queue_while_reconnecting = queue_while_reconnecting != 0;
+        qot.config.lock().options.set_auto_reconnect(
+            enable != 0,
+            ms(initial_ms),
+            ms(max_ms),
+            queue_while_reconnecting != 0,
+        );
         Ok(())
     };
     // SAFETY: qot is NULL or from ftapi_qot_new (header).
@@ -680,8 +660,7 @@ pub unsafe extern "C" fn ftapi_qot_set_silence_timeout(
     timeout_ms: u32,
 ) -> FtapiResult {
     let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
-        qot.config.lock().options.silence_timeout =
-            (timeout_ms != 0).then(|| Duration::from_millis(timeout_ms.into()));
+        qot.config.lock().options.silence_timeout = ms(timeout_ms);
         Ok(())
     };
     // SAFETY: qot is NULL or from ftapi_qot_new (header).

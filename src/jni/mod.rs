@@ -14,7 +14,7 @@
 //!
 //! Strings cross with jni-rs's conversions (modified UTF-8 handled properly, emoji included).
 
-use crate::conn::{Backoff, Connection, Events, Options, Quota, RateLimitMode, SendError, State};
+use crate::conn::{Connection, Events, Options, Quota, RateLimitMode, SendError, State};
 use crate::crypto::RsaKey;
 use crate::log::{Level, Logger};
 use crate::qot::{GroupsReply, Qot, QotError};
@@ -43,6 +43,11 @@ struct JConn {
 static REGISTRY: LazyLock<Mutex<HashMap<i64, Arc<JConn>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 static NEXT_HANDLE: AtomicI64 = AtomicI64::new(1);
+
+/// A millisecond argument where a value <= 0 means "the default" (or "off").
+fn ms(v: jint) -> Option<Duration> {
+    (v > 0).then(|| Duration::from_millis(v as u64))
+}
 
 fn lookup(env: &mut Env, handle: jlong) -> JResult<Arc<JConn>> {
     match REGISTRY.lock().get(&handle).cloned() {
@@ -306,15 +311,11 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_setRequestTimeout<'l>(
     mut env: EnvUnowned<'l>,
     _class: JObject<'l>,
     handle: jlong,
-    ms: jint,
+    ms_arg: jint,
 ) {
     env.with_env(|env| -> JResult<()> {
         let c = lookup(env, handle)?;
-        c.options.lock().request_timeout = if ms <= 0 {
-            Options::default().request_timeout
-        } else {
-            Duration::from_millis(ms as u64)
-        };
+        c.options.lock().set_request_timeout(ms(ms_arg));
         Ok(())
     })
     .resolve::<ThrowRuntimeExAndDefault>()
@@ -550,21 +551,9 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_setAutoReconnect<'l>(
 ) {
     env.with_env(|env| -> JResult<()> {
         let c = lookup(env, handle)?;
-        let d = Backoff::default();
-        let ms = |v: jint, def: Duration| {
-            if v <= 0 {
-                def
-            } else {
-                Duration::from_millis(v as u64)
-            }
-        };
-        let backoff = Backoff {
-            initial: ms(initial_ms, d.initial),
-            max: ms(max_ms, d.max),
-        };
-        let mut o = c.options.lock();
-        o.auto_reconnect = enable.then_some(backoff);
-        o.queue_while_reconnecting = queue;
+        c.options
+            .lock()
+            .set_auto_reconnect(enable, ms(initial_ms), ms(max_ms), queue);
         Ok(())
     })
     .resolve::<ThrowRuntimeExAndDefault>()
@@ -576,11 +565,11 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_setSilenceTimeout<'l>(
     mut env: EnvUnowned<'l>,
     _class: JObject<'l>,
     handle: jlong,
-    ms: jint,
+    ms_arg: jint,
 ) {
     env.with_env(|env| -> JResult<()> {
         let c = lookup(env, handle)?;
-        c.options.lock().silence_timeout = (ms > 0).then(|| Duration::from_millis(ms as u64));
+        c.options.lock().silence_timeout = ms(ms_arg);
         Ok(())
     })
     .resolve::<ThrowRuntimeExAndDefault>()
@@ -599,23 +588,12 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_setLimits<'l>(
 ) {
     env.with_env(|env| -> JResult<()> {
         let c = lookup(env, handle)?;
-        let d = Options::default();
-        let mut o = c.options.lock();
-        o.connect_timeout = if connect_timeout_ms <= 0 {
-            d.connect_timeout
-        } else {
-            Duration::from_millis(connect_timeout_ms as u64)
-        };
-        o.max_body_len = if max_body_len <= 0 {
-            d.max_body_len
-        } else {
-            usize::try_from(max_body_len).unwrap_or(usize::MAX)
-        };
-        o.max_queued_bytes = if send_buffer_limit <= 0 {
-            d.max_queued_bytes
-        } else {
-            usize::try_from(send_buffer_limit).unwrap_or(usize::MAX)
-        };
+        let positive = |v: jlong| (v > 0).then(|| usize::try_from(v).unwrap_or(usize::MAX));
+        c.options.lock().set_limits(
+            ms(connect_timeout_ms),
+            positive(max_body_len),
+            positive(send_buffer_limit),
+        );
         Ok(())
     })
     .resolve::<ThrowRuntimeExAndDefault>()
