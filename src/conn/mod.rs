@@ -141,7 +141,7 @@ impl Backoff {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|t| t.subsec_nanos())
             .unwrap_or(0);
-        let frac = (nanos % 1000) as u32; // 0..999
+        let frac = nanos % 1000; // 0..999
         d / 2 + (d / 2) * frac / 1000
     }
 }
@@ -662,4 +662,62 @@ fn take_serial(submit: &mut Submit) -> u32 {
     let serial = submit.next_serial;
     submit.next_serial = submit.next_serial.wrapping_add(1).max(1);
     serial
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_bound_with_jitter_in_the_upper_half() {
+        let b = Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_millis(1000),
+        };
+        for _ in 0..50 {
+            let d1 = b.delay(1);
+            assert!(
+                d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100),
+                "{d1:?}"
+            );
+            let d3 = b.delay(3);
+            assert!(
+                d3 >= Duration::from_millis(200) && d3 <= Duration::from_millis(400),
+                "{d3:?}"
+            );
+            let d30 = b.delay(30);
+            assert!(
+                d30 >= Duration::from_millis(500) && d30 <= Duration::from_millis(1000),
+                "{d30:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn zero_means_default_for_timeouts_limits_and_reconnect_bounds() {
+        let mut o = Options::default();
+        o.set_request_timeout(Some(Duration::from_millis(300)));
+        assert_eq!(
+            (o.request_timeout, o.init_timeout),
+            (Duration::from_millis(300), Duration::from_millis(300))
+        );
+        o.set_request_timeout(None);
+        assert_eq!(o.request_timeout, Duration::from_secs(12));
+        o.set_limits(Some(Duration::from_secs(1)), Some(10), None);
+        assert_eq!(
+            (o.connect_timeout, o.max_body_len, o.max_queued_bytes),
+            (Duration::from_secs(1), 10, 64 << 20)
+        );
+        o.set_auto_reconnect(true, None, Some(Duration::from_secs(5)), true);
+        assert_eq!(
+            o.auto_reconnect,
+            Some(Backoff {
+                initial: Duration::from_millis(500),
+                max: Duration::from_secs(5)
+            })
+        );
+        assert!(o.queue_while_reconnecting);
+        o.set_auto_reconnect(false, None, None, false);
+        assert_eq!(o.auto_reconnect, None);
+    }
 }
