@@ -69,7 +69,7 @@ fn fail_fast_refuses_the_eleventh_request_at_once_and_sends_nothing() {
         "{}",
         r.ret_msg
     );
-    assert!(started.elapsed() < Duration::from_millis(200));
+    assert!(started.elapsed() < Duration::from_millis(1000), "refused at once, not after the window");
     assert_eq!(sent_3222(&s), 10, "the refused request was not sent");
     // The window slides: after it, requests go again.
     std::thread::sleep(Duration::from_millis(1600));

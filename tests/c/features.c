@@ -181,7 +181,7 @@ static void case_limiter(int mode) {
     if (mode == FTAPI_RATE_LIMIT_FAIL_FAST) {
         CHECK(rt == FTAPI_REPLY_RATE_LIMITED);
         CHECK(strstr(msg, "rate limited locally") && strstr(msg, "next slot frees in"));
-        CHECK(waited < 200);
+        CHECK(waited < 1000); /* at once, not after the 1500 ms window */
     } else if (mode == FTAPI_RATE_LIMIT_WAIT) {
         CHECK(rt == 0);
         CHECK(now_ms() - t0 >= 1400);

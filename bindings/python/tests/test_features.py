@@ -84,7 +84,7 @@ def test_rate_limit_fail_fast_11th_request(rsim):
             assert [g.name for g in ctx.groups("ALL", timeout=5)] == EN_ALL
         t = time.monotonic()
         r = ctx.get_user_security_group_result("ALL", timeout=5)
-        assert time.monotonic() - t < 0.3
+        assert time.monotonic() - t < 1.0  # at once, not after the 1.5 s window
         assert r.ret_type == -300 and not r.ok and r.groups == []
         assert "next slot frees in" in r.ret_msg
         with pytest.raises(FtapiRateLimited):
