@@ -33,18 +33,7 @@ static const char *g_case = "?";
             exit(1);                                                                       \
         }                                                                                  \
     } while (0)
-
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&t, &t) != 0 && errno == EINTR) {
-    }
-}
-
-static long now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
-}
+#include "test_util.h"
 
 static void on_alarm(int sig) {
     (void)sig;

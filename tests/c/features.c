@@ -7,6 +7,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ftapi.h"
+#include "test_util.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -16,25 +17,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "FAIL: %s:%d: %s\n", __FILE__, __LINE__, #cond);     \
-            exit(1);                                                             \
-        }                                                                        \
-    } while (0)
-
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
-}
-
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
 
 /* ---- the simulator as a child process ---- */
 static pid_t sim_pid;
@@ -172,12 +154,12 @@ static void case_limiter(int mode) {
     CHECK(ftapi_qot_set_rate_limit_mode(qot, mode) == FTAPI_OK);
     CHECK(ftapi_qot_set_rate_limit(qot, 3222, 10, 1500) == FTAPI_OK);
     start_and_wait(qot, port, 0);
-    double t0 = now_ms();
+    long t0 = now_ms();
     for (int i = 0; i < 10; i++) CHECK(sync_ret(qot, 5000, NULL, 0) == 0);
     char msg[512];
-    double t1 = now_ms();
+    long t1 = now_ms();
     int32_t rt = sync_ret(qot, 5000, msg, sizeof msg);
-    double waited = now_ms() - t1;
+    long waited = now_ms() - t1;
     if (mode == FTAPI_RATE_LIMIT_FAIL_FAST) {
         CHECK(rt == FTAPI_REPLY_RATE_LIMITED);
         CHECK(strstr(msg, "rate limited locally") && strstr(msg, "next slot frees in"));

@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ftapi.h"
+#include "test_util.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -13,21 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
-}
-
 static const char *g_host;
 static uint16_t g_port;
-
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "FAIL: %s:%d: %s\n", __FILE__, __LINE__, #cond);          \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
 
 /* ---- a small event recorder shared by the cases ---- */
 #define MAX_EVENTS 1024

@@ -13,6 +13,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ftapi.h"
+#include "test_util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,28 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHECK(cond)                                                                \
-    do {                                                                           \
-        if (!(cond)) {                                                             \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);        \
-            exit(1);                                                               \
-        }                                                                          \
-    } while (0)
-
 static const char *g_host;
 static uint16_t g_port;
 static int g_conns = 64, g_threads = 4, g_reqs = 1000, g_watchdog = 120;
 static unsigned g_seed;
-
-static long now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
-}
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
-}
 
 enum mode { M_PLAIN, M_CLOSE_SENDER, M_CLOSE_IN_CB, M_FREE_IN_CB, M_FREE_OTHER, M_COUNT };
 static const char *mode_names[] = {"plain", "close from a sender", "close in a callback",
