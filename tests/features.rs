@@ -69,7 +69,10 @@ fn fail_fast_refuses_the_eleventh_request_at_once_and_sends_nothing() {
         "{}",
         r.ret_msg
     );
-    assert!(started.elapsed() < Duration::from_millis(1000), "refused at once, not after the window");
+    assert!(
+        started.elapsed() < Duration::from_millis(1000),
+        "refused at once, not after the window"
+    );
     assert_eq!(sent_3222(&s), 10, "the refused request was not sent");
     // The window slides: after it, requests go again.
     std::thread::sleep(Duration::from_millis(1600));
@@ -317,4 +320,30 @@ fn the_log_callback_gets_packet_lines_and_never_a_key() {
             "{l}"
         );
     }
+}
+
+#[test]
+fn closing_from_the_very_first_state_callback_does_not_join_itself() {
+    // on_state_change(Connecting) is the I/O thread's first act; closing there must be
+    // recognised as a close from inside a callback.
+    struct CloseAtOnce(Arc<Mutex<Vec<String>>>);
+    impl Events for CloseAtOnce {
+        fn on_state_change(&mut self, c: &Connection, state: State, _reason: &str) {
+            self.0.lock().unwrap().push(state.name().to_owned());
+            if state == State::Connecting {
+                c.close();
+            }
+        }
+    }
+    let s = open_sim(0);
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let conn = Connection::start(
+        "127.0.0.1",
+        s.port(),
+        Options::default(),
+        CloseAtOnce(log.clone()),
+    )
+    .unwrap();
+    assert!(conn.wait_closed(Duration::from_secs(5)));
+    assert_eq!(*log.lock().unwrap(), ["connecting", "closing", "closed"]);
 }

@@ -487,12 +487,14 @@ impl Connection {
             .name("ftapi-io".into())
             .spawn(move || {
                 ON_IO_THREAD.with(|c| c.set(true));
+                // Before any callback can run: a callback that closes its own connection
+                // must be recognised as running on this thread (no self-join).
+                let _ = io_conn.shared.thread_id.set(thread::current().id());
                 io::run(io_conn, rx, events, host, port);
             })
             .map_err(|e| {
                 ConnectError::InvalidArgument(format!("cannot start the I/O thread: {e}"))
             })?;
-        let _ = conn.shared.thread_id.set(handle.thread().id());
         *conn.shared.thread.lock() = Some(handle);
         Ok(conn)
     }
