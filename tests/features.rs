@@ -329,6 +329,10 @@ fn closing_from_the_very_first_state_callback_does_not_join_itself() {
     struct CloseAtOnce(Arc<Mutex<Vec<String>>>);
     impl Events for CloseAtOnce {
         fn on_state_change(&mut self, c: &Connection, state: State, _reason: &str) {
+            if state == State::Closed {
+                // wait_closed must not return while the last callback is still running.
+                std::thread::sleep(Duration::from_millis(150));
+            }
             self.0.lock().unwrap().push(state.name().to_owned());
             if state == State::Connecting {
                 c.close();
@@ -344,6 +348,13 @@ fn closing_from_the_very_first_state_callback_does_not_join_itself() {
         CloseAtOnce(log.clone()),
     )
     .unwrap();
+    // Polling the state is as good as waiting: Closed is only seen once the last
+    // callback (which sleeps here) has returned.
+    let t0 = Instant::now();
+    while conn.state() != State::Closed && t0.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(*log.lock().unwrap(), ["connecting", "closing", "closed"]);
     assert!(conn.wait_closed(Duration::from_secs(5)));
     assert_eq!(*log.lock().unwrap(), ["connecting", "closing", "closed"]);
 }

@@ -1168,11 +1168,11 @@ impl Io {
             );
         }
         shared.queued_bytes.store(0, Ordering::Release);
-        {
-            let _done = shared.init_done.lock();
-            shared.state.store(State::Closed as u8, Ordering::Release);
-            shared.init_cv.notify_all();
-        }
+        shared.state.store(State::Closed as u8, Ordering::Release);
         self.report_state(State::Closed, reason);
+        // Waiters wake only after the last callback has returned.
+        let _done = shared.init_done.lock();
+        shared.finished.store(true, Ordering::Release);
+        shared.init_cv.notify_all();
     }
 }

@@ -26,7 +26,7 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 use waker::Waker;
@@ -420,6 +420,9 @@ struct Shared {
     /// The init outcome, for [`Connection::connect`] to wait on.
     init_done: Mutex<Option<(i64, String)>>,
     init_cv: Condvar,
+    /// Set (under `init_done`) once the I/O thread's last callback, the `Closed` state
+    /// change, has returned; [`Connection::wait_closed`] waits for it.
+    finished: AtomicBool,
     thread: Mutex<Option<JoinHandle<()>>>,
     thread_id: std::sync::OnceLock<thread::ThreadId>,
     options: Options,
@@ -475,6 +478,7 @@ impl Connection {
             info: Mutex::new(SessionInfo::default()),
             init_done: Mutex::new(None),
             init_cv: Condvar::new(),
+            finished: AtomicBool::new(false),
             thread: Mutex::new(None),
             thread_id: std::sync::OnceLock::new(),
             options,
@@ -630,30 +634,42 @@ impl Connection {
         self.shared.info.lock().clone()
     }
 
+    /// The connection's state. Seen from outside its I/O thread, `Closed` means the last
+    /// callback has returned (until then it reads `Closing`), so a caller that polls for
+    /// `Closed` has every outcome and state change in hand.
     pub fn state(&self) -> State {
-        State::from_u8(self.shared.state.load(Ordering::Acquire))
+        let st = State::from_u8(self.shared.state.load(Ordering::Acquire));
+        if st == State::Closed
+            && !self.shared.finished.load(Ordering::Acquire)
+            && !self.is_current_io_thread()
+        {
+            return State::Closing;
+        }
+        st
     }
 
     pub fn options(&self) -> &Options {
         &self.shared.options
     }
 
-    /// Waits until the I/O thread has ended (all outcomes delivered). Returns false on
-    /// timeout or when called from an I/O thread.
+    /// Waits until the connection is over for good: every outcome delivered and the last
+    /// callback (the `Closed` state change) returned. False on timeout. Never waits when
+    /// called from an I/O thread (it only reports whether that point has passed).
     pub fn wait_closed(&self, timeout: Duration) -> bool {
+        let finished = || self.shared.finished.load(Ordering::Acquire);
         if on_io_thread() {
-            return self.state() == State::Closed;
+            return finished();
         }
         let deadline = std::time::Instant::now() + timeout;
         let mut done = self.shared.init_done.lock();
-        while self.state() != State::Closed {
+        while !finished() {
             if self
                 .shared
                 .init_cv
                 .wait_until(&mut done, deadline)
                 .timed_out()
             {
-                return self.state() == State::Closed;
+                return finished();
             }
         }
         true
