@@ -8,6 +8,8 @@ use ftapi::wire::{FrameReader, HEADER_LEN, encode_frame};
 
 #[path = "support/frame_feed.rs"]
 mod frame_feed;
+#[path = "support/groups_oracle.rs"]
+mod groups_oracle;
 use frame_feed::{Trickle, feed};
 use ftapi::{GroupsReply, Reply, ReplyKind};
 use proptest::prelude::*;
@@ -82,6 +84,174 @@ proptest! {
         if g.ret_type != -500 {
             prop_assert_eq!(&g.pb, &body);
         }
+    }
+}
+
+/// Protobuf pieces to assemble a `Qot_GetUserSecurityGroup.Response`-like body from:
+/// the known fields, repeated, with wrong wire types, and unknown fields (groups too).
+#[derive(Clone, Debug)]
+enum Piece {
+    Varint(u32, u64),
+    Bytes(u32, Vec<u8>),
+    Fixed32(u32),
+    Fixed64(u32),
+    Group(u32, Vec<Piece>),
+    /// A stray end-group key.
+    EndGroup(u32),
+    Message(u32, Vec<Piece>),
+}
+
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn encode(pieces: &[Piece], out: &mut Vec<u8>) {
+    for p in pieces {
+        match p {
+            Piece::Varint(f, v) => {
+                varint(out, u64::from(*f) << 3);
+                varint(out, *v);
+            }
+            Piece::Bytes(f, b) => {
+                varint(out, u64::from(*f) << 3 | 2);
+                varint(out, b.len() as u64);
+                out.extend_from_slice(b);
+            }
+            Piece::Fixed32(f) => {
+                varint(out, u64::from(*f) << 3 | 5);
+                out.extend_from_slice(&[1, 2, 3, 4]);
+            }
+            Piece::Fixed64(f) => {
+                varint(out, u64::from(*f) << 3 | 1);
+                out.extend_from_slice(&[9; 8]);
+            }
+            Piece::Group(f, inner) => {
+                varint(out, u64::from(*f) << 3 | 3);
+                encode(inner, out);
+                varint(out, u64::from(*f) << 3 | 4);
+            }
+            Piece::EndGroup(f) => varint(out, u64::from(*f) << 3 | 4),
+            Piece::Message(f, inner) => {
+                let mut b = Vec::new();
+                encode(inner, &mut b);
+                varint(out, u64::from(*f) << 3 | 2);
+                varint(out, b.len() as u64);
+                out.extend_from_slice(&b);
+            }
+        }
+    }
+}
+
+fn piece(depth: u32) -> BoxedStrategy<Piece> {
+    // Field numbers 1..=4 are the known ones at every level; 5..=7 and 100 are not.
+    let field = prop_oneof![4 => 1u32..5, 1 => 5u32..8, 1 => Just(100u32)];
+    let value = prop_oneof![
+        Just(0u64),
+        Just(1),
+        Just(2),
+        Just(3),
+        Just(u64::MAX),
+        Just(0x1_0000_0001),
+        any::<u64>()
+    ];
+    let bytes = prop_oneof![
+        prop::string::string_regex("[a-z全部\\x00]{0,6}")
+            .unwrap()
+            .prop_map(String::into_bytes),
+        prop::collection::vec(any::<u8>(), 0..6),
+    ];
+    let leaf = prop_oneof![
+        (field.clone(), value).prop_map(|(f, v)| Piece::Varint(f, v)),
+        (field.clone(), bytes).prop_map(|(f, b)| Piece::Bytes(f, b)),
+        field.clone().prop_map(Piece::Fixed32),
+        field.clone().prop_map(Piece::Fixed64),
+        field.clone().prop_map(Piece::EndGroup),
+    ];
+    if depth == 0 {
+        return leaf.boxed();
+    }
+    prop_oneof![
+        4 => leaf,
+        1 => (field.clone(), prop::collection::vec(piece(depth - 1), 0..4)).prop_map(|(f, v)| Piece::Group(f, v)),
+        2 => (field, prop::collection::vec(piece(depth - 1), 0..5)).prop_map(|(f, v)| Piece::Message(f, v)),
+    ]
+    .boxed()
+}
+
+/// What OpenD sends, give or take: an `s2c` (field 4) of GroupData (field 1) with a name
+/// (valid or not as UTF-8) and a type, each with a stray extra piece now and then.
+fn s2c_piece() -> impl Strategy<Value = Piece> {
+    let name = prop_oneof![
+        prop::string::string_regex("[a-z全部\\x00]{0,6}")
+            .unwrap()
+            .prop_map(String::into_bytes),
+        prop::collection::vec(any::<u8>(), 0..6),
+    ];
+    let group = (
+        name,
+        any::<i64>(),
+        prop::option::of(piece(1)),
+        any::<bool>(),
+    )
+        .prop_map(|(n, t, extra, swap)| {
+            let mut v = vec![Piece::Bytes(1, n), Piece::Varint(2, t as u64)];
+            if swap {
+                v.reverse();
+            }
+            v.extend(extra);
+            Piece::Message(1, v)
+        });
+    prop::collection::vec(prop_oneof![6 => group, 1 => piece(1)], 0..5)
+        .prop_map(|v| Piece::Message(4, v))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2048, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The hand-written 3222 decoder agrees with prost on assembled bodies (known fields
+    /// repeated or with the wrong wire type, unknown fields and groups, nesting), and on
+    /// each of them with one byte changed or cut short.
+    #[test]
+    fn groups_view_agrees_with_prost(
+        pieces in prop::collection::vec(prop_oneof![piece(3), s2c_piece()], 0..8),
+        flip in any::<(usize, u8)>(),
+        cut in any::<usize>(),
+    ) {
+        let mut body = Vec::new();
+        encode(&pieces, &mut body);
+        groups_oracle::agrees_with_prost(&body);
+        if !body.is_empty() {
+            let mut flipped = body.clone();
+            let i = flip.0 % body.len();
+            flipped[i] ^= flip.1 | 1;
+            groups_oracle::agrees_with_prost(&flipped);
+            groups_oracle::agrees_with_prost(&body[..cut % body.len()]);
+        }
+    }
+
+    /// And on arbitrary bytes.
+    #[test]
+    fn groups_view_agrees_with_prost_on_garbage(body in prop::collection::vec(any::<u8>(), 0..256)) {
+        groups_oracle::agrees_with_prost(&body);
+    }
+}
+
+/// Groups nested past prost's recursion limit: both decoders refuse, at the same depth.
+#[test]
+fn groups_view_nesting_limit_matches_prost() {
+    for depth in [98usize, 99, 100, 101] {
+        let mut body = Vec::new();
+        for _ in 0..depth {
+            body.push(5 << 3 | 3);
+        }
+        for _ in 0..depth {
+            body.push(5 << 3 | 4);
+        }
+        groups_oracle::agrees_with_prost(&body);
     }
 }
 

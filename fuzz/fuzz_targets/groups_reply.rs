@@ -1,12 +1,18 @@
 //! GroupsReply::from_reply with ReplyKind::Server and an arbitrary body: never panics,
 //! and `pb` always parses as a Qot_GetUserSecurityGroup.Response (the C ABI's promise).
+//! The hand-written decoder behind it must agree with prost (property shared with
+//! tests/properties.rs).
 #![no_main]
 use ftapi::pb::qot_get_user_security_group::Response;
 use ftapi::{GroupsReply, Reply, ReplyKind};
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
 
+#[path = "../../tests/support/groups_oracle.rs"]
+mod groups_oracle;
+
 fuzz_target!(|data: &[u8]| {
+    groups_oracle::agrees_with_prost(data);
     let reply = Reply {
         proto_id: 3222,
         serial: 7,

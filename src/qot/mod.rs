@@ -16,6 +16,9 @@ use prost::Message;
 use std::fmt;
 use std::time::Duration;
 
+mod view;
+pub use view::{DecodeError, GroupRef, GroupsView};
+
 /// Which groups to ask for. OpenD knows no others.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
@@ -103,37 +106,38 @@ impl GroupsReply {
         }
     }
 
+    /// The outcome for a reply from OpenD that is not a valid Response (-500).
+    pub fn unparsable(serial: u32, e: &DecodeError) -> GroupsReply {
+        GroupsReply::library_made(
+            serial,
+            crate::pb::common::RetType::Invalid as i32,
+            format!("cannot parse OpenD's reply: {e}"),
+        )
+    }
+
     /// Translates an engine reply.
     pub fn from_reply(reply: Reply) -> GroupsReply {
         match reply.kind {
             ReplyKind::Timeout | ReplyKind::Disconnected | ReplyKind::RateLimited => {
                 GroupsReply::library_made(reply.serial, reply.kind as i32, reply.reason)
             }
-            ReplyKind::Server => match pb::Response::decode(reply.body.as_slice()) {
-                Ok(rsp) => GroupsReply {
+            ReplyKind::Server => match GroupsView::parse(&reply.body) {
+                Ok(v) => GroupsReply {
                     serial: reply.serial,
-                    ret_type: rsp.ret_type,
-                    ret_msg: rsp.ret_msg.unwrap_or_default(),
-                    err_code: rsp.err_code.unwrap_or(0),
-                    groups: rsp
-                        .s2c
-                        .map(|s| {
-                            s.group_list
-                                .into_iter()
-                                .map(|g| Group {
-                                    name: g.group_name,
-                                    group_type: g.group_type,
-                                })
-                                .collect()
+                    ret_type: v.ret_type,
+                    ret_msg: v.ret_msg.to_owned(),
+                    err_code: v.err_code,
+                    groups: v
+                        .groups
+                        .iter()
+                        .map(|g| Group {
+                            name: g.name.to_owned(),
+                            group_type: g.group_type,
                         })
-                        .unwrap_or_default(),
+                        .collect(),
                     pb: reply.body,
                 },
-                Err(e) => GroupsReply::library_made(
-                    reply.serial,
-                    crate::pb::common::RetType::Invalid as i32,
-                    format!("cannot parse OpenD's reply: {e}"),
-                ),
+                Err(e) => GroupsReply::unparsable(reply.serial, &e),
             },
         }
     }
@@ -279,8 +283,9 @@ impl Qot {
         timeout: Option<Duration>,
         done: impl FnOnce(GroupsReply) + Send + 'static,
     ) -> Result<u32, QotError> {
-        let body = request_bytes(group_type)?;
-        self.send_request_bytes(body, timeout, done)
+        self.get_user_security_group_raw(group_type, timeout, move |r| {
+            done(GroupsReply::from_reply(r))
+        })
     }
 
     /// Sends a serialized `Qot_GetUserSecurityGroup.Request` (as the C++ SDK takes one),
@@ -290,6 +295,34 @@ impl Qot {
         request: &[u8],
         timeout: Option<Duration>,
         done: impl FnOnce(GroupsReply) + Send + 'static,
+    ) -> Result<u32, QotError> {
+        self.get_user_security_group_pb_raw(request, timeout, move |r| {
+            done(GroupsReply::from_reply(r))
+        })
+    }
+
+    /// As [`get_user_security_group_async`](Qot::get_user_security_group_async), but
+    /// `done` gets the engine's [`Reply`] itself, for callers that build their own
+    /// representation: decode a [`ReplyKind::Server`] body with [`GroupsView::parse`]
+    /// (no copies), hand any other kind (or a body that does not parse) to
+    /// [`GroupsReply::from_reply`] / [`GroupsReply::unparsable`]. The C ABI does this.
+    pub fn get_user_security_group_raw(
+        &self,
+        group_type: i32,
+        timeout: Option<Duration>,
+        done: impl FnOnce(Reply) + Send + 'static,
+    ) -> Result<u32, QotError> {
+        let body = request_bytes(group_type)?;
+        self.send_request_bytes(body, timeout, done)
+    }
+
+    /// [`get_user_security_group_pb`](Qot::get_user_security_group_pb) with the engine's
+    /// reply, as [`get_user_security_group_raw`](Qot::get_user_security_group_raw).
+    pub fn get_user_security_group_pb_raw(
+        &self,
+        request: &[u8],
+        timeout: Option<Duration>,
+        done: impl FnOnce(Reply) + Send + 'static,
     ) -> Result<u32, QotError> {
         let req = pb::Request::decode(request).map_err(|e| {
             QotError::Send(SendError::InvalidArgument(format!(
@@ -305,13 +338,13 @@ impl Qot {
         &self,
         body: Vec<u8>,
         timeout: Option<Duration>,
-        done: impl FnOnce(GroupsReply) + Send + 'static,
+        done: impl FnOnce(Reply) + Send + 'static,
     ) -> Result<u32, QotError> {
         Ok(self.conn.send_proto(
             proto_id::QOT_GET_USER_SECURITY_GROUP,
             body,
             timeout,
-            Box::new(move |reply| done(GroupsReply::from_reply(reply))),
+            Box::new(done),
         )?)
     }
 
