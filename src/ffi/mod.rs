@@ -11,7 +11,7 @@ pub use types::*;
 
 use crate::conn::{ConnectError, Events, Options, Reply, SendError, State};
 use crate::crypto::RsaKey;
-use crate::qot::{GroupsReply, Qot, QotError};
+use crate::qot::{Qot, QotError};
 use parking_lot::{Mutex, ReentrantMutex};
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -164,9 +164,9 @@ impl FtapiQot {
         }
     }
 
-    fn deliver_groups(self: &Arc<Self>, reply: GroupsReply) {
+    fn deliver_groups(self: &Arc<Self>, reply: Reply) {
         let serial = reply.serial;
-        let owned = OwnedReply::from_reply(reply);
+        let owned = OwnedReply::from_engine(reply);
         self.with_spi(|spi, p| {
             if let Some(f) = spi.on_reply_get_user_security_group {
                 // SAFETY: a callback the caller registered; the reply lives until it returns.
@@ -863,7 +863,7 @@ pub unsafe extern "C" fn ftapi_qot_get_user_security_group(
     let body = |qot: Arc<FtapiQot>| -> Result<u32, FtapiResult> {
         let q2 = qot.clone();
         qot.session(|q| {
-            q.get_user_security_group_async(group_type, None, move |r| q2.deliver_groups(r))
+            q.get_user_security_group_raw(group_type, None, move |r| q2.deliver_groups(r))
                 .map_err(|e| qot_error(&e))
         })
     };
@@ -886,7 +886,7 @@ pub unsafe extern "C" fn ftapi_qot_get_user_security_group_pb(
         let req = unsafe { bytes_arg(request, len) }?;
         let q2 = qot.clone();
         qot.session(|q| {
-            q.get_user_security_group_pb(req, None, move |r| q2.deliver_groups(r))
+            q.get_user_security_group_pb_raw(req, None, move |r| q2.deliver_groups(r))
                 .map_err(|e| qot_error(&e))
         })
     };
@@ -923,13 +923,13 @@ pub unsafe extern "C" fn ftapi_qot_get_user_security_group_sync(
             // Send under the session lock, wait outside it.
             let (tx, rx) = crossbeam_channel::bounded(1);
             qot.session(|q| {
-                q.get_user_security_group_async(group_type, timeout, move |r| {
+                q.get_user_security_group_raw(group_type, timeout, move |r| {
                     let _ = tx.send(r);
                 })
                 .map_err(|e| qot_error(&e))
             })?;
             let reply = rx.recv().map_err(|_| FtapiResult::FTAPI_ERR_CLOSED)?;
-            let owned = Box::new(OwnedReply::from_reply(reply));
+            let owned = Box::new(OwnedReply::from_engine(reply));
             // SAFETY: as above. The C struct is the first field of the #[repr(C)] box.
             unsafe { *out = Box::into_raw(owned).cast() };
             Ok(())

@@ -1,7 +1,8 @@
 //! Types and constants of the C ABI.
 
 use super::c_string;
-use crate::qot::GroupsReply;
+use crate::conn::{Reply, ReplyKind};
+use crate::qot::{GroupRef, GroupsReply, GroupsView};
 use std::ffi::{CString, c_char, c_void};
 
 /// Result of a call. Values are fixed forever; ftapi_result_message describes each.
@@ -190,19 +191,58 @@ pub(crate) struct OwnedReply {
 }
 
 impl OwnedReply {
-    /// The C view of a reply; takes its serialized bytes without a copy.
-    pub(crate) fn from_reply(mut r: GroupsReply) -> OwnedReply {
-        let pb = std::mem::take(&mut r.pb);
-        OwnedReply::build(&r, pb)
+    /// The C view of an engine reply. OpenD's bytes are decoded straight into it (names
+    /// borrowed from the body, which the view then keeps without a copy); library-made
+    /// outcomes and unparsable bodies go through the Rust API's [`GroupsReply`].
+    pub(crate) fn from_engine(reply: Reply) -> OwnedReply {
+        if reply.kind == ReplyKind::Server {
+            let parsed = GroupsView::parse(&reply.body)
+                .map(|v| CView::build(v.ret_type, v.ret_msg, v.err_code, &v.groups));
+            return match parsed {
+                Ok(c) => c.finish(reply.body),
+                Err(e) => OwnedReply::from_reply(GroupsReply::unparsable(reply.serial, &e)),
+            };
+        }
+        OwnedReply::from_reply(GroupsReply::from_reply(reply))
     }
 
-    fn build(r: &GroupsReply, pb: Vec<u8>) -> OwnedReply {
-        let ret_msg = c_string(&r.ret_msg);
-        let total: usize = r.groups.iter().map(|g| g.name.len() + 1).sum();
+    /// The C view of a Rust API reply; takes its serialized bytes without a copy.
+    pub(crate) fn from_reply(mut r: GroupsReply) -> OwnedReply {
+        let pb = std::mem::take(&mut r.pb);
+        let groups: Vec<GroupRef<'_>> = r
+            .groups
+            .iter()
+            .map(|g| GroupRef {
+                name: &g.name,
+                group_type: g.group_type,
+            })
+            .collect();
+        CView::build(r.ret_type, &r.ret_msg, r.err_code, &groups).finish(pb)
+    }
+}
+
+/// An `OwnedReply` before it owns its Response bytes (which the names may borrow from
+/// while it is built).
+struct CView {
+    ret_type: i32,
+    err_code: i32,
+    ret_msg: CString,
+    names: Vec<u8>,
+    groups: Vec<FtapiGroup>,
+}
+
+impl CView {
+    fn build(ret_type: i32, ret_msg: &str, err_code: i32, src: &[GroupRef<'_>]) -> CView {
+        let ret_msg = c_string(ret_msg);
+        let total: usize = src.iter().map(|g| g.name.len() + 1).sum();
         let mut names = Vec::with_capacity(total);
-        let mut starts = Vec::with_capacity(r.groups.len());
-        for g in &r.groups {
-            starts.push(names.len());
+        let mut groups = Vec::with_capacity(src.len());
+        for g in src {
+            // The pointer is filled in below, once `names` has stopped growing.
+            groups.push(FtapiGroup {
+                group_name: std::ptr::without_provenance(names.len()),
+                group_type: g.group_type,
+            });
             if g.name.as_bytes().contains(&0) {
                 // C strings cannot carry NUL: it becomes U+FFFD.
                 names.extend_from_slice(g.name.replace('\0', "\u{FFFD}").as_bytes());
@@ -211,22 +251,29 @@ impl OwnedReply {
             }
             names.push(0);
         }
-        // `names` is not touched again, so pointers into it stay valid.
+        // `names` is not touched again (moving a Vec keeps its heap buffer), so pointers
+        // into it stay valid.
         let base = names.as_ptr();
-        let groups: Vec<FtapiGroup> = starts
-            .iter()
-            .zip(&r.groups)
-            // SAFETY: every start is an offset inside `names`.
-            .map(|(&at, g)| FtapiGroup {
-                group_name: unsafe { base.add(at) }.cast(),
-                group_type: g.group_type,
-            })
-            .collect();
+        for g in &mut groups {
+            // SAFETY: every offset stored above is inside `names`.
+            g.group_name = unsafe { base.add(g.group_name.addr()) }.cast();
+        }
+        CView {
+            ret_type,
+            err_code,
+            ret_msg,
+            names,
+            groups,
+        }
+    }
+
+    fn finish(self, pb: Vec<u8>) -> OwnedReply {
+        let groups = self.groups;
         OwnedReply {
             c: FtapiUserSecurityGroupReply {
-                ret_type: r.ret_type,
-                ret_msg: ret_msg.as_ptr(),
-                err_code: r.err_code,
+                ret_type: self.ret_type,
+                ret_msg: self.ret_msg.as_ptr(),
+                err_code: self.err_code,
                 groups: if groups.is_empty() {
                     std::ptr::null()
                 } else {
@@ -236,8 +283,8 @@ impl OwnedReply {
                 pb: pb.as_ptr(),
                 pb_len: pb.len(),
             },
-            _ret_msg: ret_msg,
-            _names: names,
+            _ret_msg: self.ret_msg,
+            _names: self.names,
             _groups: groups,
             _pb: pb,
         }
@@ -359,6 +406,81 @@ mod tests {
         assert_eq!(name(0), "全部");
         assert_eq!(name(1), "a\u{FFFD}b");
         assert_eq!(name(2), "");
+    }
+
+    /// The C view of OpenD's bytes, decoded straight from them, equals the one built from
+    /// the Rust API's reply; an unparsable body and library-made outcomes become -500 /
+    /// their own kind with a Response that parses.
+    #[test]
+    fn engine_replies_become_the_same_c_view_as_the_rust_api_gives() {
+        use crate::pb::qot_get_user_security_group as pb;
+        use prost::Message;
+        let name_of = |o: &OwnedReply, i: usize| {
+            // SAFETY: the pointers point into `o`, alive for this closure's use.
+            unsafe { std::ffi::CStr::from_ptr((*o.c.groups.add(i)).group_name) }
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        let body = pb::Response {
+            ret_type: 0,
+            ret_msg: Some("fine".into()),
+            err_code: Some(7),
+            s2c: Some(pb::S2c {
+                group_list: ["全部", "a\0b", ""]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| pb::GroupData {
+                        group_name: (*n).into(),
+                        group_type: i as i32,
+                    })
+                    .collect(),
+            }),
+        }
+        .encode_to_vec();
+        let engine = |kind, body: Vec<u8>| Reply {
+            proto_id: 3222,
+            serial: 5,
+            kind,
+            body,
+            reason: "why".into(),
+        };
+        let direct = OwnedReply::from_engine(engine(ReplyKind::Server, body.clone()));
+        let via_rust = OwnedReply::from_reply(GroupsReply::from_reply(engine(
+            ReplyKind::Server,
+            body.clone(),
+        )));
+        for o in [&direct, &via_rust] {
+            assert_eq!((o.c.ret_type, o.c.err_code, o.c.group_count), (0, 7, 3));
+            // SAFETY: ret_msg is a NUL-terminated string inside `o`.
+            assert_eq!(
+                unsafe { std::ffi::CStr::from_ptr(o.c.ret_msg) }.to_str(),
+                Ok("fine")
+            );
+            assert_eq!(name_of(o, 0), "全部");
+            assert_eq!(name_of(o, 1), "a\u{FFFD}b");
+            assert_eq!(name_of(o, 2), "");
+            // SAFETY: groups has group_count entries.
+            assert_eq!(unsafe { (*o.c.groups.add(2)).group_type }, 2);
+            // SAFETY: pb/pb_len describe bytes inside `o`.
+            assert_eq!(
+                unsafe { std::slice::from_raw_parts(o.c.pb, o.c.pb_len) },
+                &body[..]
+            );
+        }
+        let bad = OwnedReply::from_engine(engine(ReplyKind::Server, vec![0x12, 0x05]));
+        assert_eq!((bad.c.ret_type, bad.c.group_count), (-500, 0));
+        assert!(bad.c.groups.is_null());
+        // SAFETY: as above.
+        let pb_bytes = unsafe { std::slice::from_raw_parts(bad.c.pb, bad.c.pb_len) };
+        assert_eq!(pb::Response::decode(pb_bytes).unwrap().ret_type, -500);
+        let gone = OwnedReply::from_engine(engine(ReplyKind::Disconnected, Vec::new()));
+        assert_eq!(gone.c.ret_type, -200);
+        // SAFETY: as above.
+        assert_eq!(
+            unsafe { std::ffi::CStr::from_ptr(gone.c.ret_msg) }.to_str(),
+            Ok("why")
+        );
     }
 
     #[test]
