@@ -687,8 +687,11 @@ impl Io {
                             return Ok(());
                         }
                         handled += 1;
-                        if handled % 32 == 0 {
-                            // Keep OpenD busy while we work through a long batch.
+                        if handled % 128 == 0 {
+                            // Keep OpenD busy while we work through a long batch. Every
+                            // 32 replies cost a send (and a wake-up of OpenD) per 32;
+                            // 128 measured ~10 % more requests/s at 256 in flight, and
+                            // never (one send per read) ~15 % fewer: OpenD went idle.
                             self.drain_commands();
                             self.flush(sock)?;
                         }
