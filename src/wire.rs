@@ -83,6 +83,34 @@ pub fn sha1(body: &[u8]) -> [u8; 20] {
     Sha1::digest(body).into()
 }
 
+/// SHA-1 with a memory of the last body it hashed. A connection sends the same request
+/// body and gets the same reply again and again; comparing a few hundred bytes is far
+/// cheaper than hashing them, and the digest of identical bytes is the same, so a check
+/// made through this is exactly as strict as hashing every time.
+#[derive(Default)]
+pub struct Sha1Memo {
+    last: Vec<u8>,
+    digest: [u8; 20],
+}
+
+impl Sha1Memo {
+    /// Bodies longer than this are hashed every time (and not remembered).
+    pub const MAX_REMEMBERED: usize = 4096;
+
+    pub fn digest(&mut self, body: &[u8]) -> [u8; 20] {
+        if !self.last.is_empty() && self.last == body {
+            return self.digest;
+        }
+        let d = sha1(body);
+        if !body.is_empty() && body.len() <= Self::MAX_REMEMBERED {
+            self.last.clear();
+            self.last.extend_from_slice(body);
+            self.digest = d;
+        }
+        d
+    }
+}
+
 impl Header {
     /// The header of a protobuf frame whose plaintext is `plain` and whose wire body is
     /// `wire_len` bytes long.
@@ -131,7 +159,13 @@ impl Header {
 
     /// Checks the plaintext body against the header's SHA-1.
     pub fn check_sha1(&self, plain: &[u8]) -> Result<(), WireError> {
-        if sha1(plain) == self.sha1 {
+        self.check_digest(sha1(plain))
+    }
+
+    /// Checks the SHA-1 of the plaintext body, computed by the caller (e.g. through a
+    /// [`Sha1Memo`]), against the header's.
+    pub fn check_digest(&self, digest: [u8; 20]) -> Result<(), WireError> {
+        if digest == self.sha1 {
             Ok(())
         } else {
             Err(WireError::Sha1Mismatch {
@@ -151,7 +185,25 @@ pub fn encode_frame_into(
     plain: &[u8],
     wire_body: &[u8],
 ) {
-    let header = Header::new(proto_id, serial, plain, wire_body.len());
+    encode_frame_with_digest(out, proto_id, serial, sha1(plain), wire_body);
+}
+
+/// As [`encode_frame_into`], with the plaintext's SHA-1 computed by the caller.
+pub fn encode_frame_with_digest(
+    out: &mut Vec<u8>,
+    proto_id: u32,
+    serial: u32,
+    digest: [u8; 20],
+    wire_body: &[u8],
+) {
+    let header = Header {
+        proto_id,
+        fmt: 0,
+        ver: 0,
+        serial,
+        body_len: wire_body.len() as u32,
+        sha1: digest,
+    };
     out.reserve(HEADER_LEN + wire_body.len());
     out.extend_from_slice(&header.encode());
     out.extend_from_slice(wire_body);
@@ -280,6 +332,24 @@ impl FrameReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sha1_memo_gives_the_digest_of_every_body_and_checks_stay_strict() {
+        let mut m = Sha1Memo::default();
+        let big = vec![7u8; Sha1Memo::MAX_REMEMBERED + 1];
+        let bodies: [&[u8]; 8] = [b"abc", b"abc", b"abd", b"abc", b"", b"", &big, &big];
+        for b in bodies {
+            assert_eq!(m.digest(b), sha1(b), "{:?}", &b[..b.len().min(4)]);
+        }
+        // A remembered body under a header whose SHA-1 is wrong still fails.
+        let body = b"the same reply".to_vec();
+        let good = Header::new(3222, 2, &body, body.len());
+        assert!(good.check_digest(m.digest(&body)).is_ok());
+        let mut bad = good;
+        bad.sha1[19] ^= 1;
+        assert!(bad.check_digest(m.digest(&body)).is_err());
+        assert!(good.check_digest(m.digest(&body)).is_ok());
+    }
 
     #[test]
     fn header_matches_the_official_clients_bytes() {

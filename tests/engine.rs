@@ -1,7 +1,7 @@
 //! The client against `opend-sim` over loopback: every outcome a request can have.
 
 use ftapi::conn::errcode;
-use ftapi::{Connection, Events, GroupType, Options, Qot, QotError, ReplyKind, State};
+use ftapi::{Connection, Events, GroupType, GroupsReply, Options, Qot, QotError, ReplyKind, State};
 use opend_sim::{Config, Faults, GroupEntry, Lang, RateLimit, Sim};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -257,6 +257,31 @@ fn corrupted_sha1_ends_the_connection_and_no_request_is_left_hanging() {
     assert!(r.ret_msg.contains("SHA-1"), "{}", r.ret_msg);
     assert!(qot.connection().wait_closed(Duration::from_secs(5)));
     assert!(reason.lock().unwrap().contains("SHA-1"));
+}
+
+/// The receive side remembers the last verified body (wire::Sha1Memo); the very same
+/// body under a wrong SHA-1 must still end the connection.
+#[test]
+fn a_repeated_reply_with_a_bad_sha1_is_still_caught() {
+    let s = sim(no_limit());
+    let qot = Qot::connect("127.0.0.1", s.port(), Options::default()).unwrap();
+    let first = qot.get_user_security_group_blocking(3, None).unwrap();
+    assert_eq!(first.ret_type, 0);
+    assert_eq!(
+        qot.get_user_security_group_blocking(3, None).unwrap(),
+        GroupsReply {
+            serial: first.serial + 1,
+            ..first.clone()
+        }
+    );
+    s.set_faults(Faults {
+        corrupt_sha1: Some(3222),
+        ..Faults::default()
+    });
+    let r = qot.get_user_security_group_blocking(3, None).unwrap();
+    assert_eq!(r.ret_type, -200, "{}", r.ret_msg);
+    assert!(r.ret_msg.contains("SHA-1"), "{}", r.ret_msg);
+    assert!(qot.connection().wait_closed(Duration::from_secs(5)));
 }
 
 #[test]

@@ -84,6 +84,9 @@ struct Io {
     reported: Option<State>,
     /// Inside an auto-reconnect (InitConnect already reported once).
     reconnecting: bool,
+    /// SHA-1 of what we send and of what we check, each remembering its last body.
+    send_sha1: wire::Sha1Memo,
+    recv_sha1: wire::Sha1Memo,
 }
 
 /// Runs a user callback; a panic in it is reported and contained, never unwound into
@@ -124,6 +127,8 @@ pub(super) fn run(
         sent_times: HashMap::new(),
         reported: None,
         reconnecting: false,
+        send_sha1: wire::Sha1Memo::default(),
+        recv_sha1: wire::Sha1Memo::default(),
     };
     io.report_state(State::Connecting, &format!("connecting to {host}:{port}"));
     let mut attempt: u32 = 0;
@@ -376,6 +381,8 @@ impl Io {
 
     /// Takes new requests from the channel: sends them, holds them, or completes them.
     fn drain_commands(&mut self) {
+        // One clock read per batch; refreshed after anything that runs a callback.
+        let mut now = Instant::now();
         loop {
             match self.rx.try_recv() {
                 Ok(Cmd::Close) => {
@@ -395,7 +402,7 @@ impl Io {
                         .shared
                         .queued_bytes
                         .fetch_sub(body.len() + wire::HEADER_LEN, Ordering::AcqRel);
-                    let deadline = Instant::now() + timeout;
+                    let deadline = now + timeout;
                     if self.closing {
                         self.complete_now(
                             proto_id,
@@ -404,6 +411,7 @@ impl Io {
                             ReplyKind::Disconnected,
                             "closed by the user",
                         );
+                        now = Instant::now();
                     } else if !self.ready {
                         if self.reconnecting && self.conn.shared.options.queue_while_reconnecting {
                             self.hold(Held {
@@ -422,15 +430,19 @@ impl Io {
                                 ReplyKind::Disconnected,
                                 "the connection dropped",
                             );
+                            now = Instant::now();
                         }
-                    } else {
-                        self.submit(Held {
+                    } else if self.submit(
+                        Held {
                             proto_id,
                             serial,
                             body,
                             deadline,
                             done,
-                        });
+                        },
+                        now,
+                    ) {
+                        now = Instant::now();
                     }
                 }
                 Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => return,
@@ -472,11 +484,12 @@ impl Io {
     }
 
     /// A new request while ready: to the wire, or held / refused by the rate limiter.
-    fn submit(&mut self, h: Held) {
-        let now = Instant::now();
+    /// True when it was refused (its callback has run).
+    fn submit(&mut self, h: Held, now: Instant) -> bool {
         let behind_held = self.held.iter().any(|x| x.proto_id == h.proto_id);
         match (behind_held, self.slot(h.proto_id, now)) {
             (false, Ok(())) => self.send_request(h, now),
+
             (_, Err(next))
                 if self.conn.shared.options.rate_limit_mode == RateLimitMode::FailFast =>
             {
@@ -496,6 +509,7 @@ impl Io {
                     ReplyKind::RateLimited,
                     &reason,
                 );
+                return true;
             }
             (_, Err(next)) => {
                 self.hold(h);
@@ -503,6 +517,7 @@ impl Io {
             }
             (true, Ok(())) => self.hold(h),
         }
+        false
     }
 
     fn send_request(&mut self, h: Held, now: Instant) {
@@ -578,12 +593,13 @@ impl Io {
 
     fn queue_frame(&mut self, proto_id: u32, serial: u32, plain: &[u8]) {
         let before = self.out.len();
+        let digest = self.send_sha1.digest(plain);
         match &self.cipher {
             Some(c) => {
                 let wire_body = c.encrypt(plain);
-                wire::encode_frame_into(&mut self.out, proto_id, serial, plain, &wire_body);
+                wire::encode_frame_with_digest(&mut self.out, proto_id, serial, digest, &wire_body);
             }
-            None => wire::encode_frame_into(&mut self.out, proto_id, serial, plain, plain),
+            None => wire::encode_frame_with_digest(&mut self.out, proto_id, serial, digest, plain),
         }
         self.account_out(self.out.len() - before);
     }
@@ -736,7 +752,7 @@ impl Io {
             })?,
             None => frame.body,
         };
-        h.check_sha1(&plain)
+        h.check_digest(self.recv_sha1.digest(&plain))
             .map_err(|e| self.protocol_error(format!("protocol error: {e}")))?;
 
         if proto_id::is_push(h.proto_id) {
