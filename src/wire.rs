@@ -93,16 +93,16 @@ pub struct Sha1Memo {
     digest: [u8; 20],
 }
 
-impl Sha1Memo {
-    /// Bodies longer than this are hashed every time (and not remembered).
-    pub const MAX_REMEMBERED: usize = 4096;
+/// Bodies longer than this are hashed every time (and not remembered).
+const MEMO_MAX: usize = 4096;
 
+impl Sha1Memo {
     pub fn digest(&mut self, body: &[u8]) -> [u8; 20] {
         if !self.last.is_empty() && self.last == body {
             return self.digest;
         }
         let d = sha1(body);
-        if !body.is_empty() && body.len() <= Self::MAX_REMEMBERED {
+        if !body.is_empty() && body.len() <= MEMO_MAX {
             self.last.clear();
             self.last.extend_from_slice(body);
             self.digest = d;
@@ -336,7 +336,7 @@ mod tests {
     #[test]
     fn sha1_memo_gives_the_digest_of_every_body_and_checks_stay_strict() {
         let mut m = Sha1Memo::default();
-        let big = vec![7u8; Sha1Memo::MAX_REMEMBERED + 1];
+        let big = vec![7u8; MEMO_MAX + 1];
         let bodies: [&[u8]; 8] = [b"abc", b"abc", b"abd", b"abc", b"", b"", &big, &big];
         for b in bodies {
             assert_eq!(m.digest(b), sha1(b), "{:?}", &b[..b.len().min(4)]);

@@ -14,6 +14,7 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use prost::Message;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
@@ -61,7 +62,7 @@ struct Io {
     conn: Connection,
     rx: Receiver<Cmd>,
     events: Box<dyn Events>,
-    pending: HashMap<u32, Pending>,
+    pending: SerialMap<Pending>,
     deadlines: BinaryHeap<Reverse<(Instant, u32)>>,
     reader: FrameReader,
     out: Vec<u8>,
@@ -89,6 +90,30 @@ struct Io {
     recv_sha1: wire::Sha1Memo,
 }
 
+/// Requests in flight by serial. Serials are ours and sequential, so a multiplicative
+/// hash spreads them well at a fraction of SipHash's cost; replies only look serials up
+/// (never insert), so a hostile OpenD cannot make the map grow or collide.
+type SerialMap<V> = HashMap<u32, V, BuildHasherDefault<SerialHash>>;
+
+#[derive(Default)]
+struct SerialHash(u64);
+
+impl Hasher for SerialHash {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Runs a user callback; a panic in it is reported and contained, never unwound into
 /// the I/O loop (or through a C frame).
 pub(crate) fn guard(what: &str, f: impl FnOnce()) {
@@ -109,7 +134,7 @@ pub(super) fn run(
         conn,
         rx,
         events,
-        pending: HashMap::new(),
+        pending: SerialMap::default(),
         deadlines: BinaryHeap::new(),
         reader: FrameReader::new(max_body),
         out: Vec::new(),

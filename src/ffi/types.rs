@@ -3,7 +3,7 @@
 use super::c_string;
 use crate::conn::{Reply, ReplyKind};
 use crate::qot::{GroupRef, GroupsReply, GroupsView};
-use std::ffi::{CString, c_char, c_void};
+use std::ffi::{CStr, CString, c_char, c_void};
 
 /// Result of a call. Values are fixed forever; ftapi_result_message describes each.
 #[repr(i32)]
@@ -184,7 +184,8 @@ pub struct FtapiUserSecurityGroupReply {
 #[repr(C)]
 pub(crate) struct OwnedReply {
     pub(crate) c: FtapiUserSecurityGroupReply,
-    _ret_msg: CString,
+    /// None for an empty message (most replies): `c.ret_msg` is then a static "".
+    _ret_msg: Option<CString>,
     _names: Vec<u8>,
     _groups: Vec<FtapiGroup>,
     _pb: Vec<u8>,
@@ -226,14 +227,14 @@ impl OwnedReply {
 struct CView {
     ret_type: i32,
     err_code: i32,
-    ret_msg: CString,
+    ret_msg: Option<CString>,
     names: Vec<u8>,
     groups: Vec<FtapiGroup>,
 }
 
 impl CView {
     fn build(ret_type: i32, ret_msg: &str, err_code: i32, src: &[GroupRef<'_>]) -> CView {
-        let ret_msg = c_string(ret_msg);
+        let ret_msg = (!ret_msg.is_empty()).then(|| c_string(ret_msg));
         let total: usize = src.iter().map(|g| g.name.len() + 1).sum();
         let mut names = Vec::with_capacity(total);
         let mut groups = Vec::with_capacity(src.len());
@@ -272,7 +273,7 @@ impl CView {
         OwnedReply {
             c: FtapiUserSecurityGroupReply {
                 ret_type: self.ret_type,
-                ret_msg: self.ret_msg.as_ptr(),
+                ret_msg: self.ret_msg.as_deref().map_or(c"".as_ptr(), CStr::as_ptr),
                 err_code: self.err_code,
                 groups: if groups.is_empty() {
                     std::ptr::null()
@@ -474,6 +475,14 @@ mod tests {
         // SAFETY: as above.
         let pb_bytes = unsafe { std::slice::from_raw_parts(bad.c.pb, bad.c.pb_len) };
         assert_eq!(pb::Response::decode(pb_bytes).unwrap().ret_type, -500);
+        // No retMsg at all: "" (never NULL), as the header promises.
+        let quiet = OwnedReply::from_engine(engine(ReplyKind::Server, vec![0x08, 0x00]));
+        assert!(!quiet.c.ret_msg.is_null());
+        // SAFETY: as above.
+        assert_eq!(
+            unsafe { std::ffi::CStr::from_ptr(quiet.c.ret_msg) }.to_bytes(),
+            b""
+        );
         let gone = OwnedReply::from_engine(engine(ReplyKind::Disconnected, Vec::new()));
         assert_eq!(gone.c.ret_type, -200);
         // SAFETY: as above.

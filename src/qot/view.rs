@@ -230,8 +230,8 @@ impl<'a> GroupsView<'a> {
 
 fn parse_s2c<'a>(c: &mut Cursor<'a>, groups: &mut Vec<GroupRef<'a>>) -> Result<(), DecodeError> {
     if groups.capacity() == 0 {
-        // A 12-group reply is ~190 bytes; each group takes at least 4.
-        groups.reserve((c.buf.len() / 16).clamp(1, 1024));
+        // OpenD's groups take ~12-20 bytes each; /8 leaves room without regrowing.
+        groups.reserve((c.buf.len() / 8).clamp(1, 4096));
     }
     while !c.done() {
         match c.key()? {
