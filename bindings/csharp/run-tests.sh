@@ -28,6 +28,7 @@ cd "$OUT"
 if ! { mcs -nologo -warnaserror+ -target:library -out:ftapi-csharp.dll "$HERE"/src/*.cs &&
        mcs -nologo -out:example.exe -r:ftapi-csharp.dll "$HERE/examples/GetUserSecurityGroup.cs" &&
        mcs -nologo -out:example-moomoo.exe -r:ftapi-csharp.dll "$HERE/examples/MoomooGetUserSecurityGroup.cs" &&
+       mcs -nologo -out:exit-without-dispose.exe -r:ftapi-csharp.dll "$HERE/tests/ExitWithoutDispose.cs" &&
        mcs -nologo -target:library -out:ftapi-tests.dll -r:ftapi-csharp.dll -r:"$NUNIT_DLL" -r:System.Core \
            "$HERE/tests/Tests.cs" "$HERE/tests/Features.cs"; }; then
   bad "build"; finish
@@ -88,6 +89,20 @@ check_example() {
 check_example "example on Mono" "groupName: All, groupType: 2" "$OPEND_SIM" --port 0 -- mono example.exe '{port}'
 check_example "moomoo example on Mono (zh)" "groupName: 全部, groupType: 2" "$OPEND_SIM" --port 0 --lang zh -- mono example-moomoo.exe '{port}'
 
+# Returning from Main without Dispose: the process exits by itself (a hang is killed after
+# 20 s and fails), and the connection is closed on the way out (OnDisconnect(0) after Main).
+check_exit() {
+  local name="$1"; shift
+  local t0=$SECONDS log; log=$("$OPEND_SIM" --port 0 -- timeout -s KILL 20 "$@" 2>&1); local rc=$?
+  if [ $rc -eq 0 ] && grep -q '^groups: 12$' <<<"$log" &&
+     [ "$(grep -A5 '^main returns$' <<<"$log" | grep -c '^OnDisconnect: 0$')" = 1 ] && [ $((SECONDS - t0)) -lt 15 ]; then
+    ok "$name"
+  else
+    echo "$log"; bad "$name (exit $rc after $((SECONDS - t0)) s)"
+  fi
+}
+check_exit "exit without Dispose on Mono" mono exit-without-dispose.exe '{port}'
+
 # The same example on CoreCLR (.NET Core 3.1 runtime from PyPI dotnetcore2, own venv).
 if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV" >/dev/null; fi
 DOTNET=$(ls "$VENV"/lib/python3*/site-packages/dotnetcore2/bin/dotnet 2>/dev/null | head -1)
@@ -101,6 +116,7 @@ else
   FW=$(ls "$(dirname "$DOTNET")/shared/Microsoft.NETCore.App" | sort -V | tail -1)
   printf '{"runtimeOptions":{"tfm":"netcoreapp3.1","framework":{"name":"Microsoft.NETCore.App","version":"%s"}}}\n' "$FW" > rc.json
   check_example "example on CoreCLR" "groupName: All, groupType: 2" "$OPEND_SIM" --port 0 -- "$DOTNET" exec --runtimeconfig rc.json example.exe '{port}'
+  check_exit "exit without Dispose on CoreCLR" "$DOTNET" exec --runtimeconfig rc.json exit-without-dispose.exe '{port}'
 fi
 
 finish

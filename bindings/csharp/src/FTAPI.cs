@@ -179,6 +179,46 @@ namespace Futu.OpenApi
             public StateSink(FTAPI_Conn conn, Action<FTAPI_Conn, int, string> cb) { Conn = conn; Callback = cb; }
         }
 
+        // Connections not yet disposed. At process exit they are closed: Mono waits for the
+        // library's I/O threads (adopted as managed threads by their first callback) before
+        // it exits, and a connection's thread ends only when it is closed; closing also gives
+        // pending requests their -200 and OnDisconnect(0), as Dispose would.
+        private static readonly HashSet<QotSafeHandle> s_live = new HashSet<QotSafeHandle>();
+        private static bool s_exitHooked;
+
+        private static void Track(QotSafeHandle h)
+        {
+            lock (s_live)
+            {
+                if (!s_exitHooked)
+                {
+                    AppDomain.CurrentDomain.ProcessExit += CloseAllAtExit;
+                    s_exitHooked = true;
+                }
+                s_live.Add(h);
+            }
+        }
+
+        private static void Untrack(QotSafeHandle h)
+        {
+            lock (s_live) s_live.Remove(h);
+        }
+
+        private static void CloseAllAtExit(object sender, EventArgs e)
+        {
+            QotSafeHandle[] left;
+            lock (s_live)
+            {
+                left = new QotSafeHandle[s_live.Count];
+                s_live.CopyTo(left);
+            }
+            foreach (var h in left)
+            {
+                try { Native.ftapi_qot_close(h); }
+                catch (Exception) { } // disposed meanwhile
+            }
+        }
+
         internal readonly QotSafeHandle handle;
         private readonly object pendingLock = new object();
         private readonly Dictionary<uint, TaskCompletionSource<QotGetUserSecurityGroup.Response>> pending =
@@ -209,6 +249,7 @@ namespace Futu.OpenApi
                 handle.Dispose();
                 throw new FtapiException(r);
             }
+            Track(handle);
         }
 
         /// <summary>The FtapiResult of the last call that reports failure by its return value
@@ -370,7 +411,9 @@ namespace Futu.OpenApi
 
         protected virtual void Dispose(bool disposing)
         {
-            if (disposing) handle.Dispose();
+            if (!disposing) return;
+            Untrack(handle);
+            handle.Dispose();
         }
 
         private static void Check(int r)
