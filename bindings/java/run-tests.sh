@@ -42,7 +42,7 @@ fi
 J=/usr/share/java
 CP="$out/ftapi.jar:$J/protobuf.jar:$J/protobuf-util.jar:$J/gson.jar:$J/guava.jar:$J/junit4.jar:$J/hamcrest-core.jar"
 rm -rf "$out/test-classes" "$logs"; mkdir -p "$out/test-classes" "$logs"
-if ! javac -nowarn -encoding UTF-8 -cp "$CP" -d "$out/test-classes" "$here"/test/com/futu/openapi/*.java "$here/examples/QotDemo.java"; then
+if ! javac -nowarn -encoding UTF-8 -cp "$CP" -d "$out/test-classes" "$here"/test/com/futu/openapi/*.java "$here/examples/QotDemo.java" "$here/test/ExitWithoutClose.java"; then
   echo "0 passed, 1 failed"; exit 1
 fi
 CP="$out/test-classes:$CP"
@@ -104,6 +104,17 @@ for jdk in "${jdks[@]}"; do
     passed=$((passed + 1)); echo "jdk$ver QotDemo: passed"
   else
     failed=$((failed + 1)); echo "jdk$ver QotDemo: FAILED (rc $rc)"; cat "$log"
+  fi
+  # Returning from main without close(): the JVM exits by itself (a hang is killed).
+  log="$logs/jdk$ver-ExitWithoutClose.log"
+  t0=$SECONDS
+  "$OPEND_SIM" --port 0 -- timeout -s KILL 20 "$java" "${jflags[@]}" -cp "$CP" ExitWithoutClose '{port}' >"$log" 2>&1
+  rc=$?
+  if [ $rc -eq 0 ] && grep -q '^groups: 12$' "$log" && grep -q '^main returns$' "$log" && [ $((SECONDS - t0)) -lt 15 ] \
+     && ! grep -q 'in native method' "$log"; then
+    passed=$((passed + 1)); echo "jdk$ver ExitWithoutClose: passed"
+  else
+    failed=$((failed + 1)); echo "jdk$ver ExitWithoutClose: FAILED (rc $rc after $((SECONDS - t0)) s)"; cat "$log"
   fi
 done
 echo "$passed passed, $failed failed"

@@ -4,8 +4,8 @@
 //! They translate the Rust API ([`Qot`]), not the C ABI:
 //! - a Java connection is a `long` handle: a key into a registry of [`JConn`], so a stale or
 //!   freed handle is an exception, never a use-after-free;
-//! - callbacks run on the connection's I/O thread, attached to the JVM once (permanently; it
-//!   is detached when the thread ends), and call back into the `FTAPI_Conn` object through a
+//! - callbacks run on the connection's I/O thread, attached to the JVM once as a daemon
+//!   thread (so the JVM never waits for it at exit; detached when the thread ends), and call back into the `FTAPI_Conn` object through a
 //!   JNI weak global reference, so the Java object stays collectable (its `Cleaner` can close
 //!   a forgotten connection); the Java listeners are fields of that object;
 //! - an exception thrown by Java code during a callback is printed and cleared;
@@ -80,6 +80,45 @@ fn string_arg(env: &mut Env, s: &JString, what: &str) -> JResult<String> {
     s.try_to_string(env)
 }
 
+/// Attaches a native thread (a connection's I/O thread) to the JVM as a *daemon* before
+/// jni-rs sees it: jni-rs attaches non-daemon threads only, and the JVM waits for every
+/// non-daemon thread when `main` returns, so a program that never called `close()` hung
+/// at exit. jni-rs then uses this attachment as it finds it. A thread-local guard detaches
+/// the thread when it ends. Threads the JVM already knows (Java threads) are left alone.
+fn attach_as_daemon(vm: &JavaVM) {
+    struct Detach(*mut jni::sys::JavaVM);
+    impl Drop for Detach {
+        fn drop(&mut self) {
+            // SAFETY: the VM pointer is the process's JavaVM; this thread attached itself
+            // below and no jni-rs guard is alive while thread-locals are destroyed.
+            unsafe { ((**self.0).v1_1.DetachCurrentThread)(self.0) };
+        }
+    }
+    thread_local! {
+        static ATTACHED: std::cell::RefCell<Option<Detach>> = const { std::cell::RefCell::new(None) };
+    }
+    let _ = ATTACHED.try_with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if slot.is_some() {
+            return;
+        }
+        let raw = vm.get_raw();
+        let mut env: *mut std::ffi::c_void = std::ptr::null_mut();
+        // SAFETY: `raw` is the JavaVM jni-rs holds for the process; GetEnv and
+        // AttachCurrentThreadAsDaemon (JNI 1.2 / 1.4) may be called from any thread.
+        unsafe {
+            if ((**raw).v1_2.GetEnv)(raw, &mut env, jni::sys::JNI_VERSION_1_6) == jni::sys::JNI_OK {
+                return;
+            }
+            if ((**raw).v1_4.AttachCurrentThreadAsDaemon)(raw, &mut env, std::ptr::null_mut())
+                == jni::sys::JNI_OK
+            {
+                *slot = Some(Detach(raw));
+            }
+        }
+    });
+}
+
 /// Runs `f` on the current (I/O) thread attached to the JVM, with the Java `FTAPI_Conn`
 /// if it is still alive. Java exceptions are printed and cleared; panics are contained.
 fn dispatch<F>(target: &Target, f: F)
@@ -91,6 +130,7 @@ where
             Ok(vm) => vm,
             Err(_) => return,
         };
+        attach_as_daemon(&vm);
         let r: JResult<()> = vm.attach_current_thread(|env| {
             let Some(obj) = target.upgrade_local(env)? else {
                 return Ok(());
@@ -673,6 +713,7 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_setLogSink<'l>(
             let Ok(vm) = JavaVM::singleton() else {
                 return;
             };
+            attach_as_daemon(&vm);
             let r: JResult<()> = vm.attach_current_thread(|env| {
                 let t = env.new_string(target)?;
                 let m = env.new_string(msg)?;
