@@ -397,7 +397,8 @@ FtapiResult ftapi_qot_wait_init(struct FtapiQot *qot, uint32_t timeout_ms, int64
 uint64_t ftapi_qot_get_connect_id(const struct FtapiQot *qot);
 
 // The connection's state (`FTAPI_STATE_*`); `FTAPI_STATE_CLOSED` before the first
-// ftapi_qot_init_connect or for NULL.
+// ftapi_qot_init_connect or for NULL. Read outside the callbacks, CLOSED means every
+// outcome, `on_disconnect` and the last state change have already been delivered.
 int32_t ftapi_qot_get_state(const struct FtapiQot *qot);
 
 // Closes the connection: every pending request completes with retType -200, then

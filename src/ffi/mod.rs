@@ -791,7 +791,8 @@ pub unsafe extern "C" fn ftapi_qot_get_connect_id(qot: *const FtapiQot) -> u64 {
 }
 
 /// The connection's state (`FTAPI_STATE_*`); `FTAPI_STATE_CLOSED` before the first
-/// ftapi_qot_init_connect or for NULL.
+/// ftapi_qot_init_connect or for NULL. Read outside the callbacks, CLOSED means every
+/// outcome, `on_disconnect` and the last state change have already been delivered.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ftapi_qot_get_state(qot: *const FtapiQot) -> i32 {
     guard(State::Closed as i32, || {
