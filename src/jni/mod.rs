@@ -5,9 +5,10 @@
 //! - a Java connection is a `long` handle: a key into a registry of [`JConn`], so a stale or
 //!   freed handle is an exception, never a use-after-free;
 //! - callbacks run on the connection's I/O thread, attached to the JVM once as a daemon
-//!   thread (so the JVM never waits for it at exit; detached when the thread ends), and call back into the `FTAPI_Conn` object through a
-//!   JNI weak global reference, so the Java object stays collectable (its `Cleaner` can close
-//!   a forgotten connection); the Java listeners are fields of that object;
+//!   thread (so the JVM never waits for it at exit; detached when the thread ends), and
+//!   call back into the `FTAPI_Conn` object through a JNI weak global reference, so the
+//!   Java object stays collectable (its `Cleaner` can close a forgotten connection); the
+//!   Java listeners are fields of that object;
 //! - an exception thrown by Java code during a callback is printed and cleared;
 //! - every export runs inside `EnvUnowned::with_env`, which turns Rust errors and panics into
 //!   Java exceptions; callbacks are wrapped in `catch_unwind`.
