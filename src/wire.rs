@@ -115,13 +115,18 @@ impl Header {
     /// The header of a protobuf frame whose plaintext is `plain` and whose wire body is
     /// `wire_len` bytes long.
     pub fn new(proto_id: u32, serial: u32, plain: &[u8], wire_len: usize) -> Header {
+        Header::with_digest(proto_id, serial, sha1(plain), wire_len)
+    }
+
+    /// As [`Header::new`], with the plaintext's SHA-1 computed by the caller.
+    pub fn with_digest(proto_id: u32, serial: u32, digest: [u8; 20], wire_len: usize) -> Header {
         Header {
             proto_id,
             fmt: 0,
             ver: 0,
             serial,
             body_len: wire_len as u32,
-            sha1: sha1(plain),
+            sha1: digest,
         }
     }
 
@@ -196,14 +201,7 @@ pub fn encode_frame_with_digest(
     digest: [u8; 20],
     wire_body: &[u8],
 ) {
-    let header = Header {
-        proto_id,
-        fmt: 0,
-        ver: 0,
-        serial,
-        body_len: wire_body.len() as u32,
-        sha1: digest,
-    };
+    let header = Header::with_digest(proto_id, serial, digest, wire_body.len());
     out.reserve(HEADER_LEN + wire_body.len());
     out.extend_from_slice(&header.encode());
     out.extend_from_slice(wire_body);
