@@ -15,6 +15,7 @@
 
 pub mod errcode;
 mod io;
+pub(crate) mod oneshot;
 pub(crate) use io::guard as guard_callback;
 mod waker;
 
@@ -383,12 +384,16 @@ pub struct SessionInfo {
 }
 
 thread_local! {
-    static ON_IO_THREAD: Cell<bool> = const { Cell::new(false) };
+    /// On an I/O thread: the address of its connection's `Shared` (0 elsewhere). A plain
+    /// const-initialised cell: asking "am I this connection's I/O thread?" from a C
+    /// program's own thread must not allocate (`std::thread::current()` would, once per
+    /// thread, and valgrind reports that block as "possibly lost" at exit).
+    static IO_THREAD_OF: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Whether the current thread is an ftapi I/O thread (where blocking calls would deadlock).
 pub fn on_io_thread() -> bool {
-    ON_IO_THREAD.with(|c| c.get())
+    IO_THREAD_OF.with(|c| c.get() != 0)
 }
 
 pub(crate) enum Cmd {
@@ -424,7 +429,6 @@ struct Shared {
     /// change, has returned; [`Connection::wait_closed`] waits for it.
     finished: AtomicBool,
     thread: Mutex<Option<JoinHandle<()>>>,
-    thread_id: std::sync::OnceLock<thread::ThreadId>,
     options: Options,
 }
 
@@ -480,7 +484,6 @@ impl Connection {
             init_cv: Condvar::new(),
             finished: AtomicBool::new(false),
             thread: Mutex::new(None),
-            thread_id: std::sync::OnceLock::new(),
             options,
         });
         let conn = Connection { shared };
@@ -490,10 +493,9 @@ impl Connection {
         let handle = thread::Builder::new()
             .name("ftapi-io".into())
             .spawn(move || {
-                ON_IO_THREAD.with(|c| c.set(true));
                 // Before any callback can run: a callback that closes its own connection
                 // must be recognised as running on this thread (no self-join).
-                let _ = io_conn.shared.thread_id.set(thread::current().id());
+                IO_THREAD_OF.with(|c| c.set(io_conn.shared_addr()));
                 io::run(io_conn, rx, events, host, port);
             })
             .map_err(|e| {
@@ -621,7 +623,11 @@ impl Connection {
 
     /// Whether the caller is this connection's own I/O thread.
     pub fn is_current_io_thread(&self) -> bool {
-        self.shared.thread_id.get() == Some(&thread::current().id())
+        IO_THREAD_OF.with(|c| c.get()) == self.shared_addr()
+    }
+
+    fn shared_addr(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
     }
 
     /// The connection ID OpenD gave in InitConnect; 0 before that.

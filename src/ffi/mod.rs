@@ -134,7 +134,7 @@ pub struct FtapiQot {
     /// returns no callback of the previous table is running (reentrant, so a callback
     /// may call it).
     callback_lock: ReentrantMutex<()>,
-    session: Mutex<Option<Qot>>,
+    session: Mutex<Option<Arc<Qot>>>,
     state_cb: Mutex<Option<Arc<StateCallback>>>,
 }
 
@@ -188,7 +188,7 @@ impl FtapiQot {
         });
     }
 
-    fn session<R>(&self, f: impl FnOnce(&Qot) -> Result<R, FtapiResult>) -> Result<R, FtapiResult> {
+    fn session<R>(&self, f: impl FnOnce(&Arc<Qot>) -> Result<R, FtapiResult>) -> Result<R, FtapiResult> {
         // Calls on the session are short and never wait for the network, so holding the
         // lock for them is fine.
         match &*self.session.lock() {
@@ -737,7 +737,7 @@ pub unsafe extern "C" fn ftapi_qot_init_connect(
             ConnectError::InCallback => FtapiResult::FTAPI_ERR_IN_CALLBACK,
             ConnectError::Init { .. } => FtapiResult::FTAPI_ERR_CLOSED,
         })?;
-        *session = Some(new);
+        *session = Some(Arc::new(new));
         Ok(())
     };
     // SAFETY: qot is NULL or from ftapi_qot_new (header).
@@ -921,15 +921,11 @@ pub unsafe extern "C" fn ftapi_qot_get_user_security_group_sync(
                 return Err(FtapiResult::FTAPI_ERR_IN_CALLBACK);
             }
             let timeout = (timeout_ms != 0).then(|| Duration::from_millis(timeout_ms.into()));
-            // Send under the session lock, wait outside it.
-            let (tx, rx) = crossbeam_channel::bounded(1);
-            qot.session(|q| {
-                q.get_user_security_group_raw(group_type, timeout, move |r| {
-                    let _ = tx.send(r);
-                })
-                .map_err(|e| qot_error(&e))
-            })?;
-            let reply = rx.recv().map_err(|_| FtapiResult::FTAPI_ERR_CLOSED)?;
+            // Wait outside the session lock.
+            let session = qot.session(|q| Ok(q.clone()))?;
+            let reply = session
+                .get_user_security_group_blocking_raw(group_type, timeout)
+                .map_err(|e| qot_error(&e))?;
             let owned = Box::new(OwnedReply::from_engine(reply));
             // SAFETY: as above. The C struct is the first field of the #[repr(C)] box.
             unsafe { *out = Box::into_raw(owned).cast() };

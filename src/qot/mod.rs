@@ -264,15 +264,25 @@ impl Qot {
         group_type: i32,
         timeout: Option<Duration>,
     ) -> Result<GroupsReply, QotError> {
+        self.get_user_security_group_blocking_raw(group_type, timeout)
+            .map(GroupsReply::from_reply)
+    }
+
+    /// As [`get_user_security_group_blocking`](Qot::get_user_security_group_blocking), with
+    /// the engine's [`Reply`] itself (see
+    /// [`get_user_security_group_raw`](Qot::get_user_security_group_raw)).
+    pub fn get_user_security_group_blocking_raw(
+        &self,
+        group_type: i32,
+        timeout: Option<Duration>,
+    ) -> Result<Reply, QotError> {
         if conn::on_io_thread() {
             return Err(QotError::InCallback);
         }
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        self.get_user_security_group_async(group_type, timeout, move |r| {
-            let _ = tx.send(r);
-        })?;
+        let (tx, rx) = conn::oneshot::channel();
+        self.get_user_security_group_raw(group_type, timeout, move |r| tx.send(r))?;
         // The engine guarantees one outcome, so this cannot wait forever.
-        rx.recv().map_err(|_| QotError::Send(SendError::Closed))
+        rx.recv().ok_or(QotError::Send(SendError::Closed))
     }
 
     /// Callback form: `done` runs once on the I/O thread with the outcome. Returns the
