@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
         "proto/Common.proto",
         "proto/InitConnect.proto",
+        "proto/InitWebSocket.proto",
         "proto/KeepAlive.proto",
         "proto/Notify.proto",
         "proto/Qot_Common.proto",

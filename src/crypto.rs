@@ -125,6 +125,43 @@ impl RsaKey {
     }
 }
 
+/// InitConnect's `packetEncAlgo`: which body cipher a client asks for. The client and
+/// the simulator read and write the field through this one type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum PacketEncAlgo {
+    /// Futu's ECB variant; what OpenD uses when the field is absent.
+    FtAesEcb = 0,
+    /// No body encryption.
+    None = -1,
+    /// Standard AES-ECB (no official client uses it).
+    AesEcb = 1,
+    /// AES-CBC with the connection's fixed IV: what every official client asks for.
+    AesCbc = 2,
+}
+
+impl PacketEncAlgo {
+    /// What a client sends: AES-CBC when it encrypts, none otherwise.
+    pub fn requested(encrypt: bool) -> PacketEncAlgo {
+        if encrypt {
+            PacketEncAlgo::AesCbc
+        } else {
+            PacketEncAlgo::None
+        }
+    }
+
+    /// The field as received; an absent field means FTAES-ECB.
+    pub fn from_field(v: Option<i32>) -> Option<PacketEncAlgo> {
+        match v.unwrap_or(0) {
+            0 => Some(PacketEncAlgo::FtAesEcb),
+            -1 => Some(PacketEncAlgo::None),
+            1 => Some(PacketEncAlgo::AesEcb),
+            2 => Some(PacketEncAlgo::AesCbc),
+            _ => None,
+        }
+    }
+}
+
 /// The AES cipher of one connection, chosen from InitConnect's reply.
 #[derive(Clone)]
 pub enum BodyCipher {

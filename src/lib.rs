@@ -1,27 +1,40 @@
-//! ftapi: a client for Futu / moomoo OpenD.
+//! ftapi: a client for Futu / moomoo OpenD, through its TCP API port or its WebSocket port.
 //!
 //! Layers, from the bytes up (see `docs/DESIGN.md`):
-//! - [`wire`]: the 44-byte frame header, frame encoding, the streaming frame reader;
-//! - [`log`]: the log callback / `FTAPI_LOG`;
+//! - [`wire`]: the frame codecs of both doors (shared with the simulator);
 //! - [`crypto`]: RSA for InitConnect, AES-CBC and FTAES-ECB for the bodies after it;
 //! - [`pb`]: protobuf messages generated from `proto/`;
-//! - [`conn`]: one OpenD connection, its I/O thread, InitConnect, KeepAlive, pending requests;
-//! - [`qot`]: the typed API (Get Groups From Watchlist);
-//! - `ffi`: the C ABI over [`qot`] (header `include/ftapi.h`).
+//! - `transport`: TCP, WebSocket over TCP, WebSocket over TLS;
+//! - `protocol`: one sans-I/O state machine per door (FT: frames, SHA-1, InitConnect,
+//!   AES, KeepAlive; WS: frames, the Init login, sections, pings);
+//! - [`engine`]: the engine core: one connection's I/O thread, pending requests,
+//!   timeouts, exactly one outcome each, rate limiter, reconnect, state, callbacks;
+//! - [`qot`]: the Rust API: typed Get Groups From Watchlist and the reusable
+//!   connection slot;
+//! - `ffi`: the C ABI over [`qot`] (header `include/ftapi.h`); `jni`: the Java binding's.
+//!
+//! [`limiter`] and [`log`] serve several layers.
 
-pub mod conn;
 pub mod crypto;
+pub mod engine;
 pub mod ffi;
 #[cfg(feature = "java")]
 mod jni;
+pub mod limiter;
 pub mod log;
 pub mod pb;
+mod protocol;
 pub mod qot;
+mod transport;
 pub mod wire;
 
-pub use conn::errcode;
-pub use conn::{Backoff, Quota, RateLimitMode};
-pub use conn::{
+/// The engine's earlier name, kept for programs written against it.
+pub use engine as conn;
+
+pub use engine::errcode;
+pub use engine::{Backoff, Quota, RateLimitMode};
+pub use engine::{
     ConnectError, Connection, Events, Options, Reply, ReplyKind, SendError, SessionInfo, State,
+    TlsError, TlsRoots, TransportKind, WebSocketKey,
 };
 pub use qot::{Group, GroupType, GroupsReply, Qot, QotError};

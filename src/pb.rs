@@ -11,6 +11,9 @@ pub mod common {
 pub mod init_connect {
     include!(concat!(env!("OUT_DIR"), "/init_connect.rs"));
 }
+pub mod init_web_socket {
+    include!(concat!(env!("OUT_DIR"), "/init_web_socket.rs"));
+}
 pub mod keep_alive {
     include!(concat!(env!("OUT_DIR"), "/keep_alive.rs"));
 }
@@ -33,7 +36,8 @@ pub mod proto_id {
     pub const QOT_GET_USER_SECURITY_GROUP: u32 = 3222;
 
     /// Whether OpenD sends packets of this proto ID unasked. Pushes are told apart from
-    /// replies by proto ID alone, never by serial number (PROTOCOL.md §5).
+    /// replies by proto ID alone, never by serial number (docs/PROTOCOL.md, "Replies,
+    /// timeouts and pushes").
     pub fn is_push(proto_id: u32) -> bool {
         matches!(
             proto_id,

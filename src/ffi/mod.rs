@@ -9,8 +9,8 @@ mod types;
 
 pub use types::*;
 
-use crate::conn::{ConnectError, Events, Options, Reply, SendError, State};
 use crate::crypto::RsaKey;
+use crate::engine::{ConnectError, Events, Options, Reply, SendError, State};
 use crate::qot::{Qot, QotError};
 use parking_lot::{Mutex, ReentrantMutex};
 use std::ffi::{CStr, CString, c_char, c_void};
@@ -160,7 +160,7 @@ impl FtapiQot {
         let spi = self.spi.lock().clone();
         if let Some(spi) = spi {
             let p = self.ptr();
-            crate::conn::guard_callback("a C callback", || f(&spi.spi, p));
+            crate::engine::guard_callback("a C callback", || f(&spi.spi, p));
         }
     }
 
@@ -188,7 +188,10 @@ impl FtapiQot {
         });
     }
 
-    fn session<R>(&self, f: impl FnOnce(&Arc<Qot>) -> Result<R, FtapiResult>) -> Result<R, FtapiResult> {
+    fn session<R>(
+        &self,
+        f: impl FnOnce(&Arc<Qot>) -> Result<R, FtapiResult>,
+    ) -> Result<R, FtapiResult> {
         // Calls on the session are short and never wait for the network, so holding the
         // lock for them is fine.
         match &*self.session.lock() {
@@ -238,7 +241,7 @@ impl Events for FfiEvents {
         let cb = self.qot.state_cb.lock().clone();
         if let Some(cb) = cb {
             let p = self.qot.ptr();
-            crate::conn::guard_callback("the state callback", || {
+            crate::engine::guard_callback("the state callback", || {
                 // SAFETY: a callback the caller registered; reason lives until it returns.
                 unsafe { (cb.cb)(cb.user_data.ptr, p, state as i32, reason.as_ptr()) }
             });
@@ -734,6 +737,8 @@ pub unsafe extern "C" fn ftapi_qot_init_connect(
         let events = FfiEvents { qot: qot.clone() };
         let new = Qot::start(host, port, options, events).map_err(|e| match e {
             ConnectError::InvalidArgument(_) => FtapiResult::FTAPI_ERR_INVALID_ARGUMENT,
+            ConnectError::NoRsaKey => FtapiResult::FTAPI_ERR_NO_RSA_KEY,
+            ConnectError::AlreadyConnected => FtapiResult::FTAPI_ERR_ALREADY_CONNECTED,
             ConnectError::InCallback => FtapiResult::FTAPI_ERR_IN_CALLBACK,
             ConnectError::Init { .. } => FtapiResult::FTAPI_ERR_CLOSED,
         })?;
@@ -756,7 +761,7 @@ pub unsafe extern "C" fn ftapi_qot_wait_init(
     err_code_out: *mut i64,
 ) -> FtapiResult {
     let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
-        if crate::conn::on_io_thread() {
+        if crate::engine::on_io_thread() {
             return Err(FtapiResult::FTAPI_ERR_IN_CALLBACK);
         }
         let conn = qot.session(|q| Ok(q.connection().clone()))?;
@@ -917,7 +922,7 @@ pub unsafe extern "C" fn ftapi_qot_get_user_security_group_sync(
             unsafe { *out = std::ptr::null_mut() };
             // SAFETY: see qot_arg.
             let qot = unsafe { qot_arg(qot) }?;
-            if crate::conn::on_io_thread() {
+            if crate::engine::on_io_thread() {
                 return Err(FtapiResult::FTAPI_ERR_IN_CALLBACK);
             }
             let timeout = (timeout_ms != 0).then(|| Duration::from_millis(timeout_ms.into()));

@@ -1,7 +1,7 @@
 //! Types and constants of the C ABI.
 
 use super::c_string;
-use crate::conn::{Reply, ReplyKind};
+use crate::engine::{Reply, ReplyKind};
 use crate::qot::{GroupRef, GroupsReply, GroupsView};
 use std::ffi::{CStr, CString, c_char, c_void};
 

@@ -15,8 +15,8 @@
 //!
 //! Strings cross with jni-rs's conversions (modified UTF-8 handled properly, emoji included).
 
-use crate::conn::{Connection, Events, Options, Quota, RateLimitMode, SendError, State};
 use crate::crypto::RsaKey;
+use crate::engine::{Connection, Events, Options, Quota, RateLimitMode, SendError, State};
 use crate::log::{Level, Logger};
 use crate::qot::{GroupsReply, Qot, QotError};
 use jni::errors::{Error as JError, Result as JResult, ThrowRuntimeExAndDefault};
@@ -668,7 +668,7 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_waitInit<'l>(
 ) -> jlong {
     env.with_env(|env| -> JResult<jlong> {
         let c = lookup(env, handle)?;
-        if crate::conn::on_io_thread() {
+        if crate::engine::on_io_thread() {
             return Err(throw(
                 env,
                 "java/lang/IllegalStateException",

@@ -10,7 +10,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::conn::{self, ConnectError, Connection, Events, Options, Reply, ReplyKind, SendError};
+use crate::engine::{
+    self as conn, ConnectError, Connection, Events, Options, Reply, ReplyKind, SendError,
+};
 use crate::pb::{proto_id, qot_get_user_security_group as pb};
 use prost::Message;
 use std::fmt;

@@ -1,28 +1,35 @@
-//! The I/O thread of one connection.
+//! The I/O thread of one connection: the engine core.
+//!
+//! It owns the pending table, the deadlines, the exactly-one-outcome rule, the rate
+//! limiter, the reconnect loop, the state, the callbacks and the send-buffer limit. What
+//! it sees of the wire are packets `{proto ID, serial, plaintext body}` and the
+//! protocol's "ready" and "lost" events: the door's protocol (`crate::protocol`) and its
+//! transport (`crate::transport`) sit under it, behind two traits, and the driver only
+//! moves bytes between them, sleeps in `poll` until the socket, a wake-up or the next
+//! timer needs it, and tells the protocol the time.
 
 use super::errcode::{self, connect_fail, init_fail};
 use super::{
-    Cmd, Completion, Connection, Events, RateLimitMode, Reply, ReplyKind, SessionInfo, State,
-    take_serial,
+    Cmd, Completion, Connection, Events, RateLimitMode, Reply, ReplyKind, State, take_serial,
 };
-use crate::crypto::BodyCipher;
 use crate::ftlog;
+use crate::limiter::SlidingWindow;
 use crate::log::Level;
-use crate::pb::{self, proto_id};
-use crate::wire::{self, Frame, FrameReader};
+use crate::protocol::ft::{FtConfig, FtProtocol};
+use crate::protocol::ws::{WsConfig, WsProtocol};
+use crate::protocol::{Event, Failure, Packet, PeerFailure, Protocol, SessionInfo};
+use crate::transport::{self, Broken, Opening, Transport, TransportConfig, TransportKind};
 use crossbeam_channel::{Receiver, TryRecvError};
-use prost::Message;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::io::{self, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::os::fd::AsRawFd;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-/// How a session ended: before InitConnect succeeded (reported by `on_init_connect`) or
+/// How a session ended: before its handshake succeeded (reported by `on_init_connect`) or
 /// after (reported by `on_disconnect`).
 enum End {
     Init { code: i64, desc: String },
@@ -38,12 +45,12 @@ impl End {
     }
 }
 
+/// A request on the wire, waiting for its outcome.
 struct Pending {
     proto_id: u32,
     deadline: Instant,
     sent_at: Instant,
-    /// None for the library's own KeepAlive, whose reply nobody waits for.
-    done: Option<Completion>,
+    done: Completion,
 }
 
 /// A request accepted but not sent yet: waiting for a rate-limit slot, or for the
@@ -56,6 +63,12 @@ struct Held {
     done: Completion,
 }
 
+/// One session's protocol and the transport under it.
+struct Link {
+    proto: Box<dyn Protocol>,
+    transport: Box<dyn Transport>,
+}
+
 const TARGET: &str = "ftapi::conn";
 
 struct Io {
@@ -64,30 +77,28 @@ struct Io {
     events: Box<dyn Events>,
     pending: SerialMap<Pending>,
     deadlines: BinaryHeap<Reverse<(Instant, u32)>>,
-    reader: FrameReader,
-    out: Vec<u8>,
-    out_pos: usize,
-    cipher: Option<BodyCipher>,
-    init_serial: u32,
+    /// The current session's protocol and transport (None between sessions).
+    link: Option<Link>,
+    /// When the handshake must have succeeded.
     init_deadline: Option<Instant>,
     ready: bool,
-    keep_alive_every: Duration,
-    next_keep_alive: Option<Instant>,
-    /// When the silence watchdog fires unless some bytes arrive first.
+    /// When the silence watchdog fires unless something arrives first.
     silence_deadline: Option<Instant>,
+    /// The transport may hold input it has not handed on yet: read before sleeping.
+    input_pending: bool,
     closing: bool,
     held: VecDeque<Held>,
     /// When the first held request may go (or time out).
     held_wakeup: Option<Instant>,
-    /// Send times per rate-limited proto ID, oldest first.
-    sent_times: HashMap<u32, VecDeque<Instant>>,
+    /// Send times per rate-limited proto ID.
+    windows: HashMap<u32, SlidingWindow>,
     /// The last state reported through `on_state_change`.
     reported: Option<State>,
-    /// Inside an auto-reconnect (InitConnect already reported once).
+    /// Inside an auto-reconnect (the first connect was already reported).
     reconnecting: bool,
-    /// SHA-1 of what we send and of what we check, each remembering its last body.
-    send_sha1: wire::Sha1Memo,
-    recv_sha1: wire::Sha1Memo,
+    /// The current protocol's handshake name and failure hint, for messages.
+    handshake_name: &'static str,
+    handshake_hint: Option<&'static str>,
 }
 
 /// Requests in flight by serial. Serials are ours and sequential, so a multiplicative
@@ -129,36 +140,32 @@ pub(super) fn run(
     host: String,
     port: u16,
 ) {
-    let max_body = conn.shared.options.max_body_len;
     let mut io = Io {
         conn,
         rx,
         events,
         pending: SerialMap::default(),
         deadlines: BinaryHeap::new(),
-        reader: FrameReader::new(max_body),
-        out: Vec::new(),
-        out_pos: 0,
-        cipher: None,
-        init_serial: 0,
+        link: None,
         init_deadline: None,
         ready: false,
-        keep_alive_every: Duration::from_secs(8),
-        next_keep_alive: None,
         silence_deadline: None,
+        input_pending: false,
         closing: false,
         held: VecDeque::new(),
         held_wakeup: None,
-        sent_times: HashMap::new(),
+        windows: HashMap::new(),
         reported: None,
         reconnecting: false,
-        send_sha1: wire::Sha1Memo::default(),
-        recv_sha1: wire::Sha1Memo::default(),
+        handshake_name: "InitConnect",
+        handshake_hint: None,
     };
     io.report_state(State::Connecting, &format!("connecting to {host}:{port}"));
     let mut attempt: u32 = 0;
     let final_reason = loop {
         let end = io.session(&host, port);
+        // The socket closes before the outcomes go out, as it would on its own.
+        io.link = None;
         let was_ready = io.ready;
         let backoff = io.conn.shared.options.auto_reconnect;
         let again = backoff.is_some() && !io.closing && (was_ready || io.reconnecting);
@@ -198,22 +205,107 @@ fn os_err(e: &io::Error) -> i32 {
     e.raw_os_error().unwrap_or(0)
 }
 
+/// Milliseconds until `t` for poll(2), rounded up so a timer is never checked a hair
+/// too early; -1 (forever) for no timer.
+fn poll_timeout(t: Option<Instant>) -> i32 {
+    match t {
+        None => -1,
+        Some(t) => {
+            let d = t.saturating_duration_since(Instant::now());
+            d.as_millis().min(i32::MAX as u128) as i32
+                + i32::from(d.subsec_nanos() % 1_000_000 != 0)
+        }
+    }
+}
+
+fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// Waits for `fd` (readable, and writable if `want_out`) or the wake-up fd. Returns
+/// (socket ready, woken), or the poll error.
+fn wait(fd: i32, want_out: bool, wake_fd: i32, timeout_ms: i32) -> io::Result<(bool, bool)> {
+    let mut fds = [
+        libc::pollfd {
+            fd,
+            events: libc::POLLIN | if want_out { libc::POLLOUT } else { 0 },
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: wake_fd,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    // SAFETY: fds is a live array of two pollfd structs for the whole call.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((fds[0].revents != 0, fds[1].revents != 0))
+}
+
 impl Io {
+    fn options(&self) -> &super::Options {
+        &self.conn.shared.options
+    }
+
     fn session(&mut self, host: &str, port: u16) -> End {
-        let sock = match self.tcp_connect(host, port) {
-            Ok(s) => s,
+        let opening = match self.open_transport(host, port) {
+            Ok(o) => o,
             Err(end) => return end,
         };
-        if let Err(end) = self.send_init_connect() {
+        let transport = match self.handshake(opening) {
+            Ok(t) => t,
+            Err(end) => return end,
+        };
+        let proto = self.new_protocol();
+        self.handshake_name = proto.handshake_name();
+        self.handshake_hint = proto.handshake_failure_hint();
+        self.link = Some(Link { proto, transport });
+        if let Err(end) = self.start_protocol() {
             return end;
         }
-        match self.run_loop(&sock) {
+        match self.run_loop() {
             Ok(()) => unreachable!("the loop only ends with a reason"),
             Err(end) => end,
         }
     }
 
-    fn tcp_connect(&mut self, host: &str, port: u16) -> Result<TcpStream, End> {
+    fn kind(&self) -> TransportKind {
+        self.options().transport
+    }
+
+    fn new_protocol(&self) -> Box<dyn Protocol> {
+        let o = self.options();
+        match o.transport {
+            TransportKind::Tcp => Box::new(FtProtocol::new(FtConfig {
+                client_id: o.client_id.clone(),
+                client_ver: o.client_ver,
+                programming_language: o.programming_language.clone(),
+                rsa_key: o.rsa_key.clone(),
+                encrypt: o.encrypt,
+                max_body_len: o.max_body_len,
+                keep_alive_reply_window: o.request_timeout,
+            })),
+            TransportKind::WebSocket | TransportKind::WebSocketTls => {
+                Box::new(WsProtocol::new(WsConfig {
+                    key: o.websocket_key.clone(),
+                    client_id: o.client_id.clone(),
+                    programming_language: o.programming_language.clone(),
+                    ping_every: super::ping_interval(o.silence_timeout),
+                    tls: o.transport == TransportKind::WebSocketTls,
+                }))
+            }
+        }
+    }
+
+    /// Resolves and TCP-connects, then starts the door's transport on the socket.
+    fn open_transport(&mut self, host: &str, port: u16) -> Result<Box<dyn Opening>, End> {
         let addrs: Vec<SocketAddr> = match (host, port).to_socket_addrs() {
             Ok(a) => a.collect(),
             Err(e) => {
@@ -229,21 +321,25 @@ impl Io {
                 desc: format!("host {host:?} has no address"),
             });
         }
-        let timeout = self.conn.shared.options.connect_timeout;
+        let timeout = self.options().connect_timeout;
         let mut last = None;
         for addr in &addrs {
             self.drain_commands();
             if self.closing {
                 return Err(self.user_close_end());
             }
-            match TcpStream::connect_timeout(addr, timeout) {
-                Ok(s) => {
-                    let setup = s.set_nonblocking(true).and_then(|_| s.set_nodelay(true));
-                    if let Err(e) = setup {
-                        last = Some((addr, e));
-                        continue;
-                    }
-                    return Ok(s);
+            match transport::tcp_connect(addr, timeout) {
+                Ok(sock) => {
+                    let o = self.options();
+                    let cfg = TransportConfig {
+                        kind: o.transport,
+                        max_packet_len: o.max_body_len + crate::wire::ws::REPLY_HEADER_LEN,
+                        tls_roots: o.tls_roots.clone(),
+                    };
+                    return transport::open(&cfg, sock, host, port).map_err(|desc| End::Init {
+                        code: errcode::make(connect_fail::CONNECT_FAILED, 0),
+                        desc,
+                    });
                 }
                 Err(e) => last = Some((addr, e)),
             }
@@ -255,6 +351,56 @@ impl Io {
         })
     }
 
+    /// Runs the transport's own handshake (TLS, WebSocket upgrade) to its end, within the
+    /// connect timeout, still taking commands (a close ends it at once).
+    fn handshake(&mut self, mut opening: Box<dyn Opening>) -> Result<Box<dyn Transport>, End> {
+        let timeout = self.options().connect_timeout;
+        let deadline = Instant::now() + timeout;
+        let wake_fd = self.conn.shared.waker.fd();
+        loop {
+            match opening.step() {
+                Ok(Some(t)) => return Ok(t),
+                Ok(None) => {}
+                Err(desc) => {
+                    return Err(End::Init {
+                        code: errcode::make(connect_fail::CONNECT_FAILED, 0),
+                        desc,
+                    });
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(End::Init {
+                    code: errcode::make(connect_fail::CONNECT_FAILED, libc::ETIMEDOUT),
+                    desc: format!(
+                        "the {} handshake did not finish within {} ms",
+                        self.kind().name(),
+                        timeout.as_millis()
+                    ),
+                });
+            }
+            // A short cap: a handshake waiting to write is not always visible from here.
+            let ms = poll_timeout(Some(deadline)).min(20);
+            match wait(opening.fd(), opening.wants_write(), wake_fd, ms) {
+                Ok((_, woken)) => {
+                    if woken {
+                        self.conn.shared.waker.reset();
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(End::Init {
+                        code: errcode::make(connect_fail::CONNECT_FAILED, os_err(&e)),
+                        desc: format!("poll failed: {e}"),
+                    });
+                }
+            }
+            self.drain_commands();
+            if self.closing {
+                return Err(self.user_close_end());
+            }
+        }
+    }
+
     fn user_close_end(&self) -> End {
         if self.ready {
             End::Disconnect {
@@ -264,16 +410,16 @@ impl Io {
         } else {
             End::Init {
                 code: errcode::make(errcode::INIT_FAIL, init_fail::DISCONNECT),
-                desc: "closed by the user before InitConnect completed".into(),
+                desc: format!(
+                    "closed by the user before {} completed",
+                    self.handshake_name
+                ),
             }
         }
     }
 
-    fn next_serial(&self) -> u32 {
-        take_serial(&mut self.conn.shared.submit.lock())
-    }
-
-    fn send_init_connect(&mut self) -> Result<(), End> {
+    /// Queues the protocol's handshake (InitConnect or the WebSocket login).
+    fn start_protocol(&mut self) -> Result<(), End> {
         let s = &self.conn.shared;
         let st = State::from_u8(s.state.load(Ordering::Acquire));
         if !matches!(st, State::Connecting | State::Reconnecting) {
@@ -281,49 +427,33 @@ impl Io {
             return Err(self.user_close_end());
         }
         if st == State::Connecting {
-            self.set_state(State::Initializing, "TCP connected; InitConnect sent");
+            let kind = match self.kind() {
+                TransportKind::Tcp => "TCP",
+                k => k.name(),
+            };
+            let why = format!("{kind} connected; {} sent", self.handshake_name);
+            self.set_state(State::Initializing, &why);
         }
-        let s = &self.conn.shared;
-        let opts = &s.options;
-        let encrypt = opts.encrypt;
-        let req = pb::init_connect::Request {
-            c2s: pb::init_connect::C2s {
-                client_ver: opts.client_ver,
-                client_id: opts.client_id.clone(),
-                recv_notify: Some(true),
-                packet_enc_algo: Some(if encrypt {
-                    pb::common::PacketEncAlgo::AesCbc as i32
-                } else {
-                    pb::common::PacketEncAlgo::None as i32
-                }),
-                push_proto_fmt: Some(0),
-                programming_language: Some(opts.programming_language.clone()),
-                ai_type: None,
-            },
-        };
-        let plain = req.encode_to_vec();
-        let wire_body = match (&opts.rsa_key, encrypt) {
-            (Some(key), true) => key.encrypt(&plain),
-            _ => plain.clone(),
-        };
-        self.init_serial = self.next_serial();
-        self.init_deadline = Some(Instant::now() + opts.init_timeout);
-        wire::encode_frame_into(
-            &mut self.out,
-            proto_id::INIT_CONNECT,
-            self.init_serial,
-            &plain,
-            &wire_body,
-        );
-        self.account_out(wire::HEADER_LEN + wire_body.len());
+        let shared = self.conn.shared.clone();
+        let mut serials = || take_serial(&mut shared.submit.lock());
+        let link = self.link.as_mut().expect("a session has a link");
+        link.proto
+            .start(Instant::now(), link.transport.outbox(), &mut serials);
+        self.init_deadline = Some(Instant::now() + self.options().init_timeout);
+        self.note_unsent();
         Ok(())
     }
 
-    fn account_out(&self, n: usize) {
-        self.conn.shared.queued_bytes.fetch_add(n, Ordering::AcqRel);
+    /// Publishes the transport's unsent bytes for the send-buffer limit.
+    fn note_unsent(&self) {
+        let unsent = self.link.as_ref().map_or(0, |l| l.transport.unsent());
+        self.conn
+            .shared
+            .unsent_bytes
+            .store(unsent, Ordering::Release);
     }
 
-    fn run_loop(&mut self, sock: &TcpStream) -> Result<(), End> {
+    fn run_loop(&mut self) -> Result<(), End> {
         let wake_fd = self.conn.shared.waker.fd();
         loop {
             // Requests sent from callbacks during the last round go out before we sleep.
@@ -331,51 +461,36 @@ impl Io {
             if self.closing {
                 return Err(self.user_close_end());
             }
-            self.flush(sock)?;
-            let timeout_ms = match self.next_timer() {
-                None => -1,
-                Some(t) => {
-                    let d = t.saturating_duration_since(Instant::now());
-                    // Round up so a timer is never checked a hair too early.
-                    d.as_millis().min(i32::MAX as u128) as i32
-                        + i32::from(d.subsec_nanos() % 1_000_000 != 0)
+            self.flush()?;
+            let timeout_ms = if self.input_pending {
+                0
+            } else {
+                poll_timeout(self.next_timer())
+            };
+            let (fd, want_out) = {
+                let t = &self.link.as_ref().expect("a session has a link").transport;
+                (t.fd(), t.wants_write())
+            };
+            let (readable, woken) = match wait(fd, want_out, wake_fd, timeout_ms) {
+                Ok(r) => r,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(self.disconnect(
+                        connect_fail::RECV_FAILED,
+                        os_err(&e),
+                        format!("poll failed: {e}"),
+                    ));
                 }
             };
-            let want_out = self.out_pos < self.out.len();
-            let mut fds = [
-                libc::pollfd {
-                    fd: sock.as_raw_fd(),
-                    events: libc::POLLIN | if want_out { libc::POLLOUT } else { 0 },
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: wake_fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-            ];
-            // SAFETY: fds is a live array of two pollfd structs for the whole call.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(self.disconnect(
-                    connect_fail::RECV_FAILED,
-                    os_err(&e),
-                    format!("poll failed: {e}"),
-                ));
-            }
-            if fds[1].revents != 0 {
+            if woken {
                 self.conn.shared.waker.reset();
             }
             self.drain_commands();
             if self.closing {
                 return Err(self.user_close_end());
             }
-            if fds[0].revents != 0 {
-                self.read(sock)?;
+            if readable || self.input_pending {
+                self.read()?;
                 if self.closing {
                     return Err(self.user_close_end());
                 }
@@ -390,18 +505,11 @@ impl Io {
 
     fn next_timer(&self) -> Option<Instant> {
         let mut t = self.deadlines.peek().map(|Reverse((d, _))| *d);
-        for other in [
-            self.init_deadline,
-            self.next_keep_alive,
-            self.silence_deadline,
-            self.held_wakeup,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            t = Some(t.map_or(other, |t| t.min(other)));
+        for other in [self.init_deadline, self.silence_deadline, self.held_wakeup] {
+            t = min_opt(t, other);
         }
-        t
+        let proto = self.link.as_ref().and_then(|l| l.proto.next_timeout());
+        min_opt(t, proto)
     }
 
     /// Takes new requests from the channel: sends them, holds them, or completes them.
@@ -426,53 +534,46 @@ impl Io {
                     self.conn
                         .shared
                         .queued_bytes
-                        .fetch_sub(body.len() + wire::HEADER_LEN, Ordering::AcqRel);
+                        .fetch_sub(body.len(), Ordering::AcqRel);
                     let deadline = now + timeout;
+                    let h = Held {
+                        proto_id,
+                        serial,
+                        body,
+                        deadline,
+                        done,
+                    };
                     if self.closing {
                         self.complete_now(
-                            proto_id,
-                            serial,
-                            done,
+                            h.proto_id,
+                            h.serial,
+                            h.done,
                             ReplyKind::Disconnected,
                             "closed by the user",
                         );
                         now = Instant::now();
                     } else if !self.ready {
-                        if self.reconnecting && self.conn.shared.options.queue_while_reconnecting {
-                            self.hold(Held {
-                                proto_id,
-                                serial,
-                                body,
-                                deadline,
-                                done,
-                            });
+                        if self.reconnecting && self.options().queue_while_reconnecting {
+                            self.hold(h);
                         } else {
                             // Accepted just before the connection dropped.
                             self.complete_now(
-                                proto_id,
-                                serial,
-                                done,
+                                h.proto_id,
+                                h.serial,
+                                h.done,
                                 ReplyKind::Disconnected,
                                 "the connection dropped",
                             );
                             now = Instant::now();
                         }
-                    } else if self.submit(
-                        Held {
-                            proto_id,
-                            serial,
-                            body,
-                            deadline,
-                            done,
-                        },
-                        now,
-                    ) {
+                    } else if self.submit(h, now) {
                         now = Instant::now();
                     }
                 }
-                Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => return,
+                Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
             }
         }
+        self.note_unsent();
     }
 
     fn hold(&mut self, h: Held) {
@@ -482,7 +583,7 @@ impl Io {
 
     /// The client-side quota of a proto ID, if the limiter is on.
     fn quota(&self, proto_id: u32) -> Option<super::Quota> {
-        let o = &self.conn.shared.options;
+        let o = self.options();
         if o.rate_limit_mode == RateLimitMode::Off {
             return None;
         }
@@ -494,18 +595,10 @@ impl Io {
         let Some(q) = self.quota(proto_id) else {
             return Ok(());
         };
-        let times = self.sent_times.entry(proto_id).or_default();
-        while times
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= q.window)
-        {
-            times.pop_front();
-        }
-        if (times.len() as u32) < q.max {
-            Ok(())
-        } else {
-            Err(times[0] + q.window)
-        }
+        self.windows
+            .entry(proto_id)
+            .or_default()
+            .check(now, q.max, q.window)
     }
 
     /// A new request while ready: to the wire, or held / refused by the rate limiter.
@@ -514,9 +607,7 @@ impl Io {
         let behind_held = self.held.iter().any(|x| x.proto_id == h.proto_id);
         match (behind_held, self.slot(h.proto_id, now)) {
             (false, Ok(())) => self.send_request(h, now),
-            (_, Err(next))
-                if self.conn.shared.options.rate_limit_mode == RateLimitMode::FailFast =>
-            {
+            (_, Err(next)) if self.options().rate_limit_mode == RateLimitMode::FailFast => {
                 let q = self.quota(h.proto_id).expect("limited protos have a quota");
                 let reason = format!(
                     "rate limited locally: at most {} requests of proto {} per {} s; next slot frees in {} ms",
@@ -546,12 +637,11 @@ impl Io {
 
     fn send_request(&mut self, h: Held, now: Instant) {
         if self.quota(h.proto_id).is_some() {
-            self.sent_times
-                .entry(h.proto_id)
-                .or_default()
-                .push_back(now);
+            self.windows.entry(h.proto_id).or_default().record(now);
         }
-        self.queue_frame(h.proto_id, h.serial, &h.body);
+        let link = self.link.as_mut().expect("ready implies a link");
+        link.proto
+            .send(h.proto_id, h.serial, &h.body, link.transport.outbox());
         ftlog!(
             Level::Debug,
             TARGET,
@@ -566,7 +656,7 @@ impl Io {
                 proto_id: h.proto_id,
                 deadline: h.deadline,
                 sent_at: now,
-                done: Some(h.done),
+                done: h.done,
             },
         );
         self.deadlines.push(Reverse((h.deadline, h.serial)));
@@ -595,7 +685,7 @@ impl Io {
                 self.complete_now(h.proto_id, h.serial, h.done, ReplyKind::Timeout, why);
                 continue;
             }
-            wake = Some(wake.map_or(deadline, |w| w.min(deadline)));
+            wake = min_opt(wake, Some(deadline));
             if !self.ready || blocked.contains(&proto) {
                 i += 1;
                 continue;
@@ -607,7 +697,7 @@ impl Io {
                 }
                 Err(next) => {
                     blocked.insert(proto);
-                    wake = Some(wake.map_or(next, |w| w.min(next)));
+                    wake = min_opt(wake, Some(next));
                     i += 1;
                 }
             }
@@ -615,49 +705,17 @@ impl Io {
         self.held_wakeup = wake;
     }
 
-    fn queue_frame(&mut self, proto_id: u32, serial: u32, plain: &[u8]) {
-        let before = self.out.len();
-        let digest = self.send_sha1.digest(plain);
-        match &self.cipher {
-            Some(c) => {
-                let wire_body = c.encrypt(plain);
-                wire::encode_frame_with_digest(&mut self.out, proto_id, serial, digest, &wire_body);
-            }
-            None => wire::encode_frame_with_digest(&mut self.out, proto_id, serial, digest, plain),
-        }
-        self.account_out(self.out.len() - before);
+    fn flush(&mut self) -> Result<(), End> {
+        let Some(link) = self.link.as_mut() else {
+            return Ok(());
+        };
+        let r = link.transport.flush();
+        self.note_unsent();
+        r.map_err(|b| self.broken(b))
     }
 
-    fn flush(&mut self, mut sock: &TcpStream) -> Result<(), End> {
-        while self.out_pos < self.out.len() {
-            match sock.write(&self.out[self.out_pos..]) {
-                Ok(n) => {
-                    self.out_pos += n;
-                    self.conn.shared.queued_bytes.fetch_sub(n, Ordering::AcqRel);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(self.disconnect(
-                        connect_fail::SEND_FAILED,
-                        os_err(&e),
-                        format!("sending to OpenD failed: {e}"),
-                    ));
-                }
-            }
-        }
-        if self.out_pos == self.out.len() {
-            self.out.clear();
-            self.out_pos = 0;
-        } else if self.out_pos > (1 << 20) {
-            self.out.drain(..self.out_pos);
-            self.out_pos = 0;
-        }
-        Ok(())
-    }
-
-    /// An end after the socket was up: `on_disconnect` if InitConnect had succeeded,
-    /// otherwise an InitConnect failure.
+    /// An end after the socket was up: `on_disconnect` if the handshake had succeeded,
+    /// otherwise a handshake failure.
     fn disconnect(&self, high: i32, low: i32, reason: String) -> End {
         if self.ready {
             End::Disconnect {
@@ -670,13 +728,9 @@ impl Io {
             } else {
                 init_fail::UNKNOWN
             };
-            let desc = if self.conn.shared.options.encrypt {
-                format!(
-                    "{reason} during InitConnect; with encryption on this usually means OpenD's RSA key \
-                     differs from ours (or OpenD has none)"
-                )
-            } else {
-                reason
+            let desc = match self.handshake_hint {
+                Some(hint) => format!("{reason} during {}; {hint}", self.handshake_name),
+                None => reason,
             };
             End::Init {
                 code: errcode::make(errcode::INIT_FAIL, kind),
@@ -685,7 +739,7 @@ impl Io {
         }
     }
 
-    /// A frame that breaks the protocol ends the connection.
+    /// A packet that breaks the protocol ends the connection.
     fn protocol_error(&self, reason: String) -> End {
         if self.ready {
             End::Disconnect {
@@ -700,123 +754,118 @@ impl Io {
         }
     }
 
-    fn read(&mut self, mut sock: &TcpStream) -> Result<(), End> {
+    fn broken(&self, b: Broken) -> End {
+        match b {
+            Broken::Closed(reason) => self.disconnect(connect_fail::RECV_FAILED, 0, reason),
+            Broken::Io { send, err, what } => {
+                let high = if send {
+                    connect_fail::SEND_FAILED
+                } else {
+                    connect_fail::RECV_FAILED
+                };
+                self.disconnect(high, os_err(&err), what)
+            }
+            Broken::Protocol(reason) => self.protocol_error(reason),
+        }
+    }
+
+    fn failure(&self, f: Failure) -> End {
+        match f {
+            Failure::Protocol(reason) => self.protocol_error(reason),
+            Failure::Rejected(desc) if !self.ready => End::Init {
+                code: errcode::make(errcode::INIT_FAIL, init_fail::OPEND_REJECT),
+                desc,
+            },
+            Failure::Rejected(reason) => self.protocol_error(reason),
+            Failure::Ended(reason) => self.disconnect(connect_fail::RECV_FAILED, 0, reason),
+        }
+    }
+
+    fn read(&mut self) -> Result<(), End> {
+        self.input_pending = false;
         for _ in 0..16 {
-            match self.reader.read_from(&mut sock) {
-                Ok(0) => {
-                    return Err(self.disconnect(
-                        connect_fail::RECV_FAILED,
-                        0,
-                        "OpenD closed the connection".into(),
-                    ));
-                }
-                Ok(_) => {
-                    if let Some(t) = self.conn.shared.options.silence_timeout {
-                        if self.ready {
-                            self.silence_deadline = Some(Instant::now() + t);
-                        }
-                    }
-                    let mut handled = 0u32;
-                    while let Some(frame) = self
-                        .reader
-                        .next_frame()
-                        .map_err(|e| self.protocol_error(format!("protocol error: {e}")))?
-                    {
-                        self.handle_frame(frame)?;
-                        if self.closing {
-                            return Ok(());
-                        }
-                        handled += 1;
-                        if handled % 128 == 0 {
-                            // Keep OpenD busy while we work through a long batch. Each
-                            // flush is a send that wakes OpenD: every 128 replies measured
-                            // ~10 % more requests/s at 256 in flight than every 32, and
-                            // never flushing mid-batch ~15 % fewer (OpenD went idle).
-                            self.drain_commands();
-                            self.flush(sock)?;
-                        }
-                    }
-                    // Requests the callbacks just made go out while OpenD works on the
-                    // rest, instead of after the whole batch.
-                    self.drain_commands();
-                    self.flush(sock)?;
-                    if self.closing || self.reader.last_read_was_short() {
-                        return Ok(());
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(self.disconnect(
-                        connect_fail::RECV_FAILED,
-                        os_err(&e),
-                        format!("receiving from OpenD failed: {e}"),
-                    ));
+            let status = {
+                let link = self.link.as_mut().expect("a session has a link");
+                link.transport.read(&mut *link.proto)
+            };
+            let status = status.map_err(|b| self.broken(b))?;
+            if status.activity && self.ready {
+                if let Some(t) = self.options().silence_timeout {
+                    self.silence_deadline = Some(Instant::now() + t);
                 }
             }
+            self.process_events()?;
+            if self.closing {
+                return Ok(());
+            }
+            // Requests the callbacks just made go out while OpenD works on the rest,
+            // instead of after the whole batch.
+            self.drain_commands();
+            self.flush()?;
+            if self.closing || !status.more {
+                return Ok(());
+            }
         }
+        self.input_pending = true;
         Ok(())
     }
 
-    fn handle_frame(&mut self, frame: Frame) -> Result<(), End> {
-        let h = frame.header;
-        if h.proto_id == proto_id::INIT_CONNECT && !self.ready {
-            return self.handle_init_reply(frame);
+    /// Acts on what the protocol made of the input, in order.
+    fn process_events(&mut self) -> Result<(), End> {
+        let mut handled = 0u32;
+        loop {
+            let Some(event) = self.link.as_mut().and_then(|l| l.proto.poll_event()) else {
+                return Ok(());
+            };
+            match event {
+                Event::Ready(info) => self.on_ready(info),
+                Event::Reply(p) => self.on_reply(p),
+                Event::Push(p) => self.on_push(p),
+                Event::Failed {
+                    proto_id,
+                    serial,
+                    kind,
+                    reason,
+                } => self.on_failed(proto_id, serial, kind, &reason),
+                Event::Lost(f) => return Err(self.failure(f)),
+            }
+            if self.closing {
+                return Ok(());
+            }
+            handled += 1;
+            if handled % 128 == 0 {
+                // Keep OpenD busy while we work through a long batch. Each flush is a
+                // send that wakes OpenD: every 128 replies measured ~10 % more
+                // requests/s at 256 in flight than every 32, and never flushing
+                // mid-batch ~15 % fewer (OpenD went idle).
+                self.drain_commands();
+                self.flush()?;
+            }
         }
-        if !self.ready {
-            // Nothing but InitConnect's reply is expected before it.
-            return Ok(());
-        }
-        let plain = match &self.cipher {
-            Some(c) => c.decrypt(&frame.body).map_err(|e| {
-                self.protocol_error(format!(
-                    "cannot decrypt the body of proto {} serial {}: {e}",
-                    h.proto_id, h.serial
-                ))
-            })?,
-            None => frame.body,
-        };
-        h.check_digest(self.recv_sha1.digest(&plain))
-            .map_err(|e| self.protocol_error(format!("protocol error: {e}")))?;
+    }
 
-        if proto_id::is_push(h.proto_id) {
-            ftlog!(
-                Level::Debug,
-                TARGET,
-                "push proto={} serial={} len={}",
-                h.proto_id,
-                h.serial,
-                plain.len()
-            );
-            let conn = self.conn.clone();
-            let events = &mut self.events;
-            guard("on_push", || {
-                events.on_push(&conn, h.proto_id, h.serial, &plain)
-            });
-            return Ok(());
-        }
-        match self.pending.get(&h.serial) {
-            Some(p) if p.proto_id == h.proto_id => {
-                let p = self.pending.remove(&h.serial).expect("present");
+    fn on_reply(&mut self, p: Packet) {
+        match self.pending.get(&p.serial) {
+            Some(x) if x.proto_id == p.proto_id => {
+                let x = self.pending.remove(&p.serial).expect("present");
                 ftlog!(
                     Level::Debug,
                     TARGET,
                     "recv proto={} serial={} len={} latency_us={}",
-                    h.proto_id,
-                    h.serial,
-                    plain.len(),
-                    p.sent_at.elapsed().as_micros()
+                    p.proto_id,
+                    p.serial,
+                    p.body.len(),
+                    x.sent_at.elapsed().as_micros()
                 );
-                if let Some(done) = p.done {
-                    let reply = Reply {
-                        proto_id: h.proto_id,
-                        serial: h.serial,
-                        kind: ReplyKind::Server,
-                        body: plain,
-                        reason: String::new(),
-                    };
-                    guard("a reply callback", || done(reply));
-                }
+                let reply = Reply {
+                    proto_id: p.proto_id,
+                    serial: p.serial,
+                    kind: ReplyKind::Server,
+                    body: p.body,
+                    reason: String::new(),
+                };
+                let done = x.done;
+                guard("a reply callback", || done(reply));
             }
             // A reply whose proto ID does not match its request's, or for a request that
             // already timed out, or that was never made: dropped, the request stays as it is.
@@ -824,98 +873,95 @@ impl Io {
                 Level::Warn,
                 TARGET,
                 "dropped an unmatched reply: proto={} serial={} len={}",
-                h.proto_id,
-                h.serial,
-                plain.len()
+                p.proto_id,
+                p.serial,
+                p.body.len()
             ),
         }
-        Ok(())
     }
 
-    fn handle_init_reply(&mut self, frame: Frame) -> Result<(), End> {
-        let h = frame.header;
-        let fail = |kind: i32, desc: String| End::Init {
-            code: errcode::make(errcode::INIT_FAIL, kind),
-            desc,
-        };
-        if h.serial != self.init_serial {
-            return Ok(());
+    fn on_push(&mut self, p: Packet) {
+        ftlog!(
+            Level::Debug,
+            TARGET,
+            "push proto={} serial={} len={}",
+            p.proto_id,
+            p.serial,
+            p.body.len()
+        );
+        let conn = self.conn.clone();
+        let events = &mut self.events;
+        guard("on_push", || {
+            events.on_push(&conn, p.proto_id, p.serial, &p.body)
+        });
+    }
+
+    /// The far side failed a request itself (the WebSocket door's `error` field).
+    fn on_failed(&mut self, proto_id: u32, serial: u32, kind: PeerFailure, reason: &str) {
+        match self.pending.get(&serial) {
+            Some(x) if x.proto_id == proto_id => {
+                let x = self.pending.remove(&serial).expect("present");
+                let kind = match kind {
+                    PeerFailure::Timeout => ReplyKind::Timeout,
+                    PeerFailure::Disconnected => ReplyKind::Disconnected,
+                };
+                ftlog!(
+                    Level::Debug,
+                    TARGET,
+                    "failed proto={proto_id} serial={serial}: {reason}"
+                );
+                self.complete_now(proto_id, serial, x.done, kind, reason);
+            }
+            _ => ftlog!(
+                Level::Warn,
+                TARGET,
+                "dropped an unmatched failure: proto={proto_id} serial={serial}: {reason}"
+            ),
         }
-        let opts = &self.conn.shared.options;
-        let plain = match (&opts.rsa_key, opts.encrypt) {
-            (Some(key), true) => key.decrypt(&frame.body).map_err(|e| {
-                fail(
-                    init_fail::UNKNOWN,
-                    format!("cannot decrypt InitConnect's reply: {e}"),
-                )
-            })?,
-            _ => frame.body,
-        };
-        h.check_sha1(&plain)
-            .map_err(|e| fail(init_fail::UNKNOWN, format!("InitConnect reply: {e}")))?;
-        let rsp = pb::init_connect::Response::decode(plain.as_slice()).map_err(|e| {
-            fail(
-                init_fail::UNKNOWN,
-                format!("cannot parse InitConnect's reply: {e}"),
-            )
-        })?;
-        if rsp.ret_type != 0 {
-            let desc = match rsp.ret_msg {
-                Some(m) if !m.is_empty() => m,
-                _ => format!("retType={}", rsp.ret_type),
-            };
-            return Err(fail(init_fail::OPEND_REJECT, desc));
-        }
-        let s2c = rsp
-            .s2c
-            .ok_or_else(|| fail(init_fail::UNKNOWN, "InitConnect's reply has no s2c".into()))?;
-        if opts.encrypt {
-            let cipher = BodyCipher::from_init_reply(&s2c.conn_aes_key, s2c.aes_cb_civ.as_deref())
-                .map_err(|e| fail(init_fail::UNKNOWN, format!("InitConnect's reply: {e}")))?;
-            self.cipher = Some(cipher);
-        }
-        let interval_s = s2c.keep_alive_interval.max(1);
-        self.keep_alive_every = Duration::from_millis(interval_s as u64 * 800);
-        let shared = &self.conn.shared;
-        *shared.info.lock() = SessionInfo {
-            conn_id: s2c.conn_id,
-            login_user_id: s2c.login_user_id,
-            server_ver: s2c.server_ver,
-            keep_alive_interval_s: s2c.keep_alive_interval,
-            encrypted: self.cipher.is_some(),
-        };
-        shared.conn_id.store(s2c.conn_id, Ordering::Release);
+    }
+
+    /// The handshake succeeded: the session is ready.
+    fn on_ready(&mut self, info: SessionInfo) {
+        let shared = self.conn.shared.clone();
+        *shared.info.lock() = info.clone();
+        shared.conn_id.store(info.conn_id, Ordering::Release);
         {
             let _submit = shared.submit.lock();
             let st = State::from_u8(shared.state.load(Ordering::Acquire));
             if !matches!(st, State::Initializing | State::Reconnecting) {
                 self.closing = true;
-                return Ok(());
+                return;
             }
             shared.state.store(State::Ready as u8, Ordering::Release);
         }
-        ftlog!(
-            Level::Info,
-            TARGET,
-            "connected: OpenD serverVer={} connID={} keepAliveInterval={}s encrypted={}",
-            s2c.server_ver,
-            s2c.conn_id,
-            s2c.keep_alive_interval,
-            self.cipher.is_some()
-        );
+        match self.kind() {
+            TransportKind::Tcp => ftlog!(
+                Level::Info,
+                TARGET,
+                "connected: OpenD serverVer={} connID={} keepAliveInterval={}s encrypted={}",
+                info.server_ver,
+                info.conn_id,
+                info.keep_alive_interval_s,
+                info.encrypted
+            ),
+            kind => ftlog!(
+                Level::Info,
+                TARGET,
+                "connected over {}: connID={}",
+                kind.name(),
+                info.conn_id
+            ),
+        }
         self.ready = true;
         self.init_deadline = None;
-        self.next_keep_alive = Some(Instant::now() + self.keep_alive_every);
-        self.silence_deadline = self
-            .conn
-            .shared
-            .options
-            .silence_timeout
-            .map(|t| Instant::now() + t);
+        self.silence_deadline = self.options().silence_timeout.map(|t| Instant::now() + t);
         let why = if self.reconnecting {
-            format!("reconnected: connection ID {}", s2c.conn_id)
+            format!("reconnected: connection ID {}", info.conn_id)
         } else {
-            format!("InitConnect succeeded: connection ID {}", s2c.conn_id)
+            format!(
+                "{} succeeded: connection ID {}",
+                self.handshake_name, info.conn_id
+            )
         };
         self.report_state(State::Ready, &why);
         self.signal_init(0, String::new());
@@ -924,7 +970,6 @@ impl Io {
         guard("on_init_connect", || events.on_init_connect(&conn, 0, ""));
         // Requests held during the reconnect go out now.
         self.release_held();
-        Ok(())
     }
 
     fn signal_init(&self, code: i64, desc: String) {
@@ -940,10 +985,10 @@ impl Io {
         let now = Instant::now();
         if let Some(d) = self.init_deadline {
             if now >= d {
-                let ms = self.conn.shared.options.init_timeout.as_millis();
+                let ms = self.options().init_timeout.as_millis();
                 return Err(End::Init {
                     code: errcode::make(errcode::INIT_FAIL, init_fail::TIMEOUT),
-                    desc: format!("InitConnect got no reply within {ms} ms"),
+                    desc: format!("{} got no reply within {ms} ms", self.handshake_name),
                 });
             }
         }
@@ -955,22 +1000,20 @@ impl Io {
             let expired = matches!(self.pending.get(&serial), Some(p) if p.deadline == deadline);
             if expired {
                 let p = self.pending.remove(&serial).expect("present");
-                if let Some(done) = p.done {
-                    ftlog!(
-                        Level::Debug,
-                        TARGET,
-                        "timeout proto={} serial={}",
-                        p.proto_id,
-                        serial
-                    );
-                    self.complete_now(
-                        p.proto_id,
-                        serial,
-                        done,
-                        ReplyKind::Timeout,
-                        "no reply before the request's timeout",
-                    );
-                }
+                ftlog!(
+                    Level::Debug,
+                    TARGET,
+                    "timeout proto={} serial={}",
+                    p.proto_id,
+                    serial
+                );
+                self.complete_now(
+                    p.proto_id,
+                    serial,
+                    p.done,
+                    ReplyKind::Timeout,
+                    "no reply before the request's timeout",
+                );
                 if self.closing {
                     return Ok(());
                 }
@@ -979,57 +1022,31 @@ impl Io {
         if let Some(d) = self.silence_deadline {
             if now >= d {
                 let ms = self
-                    .conn
-                    .shared
-                    .options
+                    .options()
                     .silence_timeout
                     .unwrap_or_default()
                     .as_millis();
+                let unanswered = match self.kind() {
+                    TransportKind::Tcp => "KeepAlive unanswered",
+                    _ => "WebSocket pings unanswered",
+                };
                 return Err(End::Disconnect {
                     code: errcode::make(connect_fail::RECV_FAILED, libc::ETIMEDOUT),
                     reason: format!(
-                        "OpenD sent nothing for {ms} ms (KeepAlive unanswered): connection considered dead"
+                        "OpenD sent nothing for {ms} ms ({unanswered}): connection considered dead"
                     ),
                 });
             }
         }
-        if let Some(t) = self.next_keep_alive {
-            if self.ready && now >= t {
-                self.send_keep_alive();
-                self.next_keep_alive = Some(now + self.keep_alive_every);
+        if let Some(link) = self.link.as_mut() {
+            if link.proto.next_timeout().is_some_and(|t| now >= t) {
+                let shared = self.conn.shared.clone();
+                let mut serials = || take_serial(&mut shared.submit.lock());
+                link.proto
+                    .handle_timeout(now, link.transport.outbox(), &mut serials);
             }
         }
         Ok(())
-    }
-
-    fn send_keep_alive(&mut self) {
-        let time = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        let body = pb::keep_alive::Request {
-            c2s: pb::keep_alive::C2s { time },
-        }
-        .encode_to_vec();
-        let serial = self.next_serial();
-        self.queue_frame(proto_id::KEEP_ALIVE, serial, &body);
-        ftlog!(
-            Level::Trace,
-            TARGET,
-            "send proto=1004 serial={serial} len={}",
-            body.len()
-        );
-        let deadline = Instant::now() + self.conn.shared.options.request_timeout;
-        self.pending.insert(
-            serial,
-            Pending {
-                proto_id: proto_id::KEEP_ALIVE,
-                deadline,
-                sent_at: Instant::now(),
-                done: None,
-            },
-        );
-        self.deadlines.push(Reverse((deadline, serial)));
     }
 
     fn complete_now(
@@ -1060,9 +1077,7 @@ impl Io {
         pending.sort_by_key(|(serial, _)| *serial);
         self.deadlines.clear();
         for (serial, p) in pending {
-            if let Some(done) = p.done {
-                self.complete_now(p.proto_id, serial, done, ReplyKind::Disconnected, &reason);
-            }
+            self.complete_now(p.proto_id, serial, p.done, ReplyKind::Disconnected, &reason);
         }
         let conn = self.conn.clone();
         match end {
@@ -1087,22 +1102,14 @@ impl Io {
         reason
     }
 
-    /// Forgets the last session's socket state before a reconnect.
+    /// Forgets the last session before a reconnect.
     fn reset_session(&mut self) {
-        let unsent = self.out.len() - self.out_pos;
-        self.conn
-            .shared
-            .queued_bytes
-            .fetch_sub(unsent, Ordering::AcqRel);
-        self.out.clear();
-        self.out_pos = 0;
-        self.reader = FrameReader::new(self.conn.shared.options.max_body_len);
-        self.cipher = None;
-        self.init_serial = 0;
+        self.link = None;
+        self.note_unsent();
         self.init_deadline = None;
         self.ready = false;
-        self.next_keep_alive = None;
         self.silence_deadline = None;
+        self.input_pending = false;
     }
 
     /// Waits out a reconnect delay while still taking commands; false if closed meanwhile.
@@ -1189,9 +1196,7 @@ impl Io {
                 ..
             } = cmd
             {
-                shared
-                    .queued_bytes
-                    .fetch_sub(body.len() + wire::HEADER_LEN, Ordering::AcqRel);
+                shared.queued_bytes.fetch_sub(body.len(), Ordering::AcqRel);
                 self.held.push_back(Held {
                     proto_id,
                     serial,
@@ -1211,6 +1216,7 @@ impl Io {
             );
         }
         shared.queued_bytes.store(0, Ordering::Release);
+        shared.unsent_bytes.store(0, Ordering::Release);
         shared.state.store(State::Closed as u8, Ordering::Release);
         self.report_state(State::Closed, reason);
         // Waiters wake only after the last callback has returned.

@@ -1,4 +1,4 @@
-//! The OpenD frame: a 44-byte little-endian header followed by the body.
+//! The TCP door's frame: a 44-byte little-endian header followed by the body.
 //!
 //! | offset | size | field |
 //! |---|---|---|

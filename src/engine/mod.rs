@@ -1,23 +1,30 @@
-//! One OpenD connection: TCP, InitConnect, KeepAlive, serial numbers, pending requests,
-//! timeouts, disconnect and close.
+//! The engine core: one OpenD connection, whichever door it goes through. Serial
+//! numbers, the pending requests and their deadlines, exactly one outcome per request,
+//! the rate limiter, auto-reconnect, the connection state, the callbacks and the
+//! send-buffer limit.
 //!
-//! Each connection has one background I/O thread that owns the socket and waits in
-//! `poll` on it and on a wake-up fd, with a timeout set to its next timer. Other threads
-//! hand it requests through a channel; sending never waits for the network. Every
-//! callback runs on that I/O thread.
+//! Each connection has one background I/O thread (`driver`) that owns the transport and
+//! waits in `poll` on its socket and on a wake-up fd, with a timeout set to its next
+//! timer. Other threads hand it requests through a channel; sending never waits for the
+//! network. Every callback runs on that I/O thread. The engine knows no transport: it
+//! sees packets and the protocol's "ready" and "lost" events (`crate::protocol`).
 //!
 //! Guarantees:
 //! - every request accepted by [`Connection::send_proto`] gets exactly one [`Reply`]:
 //!   OpenD's, or a library-made one for a timeout or a disconnect;
 //! - `on_init_connect` comes before any reply; every pending request is completed before
 //!   `on_disconnect`;
-//! - a frame that breaks the protocol ends the connection with a reason that says why.
+//! - a packet that breaks the protocol ends the connection with a reason that says why.
 
+mod driver;
 pub mod errcode;
-mod io;
+pub(crate) use driver::guard as guard_callback;
 pub(crate) mod oneshot;
-pub(crate) use io::guard as guard_callback;
 mod waker;
+
+pub use crate::protocol::SessionInfo;
+pub use crate::protocol::ws::WebSocketKey;
+pub use crate::transport::{TlsError, TlsRoots, TransportKind};
 
 use crate::crypto::RsaKey;
 use crate::pb::proto_id;
@@ -49,14 +56,22 @@ pub struct Options {
     pub request_timeout: Duration,
     /// Largest body accepted from OpenD (default 64 MiB); a larger frame ends the connection.
     pub max_body_len: usize,
-    /// Ends the connection when OpenD sends nothing at all (not even KeepAlive replies)
-    /// for this long (default 33 s, as the official Python client; `None` turns it off).
+    /// Ends the connection when OpenD sends nothing at all (not even KeepAlive replies
+    /// or WebSocket pongs) for this long (default 33 s, as the official Python client;
+    /// `None` turns it off).
     pub silence_timeout: Option<Duration>,
     /// Most bytes that may wait to be sent; past it, sends fail with [`SendError::Backpressure`].
     pub max_queued_bytes: usize,
-    /// The RSA private key shared with OpenD, needed when `encrypt` is set.
+    /// Which door: OpenD's TCP API port (the default) or its WebSocket port, plain or TLS.
+    pub transport: TransportKind,
+    /// The WebSocket door's key (OpenD's `websocket_key`); only its MD5 is sent. `None`
+    /// sends an empty key.
+    pub websocket_key: Option<WebSocketKey>,
+    /// CA certificates trusted for `wss://` besides the system's roots.
+    pub tls_roots: Option<TlsRoots>,
+    /// The RSA private key shared with OpenD, needed when `encrypt` is set (TCP door).
     pub rsa_key: Option<RsaKey>,
-    /// Ask OpenD for an encrypted connection (RSA InitConnect, then AES).
+    /// Ask OpenD for an encrypted connection (RSA InitConnect, then AES; TCP door).
     pub encrypt: bool,
     /// Reconnect after an unexpected disconnect (off by default). Requests pending at the
     /// drop still complete with -200 and are never resent.
@@ -214,6 +229,9 @@ impl Default for Options {
             max_body_len: crate::wire::DEFAULT_MAX_BODY_LEN,
             silence_timeout: Some(Duration::from_secs(33)),
             max_queued_bytes: Options::DEFAULT_MAX_QUEUED_BYTES,
+            transport: TransportKind::Tcp,
+            websocket_key: None,
+            tls_roots: None,
             rsa_key: None,
             encrypt: false,
             auto_reconnect: None,
@@ -309,6 +327,10 @@ impl std::error::Error for SendError {}
 pub enum ConnectError {
     /// Bad host, port or options; nothing was attempted.
     InvalidArgument(String),
+    /// Encryption was asked for but no RSA private key is set; nothing was attempted.
+    NoRsaKey,
+    /// The object already has a live connection (see [`crate::qot::QotSlot`]).
+    AlreadyConnected,
     /// TCP connect or InitConnect failed: the official error code and its description.
     Init { err_code: i64, desc: String },
     /// A blocking call was made on an I/O thread (from inside a callback), where it would
@@ -320,6 +342,12 @@ impl fmt::Display for ConnectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConnectError::InvalidArgument(m) => write!(f, "invalid argument: {m}"),
+            ConnectError::NoRsaKey => {
+                write!(f, "encryption requested but no RSA private key is set")
+            }
+            ConnectError::AlreadyConnected => {
+                write!(f, "a connection is already active on this object")
+            }
             ConnectError::Init { err_code, desc } => {
                 write!(f, "connect failed ({err_code}): {desc}")
             }
@@ -334,9 +362,9 @@ impl std::error::Error for ConnectError {}
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum State {
-    /// Resolving and TCP-connecting.
+    /// Resolving and connecting (TCP, and TLS and WebSocket handshakes).
     Connecting = 0,
-    /// InitConnect sent, reply awaited.
+    /// The handshake (InitConnect or the WebSocket login) sent, reply awaited.
     Initializing = 1,
     /// Requests may be sent.
     Ready = 2,
@@ -370,17 +398,6 @@ impl State {
             _ => State::Closed,
         }
     }
-}
-
-/// What InitConnect's reply told us.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SessionInfo {
-    pub conn_id: u64,
-    pub login_user_id: u64,
-    pub server_ver: i32,
-    pub keep_alive_interval_s: i32,
-    /// Whether bodies are AES-encrypted.
-    pub encrypted: bool,
 }
 
 thread_local! {
@@ -418,8 +435,10 @@ struct Shared {
     submit: Mutex<Submit>,
     tx: Sender<Cmd>,
     waker: Waker,
-    /// Bytes queued in the channel plus bytes not yet written to the socket.
+    /// Request body bytes queued in the channel.
     queued_bytes: AtomicUsize,
+    /// Bytes the transport has not written yet (set by the I/O thread).
+    unsent_bytes: AtomicUsize,
     conn_id: AtomicU64,
     info: Mutex<SessionInfo>,
     /// The init outcome, for [`Connection::connect`] to wait on.
@@ -464,10 +483,13 @@ impl Connection {
         if port == 0 {
             return Err(ConnectError::InvalidArgument("port 0".into()));
         }
-        if options.encrypt && options.rsa_key.is_none() {
+        if options.encrypt && options.transport.is_websocket() {
             return Err(ConnectError::InvalidArgument(
-                "encryption requested but no RSA private key is set".into(),
+                "the WebSocket door has no AES encryption; use TLS (wss://) instead".into(),
             ));
+        }
+        if options.encrypt && options.rsa_key.is_none() {
+            return Err(ConnectError::NoRsaKey);
         }
         let (tx, rx) = crossbeam_channel::unbounded();
         let waker =
@@ -478,6 +500,7 @@ impl Connection {
             tx,
             waker,
             queued_bytes: AtomicUsize::new(0),
+            unsent_bytes: AtomicUsize::new(0),
             conn_id: AtomicU64::new(0),
             info: Mutex::new(SessionInfo::default()),
             init_done: Mutex::new(None),
@@ -496,7 +519,7 @@ impl Connection {
                 // Before any callback can run: a callback that closes its own connection
                 // must be recognised as running on this thread (no self-join).
                 IO_THREAD_OF.with(|c| c.set(io_conn.shared_addr()));
-                io::run(io_conn, rx, events, host, port);
+                driver::run(io_conn, rx, events, host, port);
             })
             .map_err(|e| {
                 ConnectError::InvalidArgument(format!("cannot start the I/O thread: {e}"))
@@ -546,7 +569,7 @@ impl Connection {
         }
         let s = &self.shared;
         let limit = s.options.max_queued_bytes;
-        let size = body.len() + crate::wire::HEADER_LEN;
+        let size = body.len();
         let mut submit = s.submit.lock();
         match self.state() {
             State::Ready => {}
@@ -555,7 +578,8 @@ impl Connection {
             State::Connecting | State::Initializing => return Err(SendError::NotReady),
             State::Closing | State::Closed => return Err(SendError::Closed),
         }
-        let queued = s.queued_bytes.load(Ordering::Acquire);
+        let queued =
+            s.queued_bytes.load(Ordering::Acquire) + s.unsent_bytes.load(Ordering::Acquire);
         if queued + size > limit {
             return Err(SendError::Backpressure { queued, limit });
         }
@@ -680,6 +704,15 @@ impl Connection {
         }
         true
     }
+}
+
+/// How often the WebSocket door pings: a quarter of the silence watchdog's time (so a
+/// healthy OpenD is heard from several times before it fires), between 250 ms and 8 s
+/// (the TCP door's KeepAlive period).
+pub(crate) fn ping_interval(silence_timeout: Option<Duration>) -> Duration {
+    silence_timeout.map_or(Duration::from_secs(8), |t| {
+        (t / 4).clamp(Duration::from_millis(250), Duration::from_secs(8))
+    })
 }
 
 fn take_serial(submit: &mut Submit) -> u32 {
