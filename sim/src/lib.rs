@@ -1,10 +1,14 @@
-//! `opend-sim`: a simulated Futu / moomoo OpenD.
+//! `opend-sim`: a simulated Futu / moomoo OpenD, with both of OpenD's doors.
 //!
-//! It speaks the real wire protocol (docs/PROTOCOL.md §1–4): InitConnect (1001) with
-//! optional RSA + AES encryption, KeepAlive (1004), Notify pushes (1003) and
-//! Qot_GetUserSecurityGroup (3222) with the documented rate limit and connection cap.
-//! Faults can be injected to exercise a client's timeout, disconnect and
-//! protocol-error paths.
+//! - The TCP API port (`ft`): InitConnect (1001) with optional RSA + AES encryption,
+//!   KeepAlive (1004), Notify pushes (1003) and Qot_GetUserSecurityGroup (3222).
+//! - The WebSocket port (`ws`, optional, `ws://` or `wss://`): the Init login with the
+//!   key's MD5, then the same requests, as the official JavaScript SDK speaks them.
+//!
+//! Both doors share one routing, limits and fault layer (`route`): the documented rate
+//! limit and connection cap count across them, and every fault switch works on both, to
+//! exercise a client's timeout, disconnect and protocol-error paths. The frame codecs,
+//! SHA-1 memo, sliding-window limiter and cipher selection are the client library's own.
 //!
 //! ```no_run
 //! let sim = opend_sim::Sim::start(opend_sim::Config::default()).unwrap();
@@ -12,19 +16,26 @@
 //! sim.stop();
 //! ```
 //!
-//! Threading: one accept thread plus one thread per connection, all blocked in the
-//! kernel while idle. [`Sim::stop`] wakes them by shutting the sockets down.
+//! Threading: one accept thread per door plus one thread per connection, all blocked in
+//! the kernel while idle (a WebSocket connection wakes every 50 ms for queued pushes).
+//! [`Sim::stop`] wakes them by shutting the sockets down.
 //!
-//! Choices where the real OpenD's behaviour is unknown (PROTOCOL.md marks them
-//! [unknown]) are documented on the item they concern: see [`Config::max_connections`],
-//! [`RateLimit`] and [`Config::require_encryption`].
+//! Choices where the real OpenD's behaviour is unknown (docs/PROTOCOL.md marks them
+//! "unknown") are documented on the item they concern: see [`Config::max_connections`],
+//! [`RateLimit`], [`Config::require_encryption`] and [`Config::ws_key`].
 
 mod conn;
+mod ft;
+mod route;
+mod ws;
+
+pub use ws::WsTls;
 
 use ftapi::crypto::RsaKey;
+use ftapi::limiter::SlidingWindow;
 use ftapi::pb;
 use parking_lot::{Condvar, Mutex, RwLock};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
@@ -32,6 +43,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+/// Which of OpenD's doors a connection came through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Door {
+    Tcp,
+    WebSocket,
+}
 
 /// One watchlist group as 3222 returns it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,6 +150,14 @@ pub struct Faults {
     pub duplicate: Option<u32>,
     /// After InitConnect, never read from the socket again (the client's writes back up).
     pub stop_reading: bool,
+    /// On this proto ID, OpenD's own link is lost: the WebSocket door pushes cmd 2 (its
+    /// side lost OpenD) instead of answering and keeps the socket open; on the TCP door
+    /// the socket is that link, so it closes.
+    pub opend_lost: Option<u32>,
+    /// Answer this proto ID with the WebSocket header's `error` set to this value (1 no
+    /// reply in time, 2 OpenD's own timeout, 3 the link to OpenD closed) and no body. The
+    /// TCP door has no such field: 1 and 2 withhold the reply, 3 closes the connection.
+    pub peer_error: Option<(u32, i32)>,
     /// The faults above that name a proto ID (and `delay`) only apply once this many
     /// requests of that proto ID have been answered normally on the connection
     /// (0 = from the first).
@@ -145,6 +171,16 @@ pub struct Config {
     pub host: String,
     /// 0 = pick a free port (see [`Sim::port`]).
     pub port: u16,
+    /// The WebSocket door's port (0 = a free one, see [`Sim::ws_port`]); `None` = no
+    /// WebSocket door.
+    pub ws_port: Option<u16>,
+    /// The WebSocket key: a login must carry its MD5 (lowercase hex, as the official
+    /// JavaScript SDK sends it). `None` accepts any key. What the real OpenD answers to a
+    /// wrong key is unknown; the simulator refuses the login with `error` -1, errmsg
+    /// "wrong websocket key", a `retType -1` body, and closes the connection.
+    pub ws_key: Option<String>,
+    /// Serve the WebSocket door as `wss://` with this certificate.
+    pub ws_tls: Option<WsTls>,
     /// The watchlist, in the order 3222 returns it.
     pub groups: Vec<GroupEntry>,
     pub lang: Lang,
@@ -152,9 +188,9 @@ pub struct Config {
     pub keep_alive_interval: i32,
     /// The 3222 limit; `None` = unlimited.
     pub rate_limit: Option<RateLimit>,
-    /// The documented OpenD cap is 128. What a real OpenD does with the next one is
-    /// unknown; the simulator accepts it and closes it at once (the client sees EOF
-    /// before any reply to its InitConnect).
+    /// The documented OpenD cap is 128, counted across both doors. What a real OpenD does
+    /// with the next one is unknown; the simulator accepts it and closes it at once (the
+    /// client sees EOF before any reply to its InitConnect or WebSocket handshake).
     pub max_connections: usize,
     /// With a key, clients may encrypt (PROTOCOL.md §4). Without one, an RSA-encrypted
     /// InitConnect cannot be read and its connection is closed.
@@ -183,6 +219,9 @@ impl Default for Config {
         Config {
             host: "127.0.0.1".into(),
             port: 0,
+            ws_port: None,
+            ws_key: None,
+            ws_tls: None,
             groups: Config::default_groups(Lang::En),
             lang: Lang::En,
             keep_alive_interval: 10,
@@ -265,9 +304,11 @@ pub(crate) struct Shared {
     pub(crate) stop_lock: Mutex<()>,
     pub(crate) stop_cv: Condvar,
     /// The per-server 3222 window.
-    pub(crate) rate: Mutex<VecDeque<Instant>>,
+    pub(crate) rate: Mutex<SlidingWindow>,
     /// Low bits of connID.
     pub(crate) conn_counter: AtomicU64,
+    /// The next connection's index (1, 2, ... across both doors).
+    pub(crate) next_index: AtomicU64,
 }
 
 impl Shared {
@@ -300,22 +341,70 @@ impl Shared {
     }
 }
 
-/// A running simulator. Dropping it stops it, like [`Sim::stop`].
-pub struct Sim {
-    shared: Arc<Shared>,
-    listener: Arc<TcpListener>,
-    accept_thread: Option<JoinHandle<()>>,
+/// One door's listening socket and accept thread.
+struct Listener {
+    socket: Arc<TcpListener>,
+    thread: Option<JoinHandle<()>>,
     addr: SocketAddr,
 }
 
+/// A running simulator. Dropping it stops it, like [`Sim::stop`].
+pub struct Sim {
+    shared: Arc<Shared>,
+    tcp: Listener,
+    ws: Option<Listener>,
+}
+
+fn listen(shared: &Arc<Shared>, host: &str, port: u16, door: Door) -> io::Result<Listener> {
+    let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs()?.collect();
+    let socket = Arc::new(TcpListener::bind(&addrs[..])?);
+    let addr = socket.local_addr()?;
+    let thread = {
+        let shared = shared.clone();
+        let socket = socket.clone();
+        let name = match door {
+            Door::Tcp => "opend-sim-accept",
+            Door::WebSocket => "opend-sim-ws-accept",
+        };
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || accept_loop(&shared, &socket, door))?
+    };
+    Ok(Listener {
+        socket,
+        thread: Some(thread),
+        addr,
+    })
+}
+
+impl Listener {
+    /// Stops accepting and joins the accept thread.
+    fn close(&mut self) {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        // SAFETY: the listener's fd stays open while `self.socket` lives; shutdown on a
+        // listening socket makes a blocked accept() return at once on Linux.
+        unsafe {
+            libc::shutdown(self.socket.as_raw_fd(), libc::SHUT_RDWR);
+        }
+        // Elsewhere, a connection wakes the accept loop, which then sees `stopping`.
+        let mut wake = self.addr;
+        if wake.ip().is_unspecified() {
+            wake.set_ip(match wake {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        let _ = TcpStream::connect_timeout(&wake, Duration::from_millis(100));
+        let _ = thread.join();
+    }
+}
+
 impl Sim {
-    /// Binds the listener and starts accepting connections.
+    /// Binds the listeners (the TCP door, and the WebSocket door when
+    /// [`Config::ws_port`] is set) and starts accepting connections.
     pub fn start(config: Config) -> io::Result<Sim> {
-        let addrs: Vec<SocketAddr> = (config.host.as_str(), config.port)
-            .to_socket_addrs()?
-            .collect();
-        let listener = Arc::new(TcpListener::bind(&addrs[..])?);
-        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             faults: RwLock::new(Arc::new(config.faults.clone())),
             cfg: config,
@@ -326,30 +415,42 @@ impl Sim {
             stopping: AtomicBool::new(false),
             stop_lock: Mutex::new(()),
             stop_cv: Condvar::new(),
-            rate: Mutex::new(VecDeque::new()),
+            rate: Mutex::new(SlidingWindow::new()),
             conn_counter: AtomicU64::new(0),
+            next_index: AtomicU64::new(1),
         });
-        let accept_thread = {
-            let shared = shared.clone();
-            let listener = listener.clone();
-            std::thread::Builder::new()
-                .name("opend-sim-accept".into())
-                .spawn(move || accept_loop(&shared, &listener))?
+        let host = shared.cfg.host.clone();
+        let tcp = listen(&shared, &host, shared.cfg.port, Door::Tcp)?;
+        let mut sim = Sim {
+            shared: shared.clone(),
+            tcp,
+            ws: None,
         };
-        Ok(Sim {
-            shared,
-            listener,
-            accept_thread: Some(accept_thread),
-            addr,
-        })
+        if let Some(p) = shared.cfg.ws_port {
+            // On failure, dropping `sim` stops the TCP door again.
+            sim.ws = Some(listen(&shared, &host, p, Door::WebSocket)?);
+        }
+        Ok(sim)
     }
 
+    /// The TCP door's port.
     pub fn port(&self) -> u16 {
-        self.addr.port()
+        self.tcp.addr.port()
     }
 
+    /// The TCP door's address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.tcp.addr
+    }
+
+    /// The WebSocket door's port, if it has one.
+    pub fn ws_port(&self) -> Option<u16> {
+        self.ws.as_ref().map(|l| l.addr.port())
+    }
+
+    /// The WebSocket door's address, if it has one.
+    pub fn ws_addr(&self) -> Option<SocketAddr> {
+        self.ws.as_ref().map(|l| l.addr)
     }
 
     /// Replaces the faults; they apply from the next batch of packets each connection
@@ -358,26 +459,27 @@ impl Sim {
         *self.shared.faults.write() = Arc::new(faults);
     }
 
-    /// Every request frame received so far, on all connections, in arrival order.
-    /// Empty if [`Config::record_received`] is off.
+    /// Every request frame received so far, on all connections of both doors, in
+    /// arrival order. Empty if [`Config::record_received`] is off.
     pub fn received(&self) -> Vec<Received> {
         self.shared.received.lock().clone()
     }
 
-    /// TCP connections accepted so far, including those closed at once for exceeding
-    /// [`Config::max_connections`].
+    /// Connections accepted so far on both doors, including those closed at once for
+    /// exceeding [`Config::max_connections`].
     pub fn connections_accepted(&self) -> u64 {
         self.shared.accepted.load(Ordering::Acquire)
     }
 
-    /// Connections currently served.
+    /// Connections currently served, on both doors.
     pub fn open_connections(&self) -> usize {
         self.shared.conns.lock().len()
     }
 
-    /// Pushes a Notify (1003) to every initialised connection whose InitConnect set
-    /// recvNotify, encrypted like its replies. Serial numbers come from a per-connection
-    /// counter starting at 1.
+    /// Pushes a Notify (1003) to every initialised connection: on the TCP door those
+    /// whose InitConnect set recvNotify, encrypted like their replies, serial numbers from
+    /// a per-connection counter starting at 1; on the WebSocket door every logged-in one,
+    /// with section 0.
     pub fn push_notify(&self, s2c: pb::notify::S2c) {
         let rsp = pb::notify::Response {
             ret_type: 0,
@@ -392,35 +494,23 @@ impl Sim {
         }
     }
 
-    /// Closes the listener and every connection and joins all threads.
+    /// Closes the listeners and every connection and joins all threads.
     pub fn stop(mut self) {
         self.shutdown();
     }
 
     fn shutdown(&mut self) {
-        let Some(accept_thread) = self.accept_thread.take() else {
+        if self.shared.stopping.swap(true, Ordering::AcqRel) {
             return;
-        };
-        self.shared.stopping.store(true, Ordering::Release);
+        }
         {
             let _g = self.shared.stop_lock.lock();
             self.shared.stop_cv.notify_all();
         }
-        // SAFETY: the listener's fd stays open while `self.listener` lives; shutdown on a
-        // listening socket makes a blocked accept() return at once on Linux.
-        unsafe {
-            libc::shutdown(self.listener.as_raw_fd(), libc::SHUT_RDWR);
+        self.tcp.close();
+        if let Some(ws) = &mut self.ws {
+            ws.close();
         }
-        // Elsewhere, a connection wakes the accept loop, which then sees `stopping`.
-        let mut wake = self.addr;
-        if wake.ip().is_unspecified() {
-            wake.set_ip(match wake {
-                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
-                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-            });
-        }
-        let _ = TcpStream::connect_timeout(&wake, Duration::from_millis(100));
-        let _ = accept_thread.join();
         for c in self.shared.conns.lock().values() {
             let _ = c.stream.shutdown(Shutdown::Both);
         }
@@ -437,8 +527,7 @@ impl Drop for Sim {
     }
 }
 
-fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
-    let mut next_index = 1u64;
+fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener, door: Door) {
     loop {
         let res = listener.accept();
         if shared.is_stopping() {
@@ -457,19 +546,27 @@ fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
         };
         shared.accepted.fetch_add(1, Ordering::AcqRel);
         if shared.conns.lock().len() >= shared.cfg.max_connections {
-            // Over the cap: accepted, then closed at once.
+            // Over the cap (both doors together): accepted, then closed at once.
             drop(stream);
             continue;
         }
         let _ = stream.set_nodelay(true);
-        let index = next_index;
-        next_index += 1;
-        let c = Arc::new(conn::Conn::new(index, stream));
+        let index = shared.next_index.fetch_add(1, Ordering::AcqRel);
+        let (c, ws_sock) = match door {
+            Door::Tcp => (Arc::new(conn::Conn::ft(index, stream)), None),
+            Door::WebSocket => match stream.try_clone() {
+                Ok(second) => (Arc::new(conn::Conn::ws(index, second)), Some(stream)),
+                Err(_) => continue,
+            },
+        };
         shared.conns.lock().insert(index, c.clone());
         let shared2 = shared.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("opend-sim-conn-{index}"))
-            .spawn(move || conn::serve(shared2, c));
+            .spawn(move || match ws_sock {
+                None => ft::serve(shared2, c),
+                Some(sock) => ws::serve(shared2, c, sock),
+            });
         let mut threads = shared.threads.lock();
         threads.retain(|t| !t.is_finished());
         match spawned {

@@ -1,7 +1,7 @@
 //! `opend-sim`: run the simulated OpenD, either until SIGINT/SIGTERM or around one
 //! command (runner mode, `-- COMMAND ARGS...`).
 
-use opend_sim::{AesMode, Config, GroupEntry, Lang, RateLimit, Sim};
+use opend_sim::{AesMode, Config, GroupEntry, Lang, RateLimit, Sim, WsTls};
 use std::io::Write;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
@@ -12,14 +12,22 @@ opend-sim: a simulated Futu / moomoo OpenD
 usage: opend-sim [OPTIONS] [-- COMMAND ARGS...]
 
 With `-- COMMAND ARGS...` (runner mode) the simulator runs COMMAND, replacing `{port}` in
-its arguments by the port and setting OPEND_SIM_PORT / OPEND_SIM_HOST, then stops and exits
-with COMMAND's exit code (128+N if killed by signal N). The listening line then goes to
-stderr. Otherwise it runs until SIGINT or SIGTERM.
+its arguments by the TCP port (and `{ws_port}` by the WebSocket port) and setting
+OPEND_SIM_PORT / OPEND_SIM_WS_PORT / OPEND_SIM_HOST, then stops and exits with COMMAND's
+exit code (128+N if killed by signal N). The listening lines then go to stderr. Otherwise
+it runs until SIGINT or SIGTERM.
 
 options:
   --host HOST                  address to listen on (default 127.0.0.1)
   --port PORT                  port; 0 picks a free one (default 11111)
   --port-file FILE             write the port number to FILE once listening
+  --ws-port PORT               also serve OpenD's WebSocket door (what the official
+                               JavaScript SDK speaks) on PORT; 0 picks a free one
+  --ws-port-file FILE          write the WebSocket port to FILE once listening
+  --ws-key KEY                 WebSocket logins must carry KEY's MD5 (default: any key);
+                               a wrong key is refused with error -1 and no session
+  --ws-tls-cert FILE.pem       serve the WebSocket door as wss:// with this certificate
+  --ws-tls-key FILE.pem        ... and this private key (both or neither)
   --groups FILE.json           watchlist: [{\"groupName\": \"...\", \"groupType\": 1|2}, ...]
   --lang en|zh                 language of the default groups and messages (default en)
   --keep-alive-interval SECS   keepAliveInterval sent in InitConnect's reply (default 10)
@@ -34,7 +42,9 @@ options:
   --aes ecb|follow             AES for encrypting clients: follow their packetEncAlgo (default)
                                or always FTAES-ECB
 
-fault injection (P = proto ID, e.g. 1001 InitConnect, 1004 KeepAlive, 3222):
+fault injection, on both doors (P = proto ID, e.g. 1001 InitConnect, 1004 KeepAlive, 3222;
+on the WebSocket door 1001 names the login and 1004 the WebSocket pings, and
+--corrupt-sha1 flips the body's last byte, as that door's frame has no SHA-1):
   --withhold P[,P..]           never answer these protos
   --close-after P              close the connection instead of answering P
   --delay-ms N                 delay replies by N ms
@@ -52,6 +62,10 @@ fault injection (P = proto ID, e.g. 1001 InitConnect, 1004 KeepAlive, 3222):
   --wrong-proto P              reply to P with proto ID P+1
   --duplicate P                send P's reply twice
   --stop-reading               after InitConnect, never read from the socket again
+  --opend-lost P               on P, OpenD's link is lost: the WebSocket door pushes cmd 2
+                               (and stays open); the TCP door closes
+  --ws-error P:N               answer P with the WebSocket header's error N (1, 2, 3) and no
+                               body; the TCP door withholds (1, 2) or closes (3)
   --after N                    proto-keyed faults start after N normal replies of that proto
                                per connection
   -h, --help                   this text
@@ -60,6 +74,7 @@ fault injection (P = proto ID, e.g. 1001 InitConnect, 1004 KeepAlive, 3222):
 struct Args {
     config: Config,
     port_file: Option<String>,
+    ws_port_file: Option<String>,
     command: Vec<String>,
 }
 
@@ -71,6 +86,8 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, String> {
         ..Config::default()
     };
     let mut port_file = None;
+    let mut ws_port_file = None;
+    let (mut tls_cert, mut tls_key) = (None, None);
     let mut groups_file = None;
     let mut lang_set = false;
     let mut command = Vec::new();
@@ -99,6 +116,11 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, String> {
             "--host" => config.host = value()?,
             "--port" => config.port = num(&flag, &value()?)?,
             "--port-file" => port_file = Some(value()?),
+            "--ws-port" => config.ws_port = Some(num(&flag, &value()?)?),
+            "--ws-port-file" => ws_port_file = Some(value()?),
+            "--ws-key" => config.ws_key = Some(value()?),
+            "--ws-tls-cert" => tls_cert = Some(value()?),
+            "--ws-tls-key" => tls_key = Some(value()?),
             "--groups" => groups_file = Some(value()?),
             "--lang" => {
                 config.lang = match value()?.as_str() {
@@ -161,6 +183,14 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, String> {
             "--wrong-proto" => f.wrong_proto = Some(num(&flag, &value()?)?),
             "--duplicate" => f.duplicate = Some(num(&flag, &value()?)?),
             "--stop-reading" => f.stop_reading = true,
+            "--opend-lost" => f.opend_lost = Some(num(&flag, &value()?)?),
+            "--ws-error" => {
+                let v = value()?;
+                let (p, e) = v
+                    .split_once(':')
+                    .ok_or_else(|| format!("--ws-error: expected P:N, got {v:?}"))?;
+                f.peer_error = Some((num(&flag, p)?, num(&flag, e)?));
+            }
             "--after" => f.after_n = num(&flag, &value()?)?,
             _ => return Err(format!("unknown argument {arg:?}")),
         }
@@ -176,6 +206,19 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, String> {
             return Err(format!("{flag} takes no value"));
         }
     }
+    match (tls_cert, tls_key) {
+        (Some(c), Some(k)) => {
+            config.ws_tls =
+                Some(WsTls::from_pem_files(&c, &k).map_err(|e| format!("--ws-tls-cert: {e}"))?)
+        }
+        (None, None) => {}
+        _ => return Err("--ws-tls-cert and --ws-tls-key go together".into()),
+    }
+    if config.ws_port.is_none()
+        && (ws_port_file.is_some() || config.ws_key.is_some() || config.ws_tls.is_some())
+    {
+        return Err("--ws-port-file, --ws-key and --ws-tls-* need --ws-port".into());
+    }
     config.groups = match groups_file {
         Some(path) => read_groups(&path)?,
         None if lang_set => Config::default_groups(config.lang),
@@ -184,6 +227,7 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, String> {
     Ok(Some(Args {
         config,
         port_file,
+        ws_port_file,
         command,
     }))
 }
@@ -290,6 +334,7 @@ fn main() -> ExitCode {
     };
     let signals = block_signals();
     let host = args.config.host.clone();
+    let tls = args.config.ws_tls.is_some();
     let sim = match Sim::start(args.config) {
         Ok(s) => s,
         Err(e) => {
@@ -298,14 +343,25 @@ fn main() -> ExitCode {
         }
     };
     let port = sim.port();
-    if let Some(path) = &args.port_file
-        && let Err(e) = write_port_file(path, port)
-    {
-        eprintln!("opend-sim: cannot write --port-file {path}: {e}");
-        sim.stop();
-        return ExitCode::from(1);
+    let ws_port = sim.ws_port();
+    let files = [
+        (&args.port_file, Some(port), "--port-file"),
+        (&args.ws_port_file, ws_port, "--ws-port-file"),
+    ];
+    for (file, p, flag) in files {
+        if let (Some(path), Some(p)) = (file, p)
+            && let Err(e) = write_port_file(path, p)
+        {
+            eprintln!("opend-sim: cannot write {flag} {path}: {e}");
+            sim.stop();
+            return ExitCode::from(1);
+        }
     }
-    let line = format!("opend-sim listening on {}", sim.addr());
+    let mut line = format!("opend-sim listening on {}", sim.addr());
+    if let Some(a) = sim.ws_addr() {
+        let scheme = if tls { "wss" } else { "ws" };
+        line.push_str(&format!("\nopend-sim WebSocket door on {scheme}://{a}"));
+    }
     if args.command.is_empty() {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
@@ -318,17 +374,23 @@ fn main() -> ExitCode {
 
     eprintln!("{line}");
     let port_s = port.to_string();
+    let ws_port_s = ws_port.map(|p| p.to_string()).unwrap_or_default();
     let argv: Vec<String> = args
         .command
         .iter()
-        .map(|a| a.replace("{port}", &port_s))
+        .map(|a| {
+            a.replace("{port}", &port_s)
+                .replace("{ws_port}", &ws_port_s)
+        })
         .collect();
-    let mut child = match Command::new(&argv[0])
-        .args(&argv[1..])
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
         .env("OPEND_SIM_PORT", &port_s)
-        .env("OPEND_SIM_HOST", &host)
-        .spawn()
-    {
+        .env("OPEND_SIM_HOST", &host);
+    if ws_port.is_some() {
+        cmd.env("OPEND_SIM_WS_PORT", &ws_port_s);
+    }
+    let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("opend-sim: cannot run {:?}: {e}", argv[0]);

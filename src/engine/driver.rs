@@ -788,7 +788,15 @@ impl Io {
                 let link = self.link.as_mut().expect("a session has a link");
                 link.transport.read(&mut *link.proto)
             };
-            let status = status.map_err(|b| self.broken(b))?;
+            let status = match status {
+                Ok(s) => s,
+                Err(b) => {
+                    // What arrived before the break counts first (a refusal, say, just
+                    // before OpenD closes the connection).
+                    self.process_events()?;
+                    return Err(self.broken(b));
+                }
+            };
             if status.activity && self.ready {
                 if let Some(t) = self.options().silence_timeout {
                     self.silence_deadline = Some(Instant::now() + t);
