@@ -49,15 +49,10 @@ bench: examples
 header:
 	FTAPI_UPDATE_HEADER=1 $(CARGO) test --release $(FEATURES) --test header
 
+# The same tree as the tarball of `make dist` (scripts/install-tree.sh): libraries, headers,
+# ftapi.pc and the CMake package (both relocatable), opend-sim.
 install: build
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
-	install -m 644 $(REL)/libftapi.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(REL)/libftapi.so $(DESTDIR)$(PREFIX)/lib/libftapi.so.0
-	ln -sf libftapi.so.0 $(DESTDIR)$(PREFIX)/lib/libftapi.so
-	install -m 644 include/ftapi.h $(DESTDIR)$(PREFIX)/include/
-	install -m 755 $(SIM) $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)|g' \
-	    ftapi.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ftapi.pc
+	scripts/install-tree.sh "$(DESTDIR)$(PREFIX)"
 
 clean:
 	$(CARGO) clean
