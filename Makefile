@@ -15,7 +15,7 @@ FEATURES := --features ftapi/java
 export FTAPI_LIB_DIR := $(REL)
 export OPEND_SIM := $(SIM)
 
-.PHONY: build deps examples demo test header install clean bench stress
+.PHONY: build deps examples demo test header install clean bench stress java csharp wheel dist
 
 deps:
 	@scripts/install-deps.sh
@@ -44,6 +44,19 @@ test: examples
 # a table on stdout and target/bench/results.json. See docs/BENCHMARKS.md.
 bench: examples
 	@bench/run.sh
+
+# The bindings' build products that `make dist` packages.
+java: build
+	bindings/java/build.sh
+csharp: deps
+	bindings/csharp/build.sh >/dev/null
+wheel: build
+	bindings/python/build-wheel.sh >/dev/null
+
+# target/dist/: the tarball (C, C++), the wheel, the jars, the nupkg, the crates, SHA256SUMS
+# (scripts/dist.sh). Runs again from scratch each time.
+dist: build java csharp wheel
+	@scripts/dist.sh
 
 # Regenerates include/ftapi.h from src/ffi.
 header:
