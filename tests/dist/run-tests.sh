@@ -12,8 +12,9 @@
 #   Rust    a scratch Cargo project depending on the unpacked .crate by path
 #
 # None of it uses LD_LIBRARY_PATH or the build tree (only target/release/opend-sim as the
-# simulator, and tool caches: the CoreCLR runtime in target/dotnet-venv, a cargo target dir
-# target/dist-test-cargo so that a second run is quick). Ends with "N passed, N failed".
+# simulator, and caches of tools and builds: the CoreCLR runtime in target/dotnet-venv, and
+# the workspace's cargo target dir, where `cargo package` already built the crate's
+# dependencies, so only ftapi itself is compiled again). Ends with "N passed, N failed".
 # FTAPI_DIST_TEST_NO_BUILD=1 tests target/dist as it is instead of running `make dist` first;
 # FTAPI_DIST_TEST_KEEP=1 keeps the scratch folder.
 set -uo pipefail
@@ -309,7 +310,9 @@ EOF
 cp "$HERE/main.rs" "$R/dist-check/src/main.rs"
 # The crate's own Cargo.lock pins what it was verified with; offline when the registry cache has it.
 cp "$R/ftapi-$VERSION/Cargo.lock" "$R/dist-check/Cargo.lock"
-export CARGO_TARGET_DIR="$ROOT/target/dist-test-cargo"
+# The workspace's own target dir: cargo package verified the crate into target/debug, so the
+# registry dependencies are already built there (same versions, features and profile).
+export CARGO_TARGET_DIR="$ROOT/target"
 if (cd "$R/dist-check" && { cargo build --offline >"$LOG/cargo.out" 2>&1 || cargo build >>"$LOG/cargo.out" 2>&1; }); then
   if run rust 30 "$SIM" --port 0 -- "$CARGO_TARGET_DIR/debug/dist-check" '{port}'; then
     same_groups "rust: a scratch project depending on the unpacked ftapi-$VERSION.crate" <(grep -v '^opend-sim' "$LOG/rust.out")
