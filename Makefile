@@ -15,7 +15,7 @@ FEATURES := --features ftapi/java
 export FTAPI_LIB_DIR := $(REL)
 export OPEND_SIM := $(SIM)
 
-.PHONY: build deps examples demo test header install clean bench stress
+.PHONY: build deps examples demo test header install clean bench stress java csharp wheel dist
 
 deps:
 	@scripts/install-deps.sh
@@ -45,19 +45,27 @@ test: examples
 bench: examples
 	@bench/run.sh
 
+# The bindings' build products that `make dist` packages.
+java: build
+	bindings/java/build.sh
+csharp: deps
+	bindings/csharp/build.sh >/dev/null
+wheel: build
+	bindings/python/build-wheel.sh >/dev/null
+
+# target/dist/: the tarball (C, C++), the wheel, the jars, the nupkg, the crates, SHA256SUMS
+# (scripts/dist.sh). Runs again from scratch each time.
+dist: build java csharp wheel
+	@scripts/dist.sh
+
 # Regenerates include/ftapi.h from src/ffi.
 header:
 	FTAPI_UPDATE_HEADER=1 $(CARGO) test --release $(FEATURES) --test header
 
+# The same tree as the tarball of `make dist` (scripts/install-tree.sh): libraries, headers,
+# ftapi.pc and the CMake package (both relocatable), opend-sim.
 install: build
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
-	install -m 644 $(REL)/libftapi.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(REL)/libftapi.so $(DESTDIR)$(PREFIX)/lib/libftapi.so.0
-	ln -sf libftapi.so.0 $(DESTDIR)$(PREFIX)/lib/libftapi.so
-	install -m 644 include/ftapi.h $(DESTDIR)$(PREFIX)/include/
-	install -m 755 $(SIM) $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)|g' \
-	    ftapi.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ftapi.pc
+	scripts/install-tree.sh "$(DESTDIR)$(PREFIX)"
 
 clean:
 	$(CARGO) clean

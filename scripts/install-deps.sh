@@ -6,7 +6,8 @@ need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 for p in gcc g++ make pkg-config valgrind protobuf-compiler libprotobuf-dev \
          mono-mcs mono-runtime nunit-console libnunit-cil-dev \
-         libprotobuf-java junit4 python3-venv libgoogle-gson-java openssl; do
+         libprotobuf-java junit4 python3-venv libgoogle-gson-java openssl \
+         cmake nuget unzip; do
   have "$p" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

