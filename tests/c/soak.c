@@ -274,6 +274,9 @@ static struct slot g_slots[NSLOTS];
 /* global counters (atomic: read by the progress line) */
 static atomic_long g_accepted, g_outcomes, g_refused[16], g_kind_ok, g_kind_disc, g_kind_timeout;
 static atomic_long g_objects, g_reconnects;
+/* outcomes delivered after their connection's on_disconnect, and the on_disconnect calls
+ * that came with accepted requests still outstanding (both errors) */
+static atomic_long g_late_outcomes, g_early_disconnects;
 static atomic_int g_stop;
 
 static void *token(struct slot *s) {
@@ -314,6 +317,7 @@ static void outcome(struct slot *s, uint32_t serial, int kind_ok, int kind_disc,
     long n = atomic_fetch_add(&seen, 1) + 1;
     if (n == 1000 && broken("lose_outcome")) return;
     for (int rep = 0; rep < (n == 1000 && broken("dup_outcome") ? 2 : 1); rep++) {
+        if (s->phase != P_UP) atomic_fetch_add(&g_late_outcomes, 1);
         if (s->phase != P_UP)
             error("slot %u: %s for serial %u while the connection is %s (after on_disconnect)", s->idx, what, serial,
                   phase_names[s->phase]);
@@ -359,6 +363,7 @@ static void cb_disc(void *ud, FtapiQot *qot, int64_t code, const char *reason) {
     if (!s) return;
     if (s->phase != P_UP) error("slot %u: on_disconnect while %s", s->idx, phase_names[s->phase]);
     if (reason == NULL) error("slot %u: on_disconnect with a NULL reason", s->idx);
+    if (s->npend != 0) atomic_fetch_add(&g_early_disconnects, 1);
     if (s->npend != 0)
         error("slot %u: on_disconnect(%lld) with %d accepted requests still without an outcome (serial %u)", s->idx,
               (long long)code, s->npend, s->pend[0]);
@@ -790,17 +795,20 @@ int main(int argc, char **argv) {
             "soak: %d s of load (%.1f s wall in all), seed %u\n"
             "  opend-sim restarts: %ld (%ld SIGKILL, %ld SIGTERM%s), restart retries %ld\n"
             "  connections: %d x auto-reconnect, %ld InitConnects (%ld reconnects), final round retries %ld; "
-            "%ld objects in all (churn %ld)\n"
+            "%ld objects in all (churn %ld, %ld reconnects among them)\n"
             "  requests accepted %ld, outcomes %ld (server %ld, -200 %ld, -100 %ld); refused %ld (reconnecting %ld, "
             "closed %ld, not ready %ld, backpressure %ld)\n"
+            "  outcomes after on_disconnect: %ld; on_disconnect with requests outstanding: %ld; errors: %ld\n"
             "  VmRSS: %ld KiB after warm-up, %ld KiB at the end of the load, peak %ld KiB (maxrss %ld KiB); "
             "limit %s\n",
             g_secs, (t_done - t0) / 1000.0, g_seed, g_restarts, g_kills[1], g_kills[0],
-            g_term_escalated ? ", some escalated to SIGKILL" : "", g_start_retries, CONNS, inits,
-            atomic_load(&g_reconnects), final_retries, atomic_load(&g_objects), atomic_load(&g_objects) - CONNS,
+            g_term_escalated ? ", some escalated to SIGKILL" : "", g_start_retries, CONNS, inits, inits - CONNS,
+            final_retries, atomic_load(&g_objects), atomic_load(&g_objects) - CONNS,
+            atomic_load(&g_reconnects) - (inits - CONNS),
             accepted, outcomes, atomic_load(&g_kind_ok), atomic_load(&g_kind_disc), atomic_load(&g_kind_timeout),
             refused, atomic_load(&g_refused[FTAPI_ERR_RECONNECTING]), atomic_load(&g_refused[FTAPI_ERR_CLOSED]),
-            atomic_load(&g_refused[FTAPI_ERR_NOT_READY]), atomic_load(&g_refused[FTAPI_ERR_BACKPRESSURE]), rss_warm,
+            atomic_load(&g_refused[FTAPI_ERR_NOT_READY]), atomic_load(&g_refused[FTAPI_ERR_BACKPRESSURE]),
+            atomic_load(&g_late_outcomes), atomic_load(&g_early_disconnects), g_errors, rss_warm,
             rss_end, rss_peak, ru.ru_maxrss, g_rss_limit_kib < 0 ? "none (reported only)" : limit_s);
     (void)t_load_end;
 

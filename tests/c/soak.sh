@@ -50,7 +50,7 @@ for name in plain asan valgrind; do
   if [ "$name" = asan ] && ! grep -q "sanitizer: address" "$log"; then why="${why:+$why, }sanitizer not linked"; fi
   if [ -z "$why" ]; then pass=$((pass + 1)); echo "ok   soak $name"; else fail=$((fail + 1)); echo "FAIL soak $name ($why)"; fi
   # the figures, then the verdict; on failure the errors before them
-  [ -z "$why" ] || grep 'error\|watchdog\|==[0-9]*==' "$log" | head -30 | sed 's/^/    | /'
+  [ -z "$why" ] || grep '^soak: error\|watchdog\|==[0-9]*==\|runtime error' "$log" | head -12 | sed 's/^/    | /'
   sed -n '/^soak: [0-9]* s of load/,$p' "$log" | sed 's/^/    /'
 done
 
