@@ -15,7 +15,7 @@ FEATURES := --features ftapi/java
 export FTAPI_LIB_DIR := $(REL)
 export OPEND_SIM := $(SIM)
 
-.PHONY: build deps examples demo test header install clean bench stress java csharp wheel dist
+.PHONY: build deps examples demo test header install clean bench stress soak java csharp wheel dist
 
 deps:
 	@scripts/install-deps.sh
@@ -77,3 +77,14 @@ stress: build
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude tests/c/stress.c -o $(ROOT)/target/c-tests/stress_full \
 	    -L$(REL) -lftapi -Wl,-rpath,$(REL) -lpthread
 	FTAPI_RATE_LIMIT=off $(SIM) --port 0 --rate-limit off -- $(ROOT)/target/c-tests/stress_full 127.0.0.1 {port} 64 4 1000 180 $(SEED)
+
+# The soak (tests/c/soak.c): 32 auto-reconnecting connections, connect/close churn and
+# requests from 4 threads for SOAK_SECS seconds (default 600), against an opend-sim killed and
+# restarted every 1-5 s; checks outcomes, RSS, fds, threads; figures in docs/RELIABILITY.md.
+# `make test` runs 60 s of it (tests/c/soak.sh). SEED=N repeats a run.
+SOAK_SECS ?= 600
+soak: build
+	@mkdir -p $(ROOT)/target/c-tests
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude tests/c/soak.c -o $(ROOT)/target/c-tests/soak \
+	    -L$(REL) -lftapi -Wl,-rpath,$(REL) -lpthread
+	FTAPI_RATE_LIMIT=off $(ROOT)/target/c-tests/soak $(SOAK_SECS) "$(SEED)"

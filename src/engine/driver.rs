@@ -169,17 +169,25 @@ pub(super) fn run(
         let was_ready = io.ready;
         let backoff = io.conn.shared.options.auto_reconnect;
         let again = backoff.is_some() && !io.closing && (was_ready || io.reconnecting);
-        // New sends see the right state while the last outcomes are delivered.
-        io.store_state(if again {
-            State::Reconnecting
-        } else {
-            State::Closing
-        });
+        // New sends see the right state while the last outcomes are delivered. Requests
+        // accepted before that change but still in the channel belong to this session:
+        // they are taken under the same lock and complete before its end is reported.
+        let mut late = io.store_state_taking_queued(
+            if again {
+                State::Reconnecting
+            } else {
+                State::Closing
+            },
+            was_ready,
+        );
         if !again {
+            // Held requests (waiting for a rate-limit slot) have no later session either.
+            late.extend(io.held.drain(..));
+            io.held_wakeup = None;
             let why = end.reason().to_owned();
             io.report_state(State::Closing, &why);
         }
-        let reason = io.end_session(end);
+        let reason = io.end_session(end, late);
         let Some(backoff) = backoff.filter(|_| again && !io.closing) else {
             break reason;
         };
@@ -659,7 +667,20 @@ impl Io {
                 done: h.done,
             },
         );
-        self.deadlines.push(Reverse((h.deadline, h.serial)));
+        self.push_deadline(h.deadline, h.serial);
+    }
+
+    /// Records a request's deadline. Entries of answered requests stay in the heap until
+    /// their deadline passes; once they outnumber the pending requests by far they are
+    /// dropped, so the heap follows what is in flight, not the request rate times the
+    /// timeout.
+    fn push_deadline(&mut self, deadline: Instant, serial: u32) {
+        self.deadlines.push(Reverse((deadline, serial)));
+        if self.deadlines.len() > 2 * self.pending.len() + 1024 {
+            let pending = &self.pending;
+            self.deadlines
+                .retain(|Reverse((d, s))| pending.get(s).is_some_and(|p| p.deadline == *d));
+        }
     }
 
     /// Sends held requests whose slot is free (in order per proto ID) and times out
@@ -1078,7 +1099,7 @@ impl Io {
     /// Ends one session: every request on the wire completes with -200, then the end
     /// event (`on_disconnect`, or `on_init_connect` for a first connect that failed).
     /// Returns the reason.
-    fn end_session(&mut self, end: End) -> String {
+    fn end_session(&mut self, end: End, late: Vec<Held>) -> String {
         let reason = end.reason().to_owned();
         // Requests already on the wire, in the order they were sent.
         let mut pending: Vec<(u32, Pending)> = self.pending.drain().collect();
@@ -1086,6 +1107,16 @@ impl Io {
         self.deadlines.clear();
         for (serial, p) in pending {
             self.complete_now(p.proto_id, serial, p.done, ReplyKind::Disconnected, &reason);
+        }
+        // Then those accepted for this session but not sent.
+        for h in late {
+            self.complete_now(
+                h.proto_id,
+                h.serial,
+                h.done,
+                ReplyKind::Disconnected,
+                &reason,
+            );
         }
         let conn = self.conn.clone();
         match end {
@@ -1157,6 +1188,48 @@ impl Io {
         if self.store_state(state) {
             self.report_state(state, reason);
         }
+    }
+
+    /// As [`store_state`](Self::store_state); with `take`, also takes the requests still in
+    /// the channel under the same lock (accepted before the change). A `Close` among them
+    /// is honoured after the lock is released (its report runs a callback).
+    fn store_state_taking_queued(&mut self, state: State, take: bool) -> Vec<Held> {
+        let shared = self.conn.shared.clone();
+        let mut late = Vec::new();
+        let mut saw_close = false;
+        {
+            let _submit = shared.submit.lock();
+            let cur = State::from_u8(shared.state.load(Ordering::Acquire));
+            if !matches!(cur, State::Closing | State::Closed) {
+                shared.state.store(state as u8, Ordering::Release);
+            }
+            while take && let Ok(cmd) = self.rx.try_recv() {
+                match cmd {
+                    Cmd::Request {
+                        proto_id,
+                        serial,
+                        body,
+                        done,
+                        ..
+                    } => {
+                        shared.queued_bytes.fetch_sub(body.len(), Ordering::AcqRel);
+                        late.push(Held {
+                            proto_id,
+                            serial,
+                            body,
+                            deadline: Instant::now(),
+                            done,
+                        });
+                    }
+                    Cmd::Close => saw_close = true,
+                }
+            }
+        }
+        if saw_close && !self.closing {
+            self.closing = true;
+            self.report_state(State::Closing, "closed by the user");
+        }
+        late
     }
 
     /// Changes the shared state without reporting it; false if a close is under way.
