@@ -3,8 +3,12 @@
  * register callbacks, InitConnect, send GetUserSecurityGroup from on_init_connect,
  * receive the reply on the library's thread.
  *
- * Usage: get_user_security_group [--encrypt KEYFILE] [HOST [PORT [all|custom|system]]]
+ * Usage: get_user_security_group [--encrypt KEYFILE | --ws KEY | --wss KEY [--ca CAFILE]]
+ *                                [HOST [PORT [all|custom|system]]]
  *        (defaults 127.0.0.1 11111 all; FTAPI_RSA_KEY_FILE=KEYFILE also turns on encryption)
+ * --encrypt: OpenD's TCP port with RSA + AES. --ws / --wss: OpenD's WebSocket port (the one
+ * the official JavaScript SDK uses), plain or TLS, with OpenD's WebSocket key ("" for
+ * none); --ca trusts CAFILE's certificates for wss:// besides the system's.
  * Prints one line per group, "<group_name>\t<SYSTEM|CUSTOM>", and exits 0; on failure
  * prints "error: ret_type=<n> err_code=<n> msg=<text>" to stderr and exits 1.
  */
@@ -77,15 +81,24 @@ static char *read_file(const char *path) {
 
 int main(int argc, char **argv) {
     const char *key_file = getenv("FTAPI_RSA_KEY_FILE");
+    const char *ws_key = NULL, *ca_file = NULL;
+    int wss = 0;
     const char *pos[3] = {"127.0.0.1", "11111", "all"};
     int npos = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--encrypt") == 0 && i + 1 < argc) {
             key_file = argv[++i];
+        } else if ((strcmp(argv[i], "--ws") == 0 || strcmp(argv[i], "--wss") == 0) && i + 1 < argc) {
+            wss = argv[i][4] == 's';
+            ws_key = argv[++i];
+        } else if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc) {
+            ca_file = argv[++i];
         } else if (npos < 3) {
             pos[npos++] = argv[i];
         } else {
-            fprintf(stderr, "usage: %s [--encrypt KEYFILE] [HOST [PORT [all|custom|system]]]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--encrypt KEYFILE | --ws KEY | --wss KEY [--ca CAFILE]] [HOST [PORT [all|custom|system]]]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -117,7 +130,12 @@ int main(int argc, char **argv) {
     spi.on_reply_get_user_security_group = on_reply;
     ftapi_qot_set_spi(qot, &spi);
 
-    FtapiResult r = ftapi_qot_init_connect(qot, pos[0], (uint16_t)port, key_file && *key_file);
+    FtapiResult r = FTAPI_OK;
+    if (ca_file) r = ftapi_qot_set_tls_ca_file(qot, ca_file);
+    if (r == FTAPI_OK) {
+        r = ws_key ? ftapi_qot_init_connect_ws(qot, pos[0], (uint16_t)port, wss, ws_key)
+                   : ftapi_qot_init_connect(qot, pos[0], (uint16_t)port, key_file && *key_file);
+    }
     if (r != FTAPI_OK) {
         fprintf(stderr, "error: ret_type=-1 err_code=%d msg=%s\n", (int)r, ftapi_result_message(r));
         ftapi_qot_free(qot);

@@ -140,6 +140,8 @@ enum FtapiResult
   FTAPI_ERR_TIMEOUT = 13,
   // The connection dropped and is reconnecting (auto-reconnect without queueing).
   FTAPI_ERR_RECONNECTING = 14,
+  // The CA file cannot be read or holds no PEM certificate.
+  FTAPI_ERR_BAD_CA_FILE = 15,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -385,6 +387,29 @@ FtapiResult ftapi_qot_init_connect(struct FtapiQot *qot,
                                    const char *host,
                                    uint16_t port,
                                    int32_t encrypt);
+
+// Starts connecting to OpenD's WebSocket port (the one the official JavaScript SDK uses)
+// at `host`:`port` and returns at once: `ws://`, or `wss://` when `tls` is non-zero
+// (TLS with the system's root certificates plus those of ftapi_qot_set_tls_ca_file; the
+// certificate must name `host`). `key` is OpenD's WebSocket key (NULL or "" for none);
+// only its MD5 is sent and it never appears in any message. The outcome arrives in
+// `on_init_connect` as for ftapi_qot_init_connect: a refused login gives
+// `FTAPI_INIT_FAIL << 32 | FTAPI_INIT_FAIL_OPEND_REJECT`, a TLS or WebSocket handshake
+// failure `FTAPI_CONNECT_FAIL_CONNECT << 32` with the reason. Everything else (timeouts,
+// -100/-200 outcomes, the rate limiter, auto-reconnect, state and log callbacks) works
+// as on the TCP port. Errors: NULL_ARGUMENT (qot, host), INVALID_UTF8,
+// INVALID_ARGUMENT (empty host, port 0), ALREADY_CONNECTED.
+FtapiResult ftapi_qot_init_connect_ws(struct FtapiQot *qot,
+                                      const char *host,
+                                      uint16_t port,
+                                      int32_t tls,
+                                      const char *key);
+
+// Trusts the CA certificates of a PEM file for `wss://`, besides the system's roots,
+// for connections started after this call. The file is read now; NULL or "" clears the
+// extra certificates. There is no way to turn certificate checks off. Errors:
+// NULL_ARGUMENT (qot), INVALID_UTF8, BAD_CA_FILE.
+FtapiResult ftapi_qot_set_tls_ca_file(struct FtapiQot *qot, const char *path);
 
 // Waits (at most `timeout_ms`; 0 waits without limit) until the InitConnect started by
 // ftapi_qot_init_connect has finished, for programs that prefer blocking over

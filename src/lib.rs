@@ -37,4 +37,7 @@ pub use engine::{
     ConnectError, Connection, Events, Options, Reply, ReplyKind, SendError, SessionInfo, State,
     TlsError, TlsRoots, TransportKind, WebSocketKey,
 };
-pub use qot::{Group, GroupType, GroupsReply, Qot, QotError};
+pub use qot::{
+    ConfigError, Door, Group, GroupType, GroupsReply, Qot, QotError, QotSlot, SecondConnect,
+    WaitError,
+};

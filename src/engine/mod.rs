@@ -477,20 +477,7 @@ impl Connection {
         options: Options,
         events: impl Events,
     ) -> Result<Connection, ConnectError> {
-        if host.is_empty() {
-            return Err(ConnectError::InvalidArgument("empty host".into()));
-        }
-        if port == 0 {
-            return Err(ConnectError::InvalidArgument("port 0".into()));
-        }
-        if options.encrypt && options.transport.is_websocket() {
-            return Err(ConnectError::InvalidArgument(
-                "the WebSocket door has no AES encryption; use TLS (wss://) instead".into(),
-            ));
-        }
-        if options.encrypt && options.rsa_key.is_none() {
-            return Err(ConnectError::NoRsaKey);
-        }
+        check_start(host, port, &options)?;
         let (tx, rx) = crossbeam_channel::unbounded();
         let waker =
             Waker::new().map_err(|e| ConnectError::InvalidArgument(format!("eventfd: {e}")))?;
@@ -713,6 +700,25 @@ pub(crate) fn ping_interval(silence_timeout: Option<Duration>) -> Duration {
     silence_timeout.map_or(Duration::from_secs(8), |t| {
         (t / 4).clamp(Duration::from_millis(250), Duration::from_secs(8))
     })
+}
+
+/// The arguments of a connect, checked before anything is attempted.
+pub(crate) fn check_start(host: &str, port: u16, options: &Options) -> Result<(), ConnectError> {
+    if host.is_empty() {
+        return Err(ConnectError::InvalidArgument("empty host".into()));
+    }
+    if port == 0 {
+        return Err(ConnectError::InvalidArgument("port 0".into()));
+    }
+    if options.encrypt && options.transport.is_websocket() {
+        return Err(ConnectError::InvalidArgument(
+            "the WebSocket door has no AES encryption; use TLS (wss://) instead".into(),
+        ));
+    }
+    if options.encrypt && options.rsa_key.is_none() {
+        return Err(ConnectError::NoRsaKey);
+    }
+    Ok(())
 }
 
 fn take_serial(submit: &mut Submit) -> u32 {

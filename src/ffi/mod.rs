@@ -9,14 +9,12 @@ mod types;
 
 pub use types::*;
 
-use crate::crypto::RsaKey;
 use crate::engine::{ConnectError, Events, Options, Reply, SendError, State};
-use crate::qot::{Qot, QotError};
+use crate::qot::{ConfigError, Door, Qot, QotError, QotSlot, SecondConnect, WaitError};
 use parking_lot::{Mutex, ReentrantMutex};
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Runs an export's body; a panic becomes `default` instead of unwinding into C.
 fn guard<R>(default: R, f: impl FnOnce() -> R) -> R {
@@ -64,6 +62,35 @@ fn send_error(e: &SendError) -> FtapiResult {
         SendError::Backpressure { .. } => FtapiResult::FTAPI_ERR_BACKPRESSURE,
         SendError::InvalidArgument(_) => FtapiResult::FTAPI_ERR_INVALID_ARGUMENT,
     }
+}
+
+fn config_error(e: &ConfigError) -> FtapiResult {
+    match e {
+        ConfigError::BadRsaKey(_) => FtapiResult::FTAPI_ERR_BAD_RSA_KEY,
+        ConfigError::BadCaFile(_) => FtapiResult::FTAPI_ERR_BAD_CA_FILE,
+        ConfigError::ZeroWindow | ConfigError::UnknownRateLimitMode(_) => {
+            FtapiResult::FTAPI_ERR_INVALID_ARGUMENT
+        }
+    }
+}
+
+fn connect_error(e: &ConnectError) -> FtapiResult {
+    match e {
+        ConnectError::InvalidArgument(_) => FtapiResult::FTAPI_ERR_INVALID_ARGUMENT,
+        ConnectError::NoRsaKey => FtapiResult::FTAPI_ERR_NO_RSA_KEY,
+        ConnectError::AlreadyConnected => FtapiResult::FTAPI_ERR_ALREADY_CONNECTED,
+        ConnectError::InCallback => FtapiResult::FTAPI_ERR_IN_CALLBACK,
+        ConnectError::Init { .. } => FtapiResult::FTAPI_ERR_CLOSED,
+    }
+}
+
+/// Starts a connection of `qot`'s slot through `door`, with this object's callbacks.
+fn connect(qot: &Arc<FtapiQot>, door: Door, host: &str, port: u16) -> Result<(), FtapiResult> {
+    let events = FfiEvents { qot: qot.clone() };
+    qot.slot
+        .connect(door, host, port, events)
+        .map(drop)
+        .map_err(|e| connect_error(&e))
 }
 
 fn qot_error(e: &QotError) -> FtapiResult {
@@ -121,20 +148,16 @@ unsafe impl Send for SpiHolder {}
 // SAFETY: as above; only read.
 unsafe impl Sync for SpiHolder {}
 
-struct Config {
-    options: Options,
-}
-
 /// One OpenD quote connection. Opaque; create with ftapi_qot_new, free with
 /// ftapi_qot_free.
 pub struct FtapiQot {
-    config: Mutex<Config>,
+    /// The Rust API's reusable connection: options, connect, close, reconnect.
+    slot: QotSlot,
     spi: Mutex<Option<Arc<SpiHolder>>>,
     /// Held around every callback; ftapi_qot_set_spi takes it too, so when it
     /// returns no callback of the previous table is running (reentrant, so a callback
     /// may call it).
     callback_lock: ReentrantMutex<()>,
-    session: Mutex<Option<Arc<Qot>>>,
     state_cb: Mutex<Option<Arc<StateCallback>>>,
 }
 
@@ -188,16 +211,9 @@ impl FtapiQot {
         });
     }
 
-    fn session<R>(
-        &self,
-        f: impl FnOnce(&Arc<Qot>) -> Result<R, FtapiResult>,
-    ) -> Result<R, FtapiResult> {
-        // Calls on the session are short and never wait for the network, so holding the
-        // lock for them is fine.
-        match &*self.session.lock() {
-            Some(q) => f(q),
-            None => Err(FtapiResult::FTAPI_ERR_NOT_READY),
-        }
+    /// The current connection, or NOT_READY before the first connect.
+    fn session(&self) -> Result<Arc<Qot>, FtapiResult> {
+        self.slot.current().ok_or(FtapiResult::FTAPI_ERR_NOT_READY)
     }
 }
 
@@ -288,11 +304,6 @@ unsafe fn with_qot(
     })
 }
 
-/// A millisecond argument where 0 means "the default" (or "off").
-fn ms(v: u32) -> Option<Duration> {
-    (v != 0).then(|| Duration::from_millis(v.into()))
-}
-
 fn result(r: Result<(), FtapiResult>) -> FtapiResult {
     r.err().unwrap_or(FtapiResult::FTAPI_OK)
 }
@@ -334,10 +345,9 @@ pub extern "C" fn ftapi_qot_new() -> *mut FtapiQot {
             ..Options::default()
         };
         let qot = Arc::new(FtapiQot {
-            config: Mutex::new(Config { options }),
+            slot: QotSlot::new(options, SecondConnect::Refuse),
             spi: Mutex::new(None),
             callback_lock: ReentrantMutex::new(()),
-            session: Mutex::new(None),
             state_cb: Mutex::new(None),
         });
         Arc::into_raw(qot) as *mut FtapiQot
@@ -358,10 +368,9 @@ pub unsafe extern "C" fn ftapi_qot_free(qot: *mut FtapiQot) {
         // SAFETY: qot came from ftapi_qot_new and is freed once: this takes over the
         // caller's reference.
         let qot = unsafe { Arc::from_raw(qot as *const FtapiQot) };
-        let session = qot.session.lock().take();
-        // Dropping the session closes it; outside the lock, since closing waits for the
-        // I/O thread, whose callbacks may use this object.
-        drop(session);
+        // Closing waits for the I/O thread (unless this is it), whose callbacks may use
+        // this object: no lock of ours is held meanwhile.
+        qot.slot.release();
         drop(qot);
     })
 }
@@ -377,9 +386,7 @@ pub unsafe extern "C" fn ftapi_qot_set_client_info(
     let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
         // SAFETY: the caller passes a valid argument (header).
         let id = unsafe { str_arg(client_id) }?;
-        let mut c = qot.config.lock();
-        c.options.client_id = id.to_owned();
-        c.options.client_ver = client_ver;
+        qot.slot.set_client_info(id, client_ver);
         Ok(())
     };
     // SAFETY: qot is NULL or from ftapi_qot_new (header).
@@ -396,7 +403,7 @@ pub unsafe extern "C" fn ftapi_qot_set_programming_language(
     let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
         // SAFETY: the caller passes a valid argument (header).
         let lang = unsafe { str_arg(language) }?;
-        qot.config.lock().options.programming_language = lang.to_owned();
+        qot.slot.set_programming_language(lang);
         Ok(())
     };
     // SAFETY: qot is NULL or from ftapi_qot_new (header).
@@ -415,13 +422,9 @@ pub unsafe extern "C" fn ftapi_qot_set_rsa_private_key(
     let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
         // SAFETY: the caller passes a valid argument (header).
         let pem = unsafe { str_arg(pem) }?;
-        let key = if pem.trim().is_empty() {
-            None
-        } else {
-            Some(RsaKey::from_pem(pem).map_err(|_| FtapiResult::FTAPI_ERR_BAD_RSA_KEY)?)
-        };
-        qot.config.lock().options.rsa_key = key;
-        Ok(())
+        qot.slot
+            .set_rsa_private_key(pem)
+            .map_err(|e| config_error(&e))
     };
     // SAFETY: qot is NULL or from ftapi_qot_new (header).
     unsafe { with_qot(qot, body) }
@@ -435,10 +438,7 @@ pub unsafe extern "C" fn ftapi_qot_set_request_timeout(
     timeout_ms: u32,
 ) -> FtapiResult {
     let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
-        qot.config
-            .lock()
-            .options
-            .set_request_timeout(ms(timeout_ms));
+        qot.slot.set_request_timeout_ms(timeout_ms.into());
         Ok(())
     };
     // SAFETY: qot is NULL or from ftapi_qot_new (header).
@@ -459,12 +459,8 @@ pub unsafe extern "C" fn ftapi_qot_set_limits(
     send_buffer_limit: usize,
 ) -> FtapiResult {
     let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
-        let nonzero = |v: usize| (v != 0).then_some(v);
-        qot.config.lock().options.set_limits(
-            ms(connect_timeout_ms),
-            nonzero(max_body_len),
-            nonzero(send_buffer_limit),
-        );
+        qot.slot
+            .set_limits(connect_timeout_ms.into(), max_body_len, send_buffer_limit);
         Ok(())
     };
     // SAFETY: qot is NULL or from ftapi_qot_new (header).
@@ -484,10 +480,9 @@ pub unsafe extern "C" fn ftapi_qot_set_rate_limit_mode(
     mode: i32,
 ) -> FtapiResult {
     let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
-        let mode =
-            crate::RateLimitMode::from_i32(mode).ok_or(FtapiResult::FTAPI_ERR_INVALID_ARGUMENT)?;
-        qot.config.lock().options.rate_limit_mode = mode;
-        Ok(())
+        qot.slot
+            .set_rate_limit_mode(mode)
+            .map_err(|e| config_error(&e))
     };
     // SAFETY: qot is NULL or from ftapi_qot_new (header).
     unsafe { with_qot(qot, body) }
@@ -504,19 +499,9 @@ pub unsafe extern "C" fn ftapi_qot_set_rate_limit(
     window_ms: u32,
 ) -> FtapiResult {
     let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
-        let mut c = qot.config.lock();
-        if max == 0 {
-            c.options.rate_limits.remove(&proto_id);
-        } else if window_ms == 0 {
-            return Err(FtapiResult::FTAPI_ERR_INVALID_ARGUMENT);
-        } else {
-            let q = crate::Quota {
-                max,
-                window: Duration::from_millis(window_ms.into()),
-            };
-            c.options.rate_limits.insert(proto_id, q);
-        }
-        Ok(())
+        qot.slot
+            .set_rate_limit(proto_id, max, window_ms.into())
+            .map_err(|e| config_error(&e))
     };
     // SAFETY: qot is NULL or from ftapi_qot_new (header).
     unsafe { with_qot(qot, body) }
@@ -541,10 +526,10 @@ pub unsafe extern "C" fn ftapi_qot_set_auto_reconnect(
     queue_while_reconnecting: i32,
 ) -> FtapiResult {
     let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
-        qot.config.lock().options.set_auto_reconnect(
+        qot.slot.set_auto_reconnect(
             enable != 0,
-            ms(initial_ms),
-            ms(max_ms),
+            initial_ms.into(),
+            max_ms.into(),
             queue_while_reconnecting != 0,
         );
         Ok(())
@@ -593,8 +578,7 @@ pub unsafe extern "C" fn ftapi_qot_get_server_ver(qot: *const FtapiQot) -> i32 {
         let Ok(qot) = (unsafe { qot_arg(qot) }) else {
             return 0;
         };
-        qot.session(|q| Ok(q.connection().session_info().server_ver))
-            .unwrap_or(0)
+        qot.slot.server_ver()
     })
 }
 
@@ -663,7 +647,7 @@ pub unsafe extern "C" fn ftapi_qot_set_silence_timeout(
     timeout_ms: u32,
 ) -> FtapiResult {
     let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
-        qot.config.lock().options.silence_timeout = ms(timeout_ms);
+        qot.slot.set_silence_timeout_ms(timeout_ms.into());
         Ok(())
     };
     // SAFETY: qot is NULL or from ftapi_qot_new (header).
@@ -711,39 +695,70 @@ pub unsafe extern "C" fn ftapi_qot_init_connect(
     let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
         // SAFETY: the caller passes a valid argument (header).
         let host = unsafe { str_arg(host) }?;
-        let mut options = qot.config.lock().options.clone();
-        options.encrypt = encrypt != 0;
-        if options.encrypt && options.rsa_key.is_none() {
-            return Err(FtapiResult::FTAPI_ERR_NO_RSA_KEY);
-        }
-        let previous = {
-            let mut session = qot.session.lock();
-            if let Some(q) = &*session {
-                if !matches!(q.connection().state(), State::Closing | State::Closed) {
-                    return Err(FtapiResult::FTAPI_ERR_ALREADY_CONNECTED);
-                }
-            }
-            session.take()
+        connect(
+            &qot,
+            Door::Tcp {
+                encrypt: encrypt != 0,
+            },
+            host,
+            port,
+        )
+    };
+    // SAFETY: qot is NULL or from ftapi_qot_new (header).
+    unsafe { with_qot(qot, body) }
+}
+
+/// Starts connecting to OpenD's WebSocket port (the one the official JavaScript SDK uses)
+/// at `host`:`port` and returns at once: `ws://`, or `wss://` when `tls` is non-zero
+/// (TLS with the system's root certificates plus those of ftapi_qot_set_tls_ca_file; the
+/// certificate must name `host`). `key` is OpenD's WebSocket key (NULL or "" for none);
+/// only its MD5 is sent and it never appears in any message. The outcome arrives in
+/// `on_init_connect` as for ftapi_qot_init_connect: a refused login gives
+/// `FTAPI_INIT_FAIL << 32 | FTAPI_INIT_FAIL_OPEND_REJECT`, a TLS or WebSocket handshake
+/// failure `FTAPI_CONNECT_FAIL_CONNECT << 32` with the reason. Everything else (timeouts,
+/// -100/-200 outcomes, the rate limiter, auto-reconnect, state and log callbacks) works
+/// as on the TCP port. Errors: NULL_ARGUMENT (qot, host), INVALID_UTF8,
+/// INVALID_ARGUMENT (empty host, port 0), ALREADY_CONNECTED.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_init_connect_ws(
+    qot: *mut FtapiQot,
+    host: *const c_char,
+    port: u16,
+    tls: i32,
+    key: *const c_char,
+) -> FtapiResult {
+    let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
+        // SAFETY: the caller passes valid arguments (header).
+        let host = unsafe { str_arg(host) }?;
+        // SAFETY: as above; NULL means no key.
+        let key = if key.is_null() {
+            None
+        } else {
+            Some(unsafe { str_arg(key) }?.to_owned())
         };
-        // Waits for the previous I/O thread unless we are on it.
-        drop(previous);
-        // Hold the slot while starting, so a callback that uses this object (e.g. a
-        // request sent from on_init_connect) finds the new connection in it.
-        let mut session = qot.session.lock();
-        if session.is_some() {
-            // Another thread started one meanwhile; keep theirs.
-            return Err(FtapiResult::FTAPI_ERR_ALREADY_CONNECTED);
-        }
-        let events = FfiEvents { qot: qot.clone() };
-        let new = Qot::start(host, port, options, events).map_err(|e| match e {
-            ConnectError::InvalidArgument(_) => FtapiResult::FTAPI_ERR_INVALID_ARGUMENT,
-            ConnectError::NoRsaKey => FtapiResult::FTAPI_ERR_NO_RSA_KEY,
-            ConnectError::AlreadyConnected => FtapiResult::FTAPI_ERR_ALREADY_CONNECTED,
-            ConnectError::InCallback => FtapiResult::FTAPI_ERR_IN_CALLBACK,
-            ConnectError::Init { .. } => FtapiResult::FTAPI_ERR_CLOSED,
-        })?;
-        *session = Some(Arc::new(new));
-        Ok(())
+        connect(&qot, Door::WebSocket { tls: tls != 0, key }, host, port)
+    };
+    // SAFETY: qot is NULL or from ftapi_qot_new (header).
+    unsafe { with_qot(qot, body) }
+}
+
+/// Trusts the CA certificates of a PEM file for `wss://`, besides the system's roots,
+/// for connections started after this call. The file is read now; NULL or "" clears the
+/// extra certificates. There is no way to turn certificate checks off. Errors:
+/// NULL_ARGUMENT (qot), INVALID_UTF8, BAD_CA_FILE.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_set_tls_ca_file(
+    qot: *mut FtapiQot,
+    path: *const c_char,
+) -> FtapiResult {
+    let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
+        // SAFETY: the caller passes a valid argument (header); NULL clears.
+        let path = if path.is_null() {
+            ""
+        } else {
+            unsafe { str_arg(path) }?
+        };
+        qot.slot.set_tls_ca_file(path).map_err(|e| config_error(&e))
     };
     // SAFETY: qot is NULL or from ftapi_qot_new (header).
     unsafe { with_qot(qot, body) }
@@ -761,18 +776,11 @@ pub unsafe extern "C" fn ftapi_qot_wait_init(
     err_code_out: *mut i64,
 ) -> FtapiResult {
     let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
-        if crate::engine::on_io_thread() {
-            return Err(FtapiResult::FTAPI_ERR_IN_CALLBACK);
-        }
-        let conn = qot.session(|q| Ok(q.connection().clone()))?;
-        let timeout = if timeout_ms == 0 {
-            Duration::from_secs(u32::MAX.into())
-        } else {
-            Duration::from_millis(timeout_ms.into())
-        };
-        let (code, _) = conn
-            .wait_init(timeout)
-            .ok_or(FtapiResult::FTAPI_ERR_TIMEOUT)?;
+        let code = qot.slot.wait_init(timeout_ms.into()).map_err(|e| match e {
+            WaitError::InCallback => FtapiResult::FTAPI_ERR_IN_CALLBACK,
+            WaitError::NotStarted => FtapiResult::FTAPI_ERR_NOT_READY,
+            WaitError::Timeout => FtapiResult::FTAPI_ERR_TIMEOUT,
+        })?;
         if !err_code_out.is_null() {
             // SAFETY: a non-NULL err_code_out points to a writable int64_t.
             unsafe { *err_code_out = code };
@@ -791,7 +799,7 @@ pub unsafe extern "C" fn ftapi_qot_get_connect_id(qot: *const FtapiQot) -> u64 {
         let Ok(qot) = (unsafe { qot_arg(qot) }) else {
             return 0;
         };
-        qot.session(|q| Ok(q.connection().conn_id())).unwrap_or(0)
+        qot.slot.conn_id()
     })
 }
 
@@ -805,8 +813,7 @@ pub unsafe extern "C" fn ftapi_qot_get_state(qot: *const FtapiQot) -> i32 {
         let Ok(qot) = (unsafe { qot_arg(qot) }) else {
             return State::Closed as i32;
         };
-        qot.session(|q| Ok(q.connection().state() as i32))
-            .unwrap_or(State::Closed as i32)
+        qot.slot.state() as i32
     })
 }
 
@@ -817,10 +824,7 @@ pub unsafe extern "C" fn ftapi_qot_get_state(qot: *const FtapiQot) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ftapi_qot_close(qot: *mut FtapiQot) -> FtapiResult {
     let body = |qot: Arc<FtapiQot>| -> Result<(), FtapiResult> {
-        let conn = qot.session.lock().as_ref().map(|q| q.connection().clone());
-        if let Some(conn) = conn {
-            conn.close();
-        }
+        qot.slot.close();
         Ok(())
     };
     // SAFETY: qot is NULL or from ftapi_qot_new (header).
@@ -868,10 +872,9 @@ pub unsafe extern "C" fn ftapi_qot_get_user_security_group(
 ) -> FtapiResult {
     let body = |qot: Arc<FtapiQot>| -> Result<u32, FtapiResult> {
         let q2 = qot.clone();
-        qot.session(|q| {
-            q.get_user_security_group_raw(group_type, None, move |r| q2.deliver_groups(r))
-                .map_err(|e| qot_error(&e))
-        })
+        qot.session()?
+            .get_user_security_group_raw(group_type, None, move |r| q2.deliver_groups(r))
+            .map_err(|e| qot_error(&e))
     };
     // SAFETY: qot and serial_out as the header documents.
     unsafe { send_on_qot(qot, serial_out, body) }
@@ -891,10 +894,9 @@ pub unsafe extern "C" fn ftapi_qot_get_user_security_group_pb(
         // SAFETY: the caller passes a valid argument (header).
         let req = unsafe { bytes_arg(request, len) }?;
         let q2 = qot.clone();
-        qot.session(|q| {
-            q.get_user_security_group_pb_raw(req, None, move |r| q2.deliver_groups(r))
-                .map_err(|e| qot_error(&e))
-        })
+        qot.session()?
+            .get_user_security_group_pb_raw(req, None, move |r| q2.deliver_groups(r))
+            .map_err(|e| qot_error(&e))
     };
     // SAFETY: qot and serial_out as the header documents.
     unsafe { send_on_qot(qot, serial_out, body) }
@@ -925,11 +927,9 @@ pub unsafe extern "C" fn ftapi_qot_get_user_security_group_sync(
             if crate::engine::on_io_thread() {
                 return Err(FtapiResult::FTAPI_ERR_IN_CALLBACK);
             }
-            let timeout = (timeout_ms != 0).then(|| Duration::from_millis(timeout_ms.into()));
-            // Wait outside the session lock.
-            let session = qot.session(|q| Ok(q.clone()))?;
-            let reply = session
-                .get_user_security_group_blocking_raw(group_type, timeout)
+            let reply = qot
+                .slot
+                .get_user_security_group_blocking_raw(group_type, timeout_ms.into())
                 .map_err(|e| qot_error(&e))?;
             let owned = Box::new(OwnedReply::from_engine(reply));
             // SAFETY: as above. The C struct is the first field of the #[repr(C)] box.
@@ -970,14 +970,15 @@ pub unsafe extern "C" fn ftapi_qot_send_proto(
         // SAFETY: the caller passes a valid argument (header).
         let body = unsafe { bytes_arg(body, len) }?;
         // Refuse what could never be queued before copying it.
-        let limit = qot.session(|q| Ok(q.connection().options().max_queued_bytes))?;
+        let session = qot.session()?;
+        let limit = session.connection().options().max_queued_bytes;
         if body.len() > limit {
             return Err(FtapiResult::FTAPI_ERR_BACKPRESSURE);
         }
         let body = body.to_vec();
         let q2 = qot.clone();
-        qot.session(|q| {
-            q.send_proto(proto_id, body, None, move |r: Reply| {
+        session
+            .send_proto(proto_id, body, None, move |r: Reply| {
                 q2.with_spi(|spi, p| {
                     if let Some(f) = spi.on_reply {
                         // SAFETY: a callback the caller registered; the body lives until it returns.
@@ -996,7 +997,6 @@ pub unsafe extern "C" fn ftapi_qot_send_proto(
                 })
             })
             .map_err(|e| send_error(&e))
-        })
     };
     // SAFETY: qot and serial_out as the header documents.
     unsafe { send_on_qot(qot, serial_out, send) }

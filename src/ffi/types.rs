@@ -39,6 +39,8 @@ pub enum FtapiResult {
     FTAPI_ERR_TIMEOUT = 13,
     /// The connection dropped and is reconnecting (auto-reconnect without queueing).
     FTAPI_ERR_RECONNECTING = 14,
+    /// The CA file cannot be read or holds no PEM certificate.
+    FTAPI_ERR_BAD_CA_FILE = 15,
 }
 
 impl FtapiResult {
@@ -59,6 +61,7 @@ impl FtapiResult {
             12 => "internal error (caught panic)\0",
             13 => "timed out waiting\0",
             14 => "the connection dropped and is reconnecting\0",
+            15 => "the CA file cannot be read or holds no PEM certificate\0",
             _ => "unknown result code\0",
         }
     }

@@ -15,10 +15,9 @@
 //!
 //! Strings cross with jni-rs's conversions (modified UTF-8 handled properly, emoji included).
 
-use crate::crypto::RsaKey;
-use crate::engine::{Connection, Events, Options, Quota, RateLimitMode, SendError, State};
+use crate::engine::{Connection, Events, Options, SendError, State};
 use crate::log::{Level, Logger};
-use crate::qot::{GroupsReply, Qot, QotError};
+use crate::qot::{Door, GroupsReply, Qot, QotError, QotSlot, SecondConnect, WaitError};
 use jni::errors::{Error as JError, Result as JResult, ThrowRuntimeExAndDefault};
 use jni::objects::{JByteArray, JObject, JString, JValue};
 use jni::refs::{Global, Weak};
@@ -30,14 +29,14 @@ use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, LazyLock};
-use std::time::Duration;
 
 type Target = Arc<Weak<JObject<'static>>>;
 
 /// The native state behind one Java `FTAPI_Conn`.
 struct JConn {
-    options: Mutex<Options>,
-    qot: Mutex<Option<Arc<Qot>>>,
+    /// The Rust API's reusable connection; a second initConnect replaces the first, as
+    /// in the official Java SDK.
+    slot: QotSlot,
     target: Mutex<Option<Target>>,
 }
 
@@ -45,9 +44,10 @@ static REGISTRY: LazyLock<Mutex<HashMap<i64, Arc<JConn>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 static NEXT_HANDLE: AtomicI64 = AtomicI64::new(1);
 
-/// A millisecond argument where a value <= 0 means "the default" (or "off").
-fn ms(v: jint) -> Option<Duration> {
-    (v > 0).then(|| Duration::from_millis(v as u64))
+/// A Java millisecond argument: values <= 0 mean "the default" (or "off", or "no
+/// limit"), which the slot spells 0.
+fn ms(v: jint) -> u64 {
+    v.max(0) as u64
 }
 
 fn lookup(env: &mut Env, handle: jlong) -> JResult<Arc<JConn>> {
@@ -220,15 +220,7 @@ fn deliver_reply(target: &Target, reply: GroupsReply) {
 }
 
 fn current_qot(c: &JConn) -> Option<Arc<Qot>> {
-    c.qot.lock().clone()
-}
-
-fn close_conn(c: &JConn) {
-    // Never hold a lock across close: callbacks run during it and may call in.
-    let q = c.qot.lock().clone();
-    if let Some(q) = q {
-        q.close();
-    }
+    c.slot.current()
 }
 
 #[unsafe(no_mangle)]
@@ -246,8 +238,7 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_create<'l>(
         REGISTRY.lock().insert(
             handle,
             Arc::new(JConn {
-                options: Mutex::new(options),
-                qot: Mutex::new(None),
+                slot: QotSlot::new(options, SecondConnect::Replace),
                 target: Mutex::new(None),
             }),
         );
@@ -267,8 +258,7 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_free<'l>(
     env.with_env(|_env| -> JResult<()> {
         let c = REGISTRY.lock().remove(&handle);
         if let Some(c) = c {
-            close_conn(&c);
-            c.qot.lock().take();
+            c.slot.release();
             c.target.lock().take();
         }
         Ok(())
@@ -287,9 +277,7 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_setClientInfo<'l>(
     env.with_env(|env| -> JResult<()> {
         let c = lookup(env, handle)?;
         let id = string_arg(env, &client_id, "clientID")?;
-        let mut o = c.options.lock();
-        o.client_id = id;
-        o.client_ver = client_ver;
+        c.slot.set_client_info(&id, client_ver);
         Ok(())
     })
     .resolve::<ThrowRuntimeExAndDefault>()
@@ -305,7 +293,7 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_setProgrammingLanguage<'l
     env.with_env(|env| -> JResult<()> {
         let c = lookup(env, handle)?;
         let l = string_arg(env, &lang, "language")?;
-        c.options.lock().programming_language = l;
+        c.slot.set_programming_language(&l);
         Ok(())
     })
     .resolve::<ThrowRuntimeExAndDefault>()
@@ -326,22 +314,13 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_setRsaPrivateKey<'l>(
         } else {
             pem.try_to_string(env)?
         };
-        let key = if pem.trim().is_empty() {
-            None
-        } else {
-            match RsaKey::from_pem(&pem) {
-                Ok(k) => Some(k),
-                Err(e) => {
-                    return Err(throw(
-                        env,
-                        "java/lang/IllegalArgumentException",
-                        &format!("ftapi: bad RSA private key: {e}"),
-                    ));
-                }
-            }
-        };
-        c.options.lock().rsa_key = key;
-        Ok(())
+        c.slot.set_rsa_private_key(&pem).map_err(|e| {
+            throw(
+                env,
+                "java/lang/IllegalArgumentException",
+                &format!("ftapi: {e}"),
+            )
+        })
     })
     .resolve::<ThrowRuntimeExAndDefault>()
 }
@@ -356,7 +335,7 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_setRequestTimeout<'l>(
 ) {
     env.with_env(|env| -> JResult<()> {
         let c = lookup(env, handle)?;
-        c.options.lock().set_request_timeout(ms(ms_arg));
+        c.slot.set_request_timeout_ms(ms(ms_arg));
         Ok(())
     })
     .resolve::<ThrowRuntimeExAndDefault>()
@@ -382,24 +361,15 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_initConnect<'l>(
             return Err(throw(env, "java/lang/NullPointerException", "target"));
         }
         let weak: Target = Arc::new(env.new_weak_ref(&target)?);
-        close_conn(&c);
-        let mut options = c.options.lock().clone();
-        options.encrypt = encrypt;
-        if !(1..=65535).contains(&port) {
+        let Ok(port) = u16::try_from(port) else {
             eprintln!("ftapi: initConnect: invalid port {port}");
             return Ok(false);
-        }
-        // Hold the slot while starting, so a request made from on_init_connect finds the
-        // new connection.
-        let mut slot = c.qot.lock();
+        };
         *c.target.lock() = Some(weak.clone());
-        match Qot::start(&host, port as u16, options, JEvents { target: weak }) {
-            Ok(q) => {
-                *slot = Some(Arc::new(q));
-                Ok(true)
-            }
+        let door = Door::Tcp { encrypt };
+        match c.slot.connect(door, &host, port, JEvents { target: weak }) {
+            Ok(_) => Ok(true),
             Err(e) => {
-                *slot = None;
                 eprintln!("ftapi: initConnect: {e}");
                 Ok(false)
             }
@@ -416,9 +386,7 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_getConnectID<'l>(
 ) -> jlong {
     env.with_env(|env| -> JResult<jlong> {
         let c = lookup(env, handle)?;
-        Ok(current_qot(&c)
-            .map(|q| q.connection().conn_id() as i64)
-            .unwrap_or(0))
+        Ok(c.slot.conn_id() as i64)
     })
     .resolve::<ThrowRuntimeExAndDefault>()
 }
@@ -433,9 +401,7 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_getState<'l>(
 ) -> jint {
     env.with_env(|env| -> JResult<jint> {
         let c = lookup(env, handle)?;
-        Ok(current_qot(&c)
-            .map(|q| q.connection().state() as jint)
-            .unwrap_or(4))
+        Ok(c.slot.state() as jint)
     })
     .resolve::<ThrowRuntimeExAndDefault>()
 }
@@ -449,8 +415,9 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_close<'l>(
     handle: jlong,
 ) {
     env.with_env(|env| -> JResult<()> {
-        if let Some(c) = REGISTRY.lock().get(&handle).cloned() {
-            close_conn(&c);
+        let c = REGISTRY.lock().get(&handle).cloned();
+        if let Some(c) = c {
+            c.slot.close();
         }
         let _ = env;
         Ok(())
@@ -526,15 +493,13 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_setRateLimitMode<'l>(
 ) {
     env.with_env(|env| -> JResult<()> {
         let c = lookup(env, handle)?;
-        let Some(mode) = RateLimitMode::from_i32(mode) else {
-            return Err(throw(
+        c.slot.set_rate_limit_mode(mode).map_err(|e| {
+            throw(
                 env,
                 "java/lang/IllegalArgumentException",
-                &format!("ftapi: unknown rate limit mode {mode} (0 off, 1 fail-fast, 2 wait)"),
-            ));
-        };
-        c.options.lock().rate_limit_mode = mode;
-        Ok(())
+                &format!("ftapi: {e}"),
+            )
+        })
     })
     .resolve::<ThrowRuntimeExAndDefault>()
 }
@@ -552,28 +517,22 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_setRateLimit<'l>(
 ) {
     env.with_env(|env| -> JResult<()> {
         let c = lookup(env, handle)?;
-        if proto_id < 0 || max < 0 || window_ms < 0 || (max > 0 && window_ms == 0) {
-            return Err(throw(
+        let bad = |env: &mut Env| {
+            throw(
                 env,
                 "java/lang/IllegalArgumentException",
                 &format!(
                     "ftapi: bad rate limit (protoID {proto_id}, max {max}, window {window_ms} ms)"
                 ),
-            ));
+            )
+        };
+        // Java's ints are signed; the slot refuses a zero window itself.
+        if proto_id < 0 || max < 0 || window_ms < 0 {
+            return Err(bad(env));
         }
-        let mut o = c.options.lock();
-        if max == 0 {
-            o.rate_limits.remove(&(proto_id as u32));
-        } else {
-            o.rate_limits.insert(
-                proto_id as u32,
-                Quota {
-                    max: max as u32,
-                    window: Duration::from_millis(window_ms as u64),
-                },
-            );
-        }
-        Ok(())
+        c.slot
+            .set_rate_limit(proto_id as u32, max as u32, window_ms as u64)
+            .map_err(|_| bad(env))
     })
     .resolve::<ThrowRuntimeExAndDefault>()
 }
@@ -592,8 +551,7 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_setAutoReconnect<'l>(
 ) {
     env.with_env(|env| -> JResult<()> {
         let c = lookup(env, handle)?;
-        c.options
-            .lock()
+        c.slot
             .set_auto_reconnect(enable, ms(initial_ms), ms(max_ms), queue);
         Ok(())
     })
@@ -610,7 +568,7 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_setSilenceTimeout<'l>(
 ) {
     env.with_env(|env| -> JResult<()> {
         let c = lookup(env, handle)?;
-        c.options.lock().silence_timeout = ms(ms_arg);
+        c.slot.set_silence_timeout_ms(ms(ms_arg));
         Ok(())
     })
     .resolve::<ThrowRuntimeExAndDefault>()
@@ -629,11 +587,11 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_setLimits<'l>(
 ) {
     env.with_env(|env| -> JResult<()> {
         let c = lookup(env, handle)?;
-        let positive = |v: jlong| (v > 0).then(|| usize::try_from(v).unwrap_or(usize::MAX));
-        c.options.lock().set_limits(
+        let size = |v: jlong| usize::try_from(v.max(0)).unwrap_or(usize::MAX);
+        c.slot.set_limits(
             ms(connect_timeout_ms),
-            positive(max_body_len),
-            positive(send_buffer_limit),
+            size(max_body_len),
+            size(send_buffer_limit),
         );
         Ok(())
     })
@@ -649,9 +607,7 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_getServerVer<'l>(
 ) -> jint {
     env.with_env(|env| -> JResult<jint> {
         let c = lookup(env, handle)?;
-        Ok(current_qot(&c)
-            .map(|q| q.connection().session_info().server_ver)
-            .unwrap_or(0))
+        Ok(c.slot.server_ver())
     })
     .resolve::<ThrowRuntimeExAndDefault>()
 }
@@ -668,28 +624,20 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_waitInit<'l>(
 ) -> jlong {
     env.with_env(|env| -> JResult<jlong> {
         let c = lookup(env, handle)?;
-        if crate::engine::on_io_thread() {
-            return Err(throw(
+        match c.slot.wait_init(ms(timeout_ms)) {
+            Ok(code) => Ok(code),
+            Err(WaitError::Timeout) => Ok(i64::MIN),
+            Err(WaitError::InCallback) => Err(throw(
                 env,
                 "java/lang/IllegalStateException",
                 "ftapi: waitInit called from inside a callback (it would deadlock)",
-            ));
-        }
-        let Some(q) = current_qot(&c) else {
-            return Err(throw(
+            )),
+            Err(WaitError::NotStarted) => Err(throw(
                 env,
                 "java/lang/IllegalStateException",
                 "ftapi: waitInit before initConnect",
-            ));
-        };
-        let timeout = if timeout_ms <= 0 {
-            Duration::from_secs(u32::MAX.into())
-        } else {
-            Duration::from_millis(timeout_ms as u64)
-        };
-        Ok(q.connection()
-            .wait_init(timeout)
-            .map_or(i64::MIN, |(code, _)| code))
+            )),
+        }
     })
     .resolve::<ThrowRuntimeExAndDefault>()
 }

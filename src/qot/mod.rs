@@ -18,7 +18,9 @@ use prost::Message;
 use std::fmt;
 use std::time::Duration;
 
+mod slot;
 mod view;
+pub use slot::{ConfigError, Door, QotSlot, SecondConnect, WaitError};
 pub use view::{DecodeError, GroupRef, GroupsView};
 
 /// Which groups to ask for. OpenD knows no others.

@@ -9,9 +9,7 @@ use rustls::{ClientConnection, StreamOwned};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::{AsRawFd, RawFd};
-use tungstenite::handshake::HandshakeError;
-use tungstenite::handshake::client::ClientHandshake;
-use tungstenite::protocol::WebSocketConfig;
+use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Bytes, Message, WebSocket};
 
 /// The byte stream under the WebSocket.
@@ -51,13 +49,27 @@ impl Stream {
     }
 }
 
+/// The client's opening handshake (RFC 6455 §4.1), written here rather than through
+/// tungstenite's, whose `http` header maps make valgrind report reads of uninitialised
+/// memory in every program that connects. tungstenite takes over once it is done.
 enum Handshake {
-    Start { stream: Stream, url: String },
-    Mid(tungstenite::handshake::MidHandshake<ClientHandshake<Stream>>),
+    /// Sending the upgrade request (`written` bytes of it so far).
+    Request {
+        stream: Stream,
+        request: Vec<u8>,
+        written: usize,
+    },
+    /// Reading the server's response (up to [`MAX_RESPONSE`] bytes).
+    Response { stream: Stream, buf: Vec<u8> },
 }
+
+/// The most a handshake response may take.
+const MAX_RESPONSE: usize = 16 * 1024;
 
 struct WsOpening {
     state: Option<Handshake>,
+    /// Sec-WebSocket-Key, to check the server's Sec-WebSocket-Accept.
+    key: String,
     fd: RawFd,
     config: WebSocketConfig,
     tls: bool,
@@ -86,15 +98,21 @@ pub(crate) fn open(
     } else {
         host.to_owned()
     };
-    let scheme = if tls { "wss" } else { "ws" };
     let config = WebSocketConfig::default()
         .max_message_size(Some(cfg.max_packet_len))
         .max_frame_size(Some(cfg.max_packet_len));
+    let key = tungstenite::handshake::client::generate_key();
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: {url_host}:{port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n\r\n"
+    );
     Ok(Box::new(WsOpening {
-        state: Some(Handshake::Start {
+        state: Some(Handshake::Request {
             stream,
-            url: format!("{scheme}://{url_host}:{port}/"),
+            request: request.into_bytes(),
+            written: 0,
         }),
+        key,
         fd,
         config,
         tls,
@@ -103,20 +121,59 @@ pub(crate) fn open(
 }
 
 /// A handshake error in words: TLS failures (e.g. an untrusted certificate) say so.
-fn describe(e: &tungstenite::Error, tls: bool, peer: &str) -> String {
-    if let tungstenite::Error::Io(io) = e {
-        if let Some(t) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-            return format!("TLS handshake with {peer} failed: {t}");
-        }
-        if io.kind() == io::ErrorKind::UnexpectedEof || io.kind() == io::ErrorKind::ConnectionReset
-        {
-            let what = if tls { "TLS/WebSocket" } else { "WebSocket" };
-            return format!(
-                "{what} handshake with {peer} failed: the server closed the connection"
-            );
-        }
+fn describe(e: &io::Error, tls: bool, peer: &str) -> String {
+    if let Some(t) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        return format!("TLS handshake with {peer} failed: {t}");
     }
-    format!("WebSocket handshake with {peer} failed: {e}")
+    let what = if tls { "TLS/WebSocket" } else { "WebSocket" };
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset => {
+            format!("{what} handshake with {peer} failed: the server closed the connection")
+        }
+        _ => format!("{what} handshake with {peer} failed: {e}"),
+    }
+}
+
+impl WsOpening {
+    /// Checks the server's response; the bytes after it are the first WebSocket frames.
+    fn accept(&self, buf: &[u8]) -> Result<Option<usize>, String> {
+        let fail = |why: String| format!("WebSocket handshake with {} failed: {why}", self.peer);
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut rsp = httparse::Response::new(&mut headers);
+        let len = match rsp.parse(buf) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) if buf.len() < MAX_RESPONSE => return Ok(None),
+            Ok(httparse::Status::Partial) => return Err(fail("the response is too long".into())),
+            Err(e) => return Err(fail(format!("not an HTTP response ({e})"))),
+        };
+        if rsp.code != Some(101) {
+            return Err(fail(format!(
+                "HTTP {} {} (not a WebSocket endpoint?)",
+                rsp.code.unwrap_or(0),
+                rsp.reason.unwrap_or("")
+            )));
+        }
+        let header = |name: &str| {
+            rsp.headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case(name))
+                .map(|h| String::from_utf8_lossy(h.value).trim().to_owned())
+        };
+        if !header("Upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket")) {
+            return Err(fail("no \"Upgrade: websocket\" in the response".into()));
+        }
+        if !header("Connection").is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+        }) {
+            return Err(fail("no \"Connection: upgrade\" in the response".into()));
+        }
+        let want = tungstenite::handshake::derive_accept_key(self.key.as_bytes());
+        if header("Sec-WebSocket-Accept").as_deref() != Some(want.as_str()) {
+            return Err(fail("wrong Sec-WebSocket-Accept".into()));
+        }
+        Ok(Some(len))
+    }
 }
 
 impl Opening for WsOpening {
@@ -126,32 +183,105 @@ impl Opening for WsOpening {
 
     fn wants_write(&self) -> bool {
         match &self.state {
-            Some(Handshake::Start { .. }) => true,
-            Some(Handshake::Mid(m)) => m.get_ref().get_ref().tls_wants_write(),
+            Some(Handshake::Request { .. }) => true,
+            Some(Handshake::Response { stream, .. }) => stream.tls_wants_write(),
             None => false,
         }
     }
 
     fn step(&mut self) -> Result<Option<Box<dyn Transport>>, String> {
-        let result = match self.state.take() {
-            Some(Handshake::Start { stream, url }) => {
-                tungstenite::client::client_with_config(url, stream, Some(self.config))
+        loop {
+            let state = self
+                .state
+                .take()
+                .ok_or_else(|| "the WebSocket handshake already ended".to_owned())?;
+            match state {
+                Handshake::Request {
+                    mut stream,
+                    request,
+                    mut written,
+                } => {
+                    let r = if written < request.len() {
+                        stream.write(&request[written..]).map(|n| {
+                            written += n;
+                        })
+                    } else {
+                        stream.flush()
+                    };
+                    match r {
+                        Ok(()) if written == request.len() && !stream.tls_wants_write() => {
+                            self.state = Some(Handshake::Response {
+                                stream,
+                                buf: Vec::new(),
+                            });
+                        }
+                        Ok(()) => {
+                            self.state = Some(Handshake::Request {
+                                stream,
+                                request,
+                                written,
+                            })
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            self.state = Some(Handshake::Request {
+                                stream,
+                                request,
+                                written,
+                            });
+                            return Ok(None);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                            self.state = Some(Handshake::Request {
+                                stream,
+                                request,
+                                written,
+                            })
+                        }
+                        Err(e) => return Err(describe(&e, self.tls, &self.peer)),
+                    }
+                }
+                Handshake::Response {
+                    mut stream,
+                    mut buf,
+                } => {
+                    let mut chunk = [0u8; 4096];
+                    match stream.read(&mut chunk) {
+                        Ok(0) => {
+                            let eof = io::Error::from(io::ErrorKind::UnexpectedEof);
+                            return Err(describe(&eof, self.tls, &self.peer));
+                        }
+                        Ok(n) => {
+                            buf.extend_from_slice(&chunk[..n]);
+                            if let Some(len) = self.accept(&buf)? {
+                                let rest = buf.split_off(len);
+                                let ws = WebSocket::from_partially_read(
+                                    stream,
+                                    rest,
+                                    Role::Client,
+                                    Some(self.config),
+                                );
+                                return Ok(Some(Box::new(WsTransport {
+                                    ws,
+                                    out: Outbox::default(),
+                                    needs_flush: false,
+                                    fd: self.fd,
+                                })));
+                            }
+                            self.state = Some(Handshake::Response { stream, buf });
+                        }
+                        Err(e)
+                            if e.kind() == io::ErrorKind::WouldBlock
+                                || e.kind() == io::ErrorKind::Interrupted =>
+                        {
+                            self.state = Some(Handshake::Response { stream, buf });
+                            if e.kind() == io::ErrorKind::WouldBlock {
+                                return Ok(None);
+                            }
+                        }
+                        Err(e) => return Err(describe(&e, self.tls, &self.peer)),
+                    }
+                }
             }
-            Some(Handshake::Mid(mid)) => mid.handshake(),
-            None => return Err("the WebSocket handshake already ended".into()),
-        };
-        match result {
-            Ok((ws, _response)) => Ok(Some(Box::new(WsTransport {
-                ws,
-                out: Outbox::default(),
-                needs_flush: false,
-                fd: self.fd,
-            }))),
-            Err(HandshakeError::Interrupted(mid)) => {
-                self.state = Some(Handshake::Mid(mid));
-                Ok(None)
-            }
-            Err(HandshakeError::Failure(e)) => Err(describe(&e, self.tls, &self.peer)),
         }
     }
 }
@@ -194,7 +324,9 @@ fn broken(e: tungstenite::Error, send: bool) -> Broken {
             };
             Broken::Io { send, err, what }
         }
-        E::Capacity(c) => Broken::Protocol(format!("WebSocket message refused: {c}")),
+        E::Capacity(c) => Broken::Protocol(format!(
+            "WebSocket message refused: {c} (over the size limit)"
+        )),
         other => Broken::Protocol(format!("WebSocket error: {other}")),
     }
 }
@@ -213,6 +345,15 @@ impl Transport for WsTransport {
     }
 
     fn flush(&mut self) -> Result<(), Broken> {
+        // What tungstenite already holds goes first: while the socket takes nothing, no
+        // more is handed over, so its buffer stays bounded and the outbox counts the rest.
+        if self.needs_flush {
+            match self.ws.flush() {
+                Ok(()) => self.needs_flush = false,
+                Err(e) if would_block(&e) => return Ok(()),
+                Err(e) => return Err(broken(e, true)),
+            }
+        }
         for _ in 0..self.out.take_pings() {
             match self.ws.write(Message::Ping(Bytes::new())) {
                 Ok(()) => self.needs_flush = true,

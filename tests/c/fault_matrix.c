@@ -177,8 +177,24 @@ static FtapiQot *new_qot(struct rec *r, uint32_t timeout_ms) {
     return qot;
 }
 
+/* FTAPI_TEST_DOOR=ws|wss runs a case over OpenD's WebSocket door (PORT is then the
+ * simulator's WebSocket port; FTAPI_TEST_CA names the CA that signed its certificate). */
+static int g_ws, g_wss;
+
+static void init_connect_door(FtapiQot *qot) {
+    if (!g_ws) {
+        CHECK(ftapi_qot_init_connect(qot, g_host, g_port, 0) == FTAPI_OK);
+        return;
+    }
+    if (g_wss) CHECK(ftapi_qot_set_tls_ca_file(qot, getenv("FTAPI_TEST_CA")) == FTAPI_OK);
+    CHECK(ftapi_qot_init_connect_ws(qot, g_host, g_port, g_wss, getenv("FTAPI_TEST_WS_KEY")) == FTAPI_OK);
+}
+
+/* The words a reason holds on the TCP door and on the WebSocket door. */
+#define DOOR(ft, ws) (g_ws ? (ws) : (ft))
+
 static void start_and_wait(struct rec *r, FtapiQot *qot, int expect_ok) {
-    CHECK(ftapi_qot_init_connect(qot, g_host, g_port, 0) == FTAPI_OK);
+    init_connect_door(qot);
     CHECK(wait_until(r, p_init, 0, 20000));
     if (expect_ok) {
         if (r->init_code != 0) fprintf(stderr, "init failed: %lld %s\n", (long long)r->init_code, r->init_desc);
@@ -307,7 +323,7 @@ static void case_bad_magic(void) {
     rec_init(&r);
     FtapiQot *qot = connect_ok(&r, 0);
     int n = send_upto(qot, 3, 2);
-    expect_dropped(&r, qot, 2, n, FTAPI_CONNECT_FAIL_RECV, "expected \"FT\"");
+    expect_dropped(&r, qot, 2, n, FTAPI_CONNECT_FAIL_RECV, DOOR("expected \"FT\"", "bad WebSocket frame sign"));
     finish(&r, qot);
 }
 
@@ -318,7 +334,7 @@ static void case_huge_body(void) {
     long rss0 = rss_kib();
     FtapiQot *qot = connect_ok(&r, 0);
     int n = send_upto(qot, 3, 2);
-    expect_dropped(&r, qot, 2, n, FTAPI_CONNECT_FAIL_RECV, "4294967295 bytes");
+    expect_dropped(&r, qot, 2, n, FTAPI_CONNECT_FAIL_RECV, DOOR("4294967295 bytes", "4294967295"));
     CHECK(strstr(r.disc_reason, "limit") != NULL);
     long grown = rss_kib() - rss0;
     fprintf(stderr, "huge_body: VmRSS grew %ld KiB\n", grown);
@@ -560,7 +576,7 @@ static void case_no_resolve(void) {
 }
 
 /* --withhold 1004,3222 --keep-alive-interval 1, silence timeout 1500 ms: the connection
- * ends "KeepAlive unanswered"; pending requests get -200 first. */
+ * ends "KeepAlive unanswered" (WebSocket door: its pings); pending requests get -200 first. */
 static void case_silent(void) {
     struct rec r;
     rec_init(&r);
@@ -569,7 +585,7 @@ static void case_silent(void) {
     start_and_wait(&r, qot, 1);
     long t0 = now_ms();
     send_n(qot, 2, 2);
-    expect_dropped(&r, qot, 2, 2, FTAPI_CONNECT_FAIL_RECV, "KeepAlive unanswered");
+    expect_dropped(&r, qot, 2, 2, FTAPI_CONNECT_FAIL_RECV, DOOR("KeepAlive unanswered", "pings unanswered"));
     long took = now_ms() - t0;
     fprintf(stderr, "silent: disconnect after %ld ms: %s\n", took, r.disc_reason);
     CHECK(took >= 1000 && took < 10000);
@@ -766,6 +782,9 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     alarm(getenv("FTAPI_WATCHDOG_S") ? (unsigned)atoi(getenv("FTAPI_WATCHDOG_S")) : 100);
     g_case = argv[1];
+    const char *door = getenv("FTAPI_TEST_DOOR");
+    g_ws = door && (strcmp(door, "ws") == 0 || strcmp(door, "wss") == 0);
+    g_wss = door && strcmp(door, "wss") == 0;
     g_host = argv[2];
     g_port = (uint16_t)atoi(argv[3]);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
