@@ -243,6 +243,27 @@ typedef struct FtapiQotSpi {
   void (*free_user_data)(void *user_data);
 } FtapiQotSpi;
 
+// A per-request callback for Get Groups From Watchlist: the request's one outcome,
+// borrowed for the call (see ftapi_qot_get_user_security_group_cb).
+typedef void (*FtapiGroupsCallback)(void *user_data,
+                                    struct FtapiQot *qot,
+                                    uint32_t serial_no,
+                                    const struct FtapiUserSecurityGroupReply *reply);
+
+// A finalizer for a caller's `user_data`; NULL when there is nothing to free.
+typedef void (*FtapiFreeFn)(void *user_data);
+
+// A per-request callback for any request: `reply_type` 0 with OpenD's serialized
+// `Response` in `body` (borrowed for the call), or -100 / -200 / -300 with an empty body
+// (see ftapi_qot_send_proto_cb).
+typedef void (*FtapiReplyCallback)(void *user_data,
+                                   struct FtapiQot *qot,
+                                   int32_t reply_type,
+                                   uint32_t proto_id,
+                                   uint32_t serial_no,
+                                   const uint8_t *body,
+                                   size_t len);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -472,6 +493,46 @@ FtapiResult ftapi_qot_send_proto(struct FtapiQot *qot,
                                  const uint8_t *body,
                                  size_t len,
                                  uint32_t *serial_out);
+
+// Get Groups From Watchlist with a callback of its own: `callback` gets this request's
+// one outcome (OpenD's reply, or -100 / -200 / -300 / -500, also when the object is
+// closed or freed first), on the I/O thread, never overlapping the SPI callbacks; the
+// SPI's reply callbacks are not called for it. `free_user_data` (may be NULL) runs
+// exactly once, right after `callback` (or, when this call fails, before it returns, and
+// then `callback` never runs). This is the shape of hiredis's `redisAsyncCommand`: the
+// library, not each binding, keeps track of who waits for what.
+// Errors: NULL_ARGUMENT (qot or callback), INVALID_GROUP_TYPE, NOT_READY, CLOSED,
+// RECONNECTING, BACKPRESSURE.
+FtapiResult ftapi_qot_get_user_security_group_cb(struct FtapiQot *qot,
+                                                 int32_t group_type,
+                                                 FtapiGroupsCallback callback,
+                                                 void *user_data,
+                                                 FtapiFreeFn free_user_data,
+                                                 uint32_t *serial_out);
+
+// As ftapi_qot_get_user_security_group_cb, with a serialized
+// `Qot_GetUserSecurityGroup.Request`. Errors: as there, plus INVALID_ARGUMENT.
+FtapiResult ftapi_qot_get_user_security_group_pb_cb(struct FtapiQot *qot,
+                                                    const uint8_t *request,
+                                                    size_t len,
+                                                    FtapiGroupsCallback callback,
+                                                    void *user_data,
+                                                    FtapiFreeFn free_user_data,
+                                                    uint32_t *serial_out);
+
+// As ftapi_qot_send_proto, with a callback of its own for this request's one outcome
+// (`reply_type` 0 with OpenD's serialized `Response`, or -100 / -200 / -300 with an
+// empty body), under the rules of ftapi_qot_get_user_security_group_cb. Errors:
+// NULL_ARGUMENT, INVALID_ARGUMENT (proto 1001), NOT_READY, CLOSED, RECONNECTING,
+// BACKPRESSURE.
+FtapiResult ftapi_qot_send_proto_cb(struct FtapiQot *qot,
+                                    uint32_t proto_id,
+                                    const uint8_t *body,
+                                    size_t len,
+                                    FtapiReplyCallback callback,
+                                    void *user_data,
+                                    FtapiFreeFn free_user_data,
+                                    uint32_t *serial_out);
 
 #ifdef __cplusplus
 }  // extern "C"

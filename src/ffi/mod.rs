@@ -187,6 +187,20 @@ impl FtapiQot {
         }
     }
 
+    /// The outcome of a request sent with its own callback.
+    fn deliver_groups_to(self: &Arc<Self>, reply: Reply, rcb: RequestCb<FtapiGroupsCallback>) {
+        let serial = reply.serial;
+        let owned = OwnedReply::from_engine(reply);
+        self.with_request_cb(|p| {
+            if let Some(f) = rcb.cb {
+                // SAFETY: the caller's callback; the reply lives until it returns.
+                unsafe { f(rcb.user_data.ptr, p, serial, &owned.c) };
+            }
+        });
+        // Its free_user_data, right after the callback.
+        drop(rcb);
+    }
+
     fn deliver_groups(self: &Arc<Self>, reply: Reply) {
         let serial = reply.serial;
         let owned = OwnedReply::from_engine(reply);
@@ -209,6 +223,14 @@ impl FtapiQot {
                 };
             }
         });
+    }
+
+    /// Runs a per-request callback under the callback lock, so that it never overlaps
+    /// the SPI callbacks; its `free_user_data` runs when `ud` drops, right after.
+    fn with_request_cb(self: &Arc<Self>, f: impl FnOnce(*mut FtapiQot)) {
+        let _g = self.callback_lock.lock();
+        let p = self.ptr();
+        crate::engine::guard_callback("a request callback", || f(p));
     }
 
     /// The current connection, or NOT_READY before the first connect.
@@ -1000,4 +1022,154 @@ pub unsafe extern "C" fn ftapi_qot_send_proto(
     };
     // SAFETY: qot and serial_out as the header documents.
     unsafe { send_on_qot(qot, serial_out, send) }
+}
+
+/// A caller's per-request callback with its user data; dropping it runs `free_user_data`.
+struct RequestCb<F> {
+    cb: F,
+    user_data: UserData,
+}
+
+// SAFETY: a plain function pointer and the caller's user data (see UserData).
+unsafe impl<F> Send for RequestCb<F> {}
+
+impl<F> RequestCb<F> {
+    fn new(cb: F, user_data: *mut c_void, free: FtapiFreeFn) -> RequestCb<F> {
+        RequestCb {
+            cb,
+            user_data: UserData {
+                ptr: user_data,
+                free,
+            },
+        }
+    }
+}
+
+/// The body of the `_cb` sends: `free_user_data` runs exactly once whatever happens (when
+/// the send fails, before this returns), and `callback` at most once, with the outcome.
+///
+/// # Safety
+/// As [`send_on_qot`].
+unsafe fn send_with_cb<F>(
+    qot: *const FtapiQot,
+    serial_out: *mut u32,
+    rcb: Option<RequestCb<F>>,
+    send: impl FnOnce(Arc<FtapiQot>, RequestCb<F>) -> Result<u32, FtapiResult>,
+) -> FtapiResult {
+    let body = |qot: Arc<FtapiQot>| -> Result<u32, FtapiResult> {
+        let rcb = rcb.ok_or(FtapiResult::FTAPI_ERR_NULL_ARGUMENT)?;
+        send(qot, rcb)
+    };
+    // SAFETY: the caller's promise (above). A failed send drops `rcb` (its user data's
+    // finalizer runs); so does a NULL `qot`, as `body` is dropped unrun.
+    unsafe { send_on_qot(qot, serial_out, body) }
+}
+
+/// Get Groups From Watchlist with a callback of its own: `callback` gets this request's
+/// one outcome (OpenD's reply, or -100 / -200 / -300 / -500, also when the object is
+/// closed or freed first), on the I/O thread, never overlapping the SPI callbacks; the
+/// SPI's reply callbacks are not called for it. `free_user_data` (may be NULL) runs
+/// exactly once, right after `callback` (or, when this call fails, before it returns, and
+/// then `callback` never runs). This is the shape of hiredis's `redisAsyncCommand`: the
+/// library, not each binding, keeps track of who waits for what.
+/// Errors: NULL_ARGUMENT (qot or callback), INVALID_GROUP_TYPE, NOT_READY, CLOSED,
+/// RECONNECTING, BACKPRESSURE.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_get_user_security_group_cb(
+    qot: *mut FtapiQot,
+    group_type: i32,
+    callback: FtapiGroupsCallback,
+    user_data: *mut c_void,
+    free_user_data: FtapiFreeFn,
+    serial_out: *mut u32,
+) -> FtapiResult {
+    let rcb = RequestCb::new(callback, user_data, free_user_data);
+    let rcb = rcb.cb.is_some().then_some(rcb);
+    let send = |qot: Arc<FtapiQot>, rcb: RequestCb<FtapiGroupsCallback>| {
+        let q2 = qot.clone();
+        qot.session()?
+            .get_user_security_group_raw(group_type, None, move |r| q2.deliver_groups_to(r, rcb))
+            .map_err(|e| qot_error(&e))
+    };
+    // SAFETY: qot and serial_out as the header documents.
+    unsafe { send_with_cb(qot, serial_out, rcb, send) }
+}
+
+/// As ftapi_qot_get_user_security_group_cb, with a serialized
+/// `Qot_GetUserSecurityGroup.Request`. Errors: as there, plus INVALID_ARGUMENT.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_get_user_security_group_pb_cb(
+    qot: *mut FtapiQot,
+    request: *const u8,
+    len: usize,
+    callback: FtapiGroupsCallback,
+    user_data: *mut c_void,
+    free_user_data: FtapiFreeFn,
+    serial_out: *mut u32,
+) -> FtapiResult {
+    let rcb = RequestCb::new(callback, user_data, free_user_data);
+    let rcb = rcb.cb.is_some().then_some(rcb);
+    let send = |qot: Arc<FtapiQot>, rcb: RequestCb<FtapiGroupsCallback>| {
+        // SAFETY: the caller passes a valid argument (header).
+        let req = unsafe { bytes_arg(request, len) }?;
+        let q2 = qot.clone();
+        qot.session()?
+            .get_user_security_group_pb_raw(req, None, move |r| q2.deliver_groups_to(r, rcb))
+            .map_err(|e| qot_error(&e))
+    };
+    // SAFETY: qot and serial_out as the header documents.
+    unsafe { send_with_cb(qot, serial_out, rcb, send) }
+}
+
+/// As ftapi_qot_send_proto, with a callback of its own for this request's one outcome
+/// (`reply_type` 0 with OpenD's serialized `Response`, or -100 / -200 / -300 with an
+/// empty body), under the rules of ftapi_qot_get_user_security_group_cb. Errors:
+/// NULL_ARGUMENT, INVALID_ARGUMENT (proto 1001), NOT_READY, CLOSED, RECONNECTING,
+/// BACKPRESSURE.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ftapi_qot_send_proto_cb(
+    qot: *mut FtapiQot,
+    proto_id: u32,
+    body: *const u8,
+    len: usize,
+    callback: FtapiReplyCallback,
+    user_data: *mut c_void,
+    free_user_data: FtapiFreeFn,
+    serial_out: *mut u32,
+) -> FtapiResult {
+    let rcb = RequestCb::new(callback, user_data, free_user_data);
+    let rcb = rcb.cb.is_some().then_some(rcb);
+    let send = |qot: Arc<FtapiQot>, rcb: RequestCb<FtapiReplyCallback>| {
+        // SAFETY: the caller passes a valid argument (header).
+        let body = unsafe { bytes_arg(body, len) }?;
+        let session = qot.session()?;
+        // Refuse what could never be queued before copying it.
+        if body.len() > session.connection().options().max_queued_bytes {
+            return Err(FtapiResult::FTAPI_ERR_BACKPRESSURE);
+        }
+        let q2 = qot.clone();
+        session
+            .send_proto(proto_id, body.to_vec(), None, move |r: Reply| {
+                q2.with_request_cb(|p| {
+                    if let Some(f) = rcb.cb {
+                        // SAFETY: the caller's callback; the body lives until it returns.
+                        unsafe {
+                            f(
+                                rcb.user_data.ptr,
+                                p,
+                                r.kind as i32,
+                                r.proto_id,
+                                r.serial,
+                                r.body.as_ptr(),
+                                r.body.len(),
+                            )
+                        };
+                    }
+                });
+                drop(rcb);
+            })
+            .map_err(|e| send_error(&e))
+    };
+    // SAFETY: qot and serial_out as the header documents.
+    unsafe { send_with_cb(qot, serial_out, rcb, send) }
 }

@@ -148,6 +148,35 @@ pub type FtapiLogCallback = Option<
     ),
 >;
 
+/// A finalizer for a caller's `user_data`; NULL when there is nothing to free.
+pub type FtapiFreeFn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
+
+/// A per-request callback for Get Groups From Watchlist: the request's one outcome,
+/// borrowed for the call (see ftapi_qot_get_user_security_group_cb).
+pub type FtapiGroupsCallback = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        qot: *mut FtapiQot,
+        serial_no: u32,
+        reply: *const FtapiUserSecurityGroupReply,
+    ),
+>;
+
+/// A per-request callback for any request: `reply_type` 0 with OpenD's serialized
+/// `Response` in `body` (borrowed for the call), or -100 / -200 / -300 with an empty body
+/// (see ftapi_qot_send_proto_cb).
+pub type FtapiReplyCallback = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        qot: *mut FtapiQot,
+        reply_type: i32,
+        proto_id: u32,
+        serial_no: u32,
+        body: *const u8,
+        len: usize,
+    ),
+>;
+
 /// One watchlist group. Borrowed from the reply that holds it.
 #[repr(C)]
 #[derive(Clone, Copy)]

@@ -47,7 +47,7 @@ gcc "${CFLAGS[@]}" "$SRC" -o "$OUT/t_dynamic" -L"$LIB" -lftapi -Wl,-rpath,"$LIB"
 gcc "${CFLAGS[@]}" "$SRC" -o "$OUT/t_static" "$LIB/libftapi.a" -lpthread -ldl -lm || bad "build static"
 gcc "${CFLAGS[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer "$SRC" -o "$OUT/t_asan" \
     -L"$LIB" -lftapi -Wl,-rpath,"$LIB" -lpthread || bad "build asan"
-for t in fault_matrix abi_table stress; do
+for t in fault_matrix abi_table stress request_callbacks; do
   std=c99; [ $t = stress ] && std=c11
   CF=("${CFLAGS[@]/-std=c99/-std=$std}")
   gcc "${CF[@]}" "$ROOT/tests/c/$t.c" -o "$OUT/${t}_dynamic" -L"$LIB" -lftapi -Wl,-rpath,"$LIB" -lpthread || bad "build $t dynamic"
@@ -251,6 +251,25 @@ for spec in "${FAULT_CASES[@]}"; do
       "$flags --ws-port 0 --ws-key c-suite%20key --ws-tls-cert $TLS_CERT --ws-tls-key $TLS_KEY" \
       fault_matrix "$name" 127.0.0.1 '{ws_port}'
   fi
+done
+
+# Per-request callbacks (request_callbacks.c), on both doors for the cases that end a request.
+RCB_CASES=(
+  "ok|--rate-limit off"
+  "timeout|--withhold 3222"
+  "server_close|--withhold 3222 --close-after 1002"
+  "close|--withhold 3222"
+  "free|--withhold 3222"
+  "free_inside|--delay-ms 200 --delay-protos 3222 --rate-limit off"
+  "refused|"
+  "send_proto|--rate-limit off"
+)
+for spec in "${RCB_CASES[@]}"; do
+  IFS='|' read -r name flags <<<"$spec"
+  four_ways "rcb-$name" "$flags" request_callbacks "$name" 127.0.0.1 '{port}'
+  case $name in timeout|server_close|free|free_inside)
+    FTAPI_TEST_DOOR=ws four_ways "ws-rcb-$name" "$flags --ws-port 0" request_callbacks "$name" 127.0.0.1 '{ws_port}' ;;
+  esac
 done
 
 KEY2048="$KEYS/key2048.pem"
