@@ -327,6 +327,18 @@ public:
         return ftapi_qot_init_connect(m_handle, szIPAddr, nPort, bEnableEncrypt ? 1 : 0) ==
                FTAPI_OK;
     }
+    /* An addition: connects through OpenD's WebSocket port (the one the official
+     * JavaScript SDK uses), ws:// or wss:// (bSSL), with OpenD's WebSocket key (NULL or ""
+     * for none; only its MD5 is sent). Everything else works as after InitConnect. */
+    bool InitConnectWebSocket(const char* szIPAddr, u16_t nPort, bool bSSL, const char* szKey) {
+        return ftapi_qot_init_connect_ws(m_handle, szIPAddr, nPort, bSSL ? 1 : 0, szKey) ==
+               FTAPI_OK;
+    }
+    /* An addition: trusts the CA certificates of a PEM file for wss:// (besides the
+     * system's); NULL or "" clears them. False if the file cannot be used. */
+    bool SetTlsCaFile(const char* szPath) {
+        return ftapi_qot_set_tls_ca_file(m_handle, szPath) == FTAPI_OK;
+    }
     /* The ID OpenD assigned in InitConnect; 0 before. */
     u64_t GetConnectID() { return ftapi_qot_get_connect_id(m_handle); }
     /* Closes the connection: pending requests get -200, then OnDisConnect(0). Outside a
@@ -744,6 +756,17 @@ public:
     /* Starts connecting; the outcome arrives in on_init_connect. Throws ftapi::Error. */
     void connect(const std::string& host, std::uint16_t port, bool encrypt = false) {
         check(ftapi_qot_init_connect(handle_, host.c_str(), port, encrypt ? 1 : 0));
+    }
+    /* As connect, through OpenD's WebSocket port: ws://, or wss:// when tls; key is
+     * OpenD's WebSocket key ("" for none). Throws ftapi::Error. */
+    void connect_ws(const std::string& host, std::uint16_t port, bool tls = false,
+                    const std::string& key = std::string()) {
+        check(ftapi_qot_init_connect_ws(handle_, host.c_str(), port, tls ? 1 : 0, key.c_str()));
+    }
+    /* CA certificates (a PEM file) trusted for wss:// besides the system's; "" clears.
+     * Throws ftapi::Error (FTAPI_ERR_BAD_CA_FILE). */
+    void set_tls_ca_file(const std::string& path) {
+        check(ftapi_qot_set_tls_ca_file(handle_, path.c_str()));
     }
     /* Sends 3222; the outcome arrives in on_groups. Returns the serial number. */
     std::uint32_t get_user_security_group(GroupType type) {

@@ -124,6 +124,8 @@ run_group() {  # binary, group, sim flags...
   if [ "$group" = env ]; then timeout 60 "$bin" env >"$log" 2>&1; rc=$?
   elif [ "$group" = features ]; then  # starts and restarts opend-sim itself
     OPEND_SIM="$SIM" FTAPI_TEST_KEY="$KEY" timeout 120 "$bin" features >"$log" 2>&1; rc=$?
+  elif [ "$group" = websocket ]; then  # OpenD's WebSocket door
+    timeout 120 "$SIM" --port 0 --ws-port 0 --ws-key cpp-key "$@" -- "$bin" "$group" {ws_port} >"$log" 2>&1; rc=$?
   else timeout 120 "$SIM" --port 0 "$@" -- "$bin" "$group" {port} >"$log" 2>&1; rc=$?; fi
   local p f
   p=$(grep -c '^PASS ' "$log"); f=$(grep -c '^FAIL ' "$log")
@@ -150,5 +152,6 @@ for bin in "$OUT/t_light" "$OUT/t_protobuf"; do
   run_group "$bin" close-after --close-after 3222
   run_group "$bin" reject --reject-init "go away"
   run_group "$bin" corrupt --corrupt-sha1 3222
+  run_group "$bin" websocket --rate-limit off
 done
 finish

@@ -668,6 +668,52 @@ void group_reject() {
     });
 }
 
+// OpenD's WebSocket door (opend-sim --ws-port 0 --ws-key cpp-key; PORT is that door's).
+void group_websocket() {
+    run("websocket_door_official_shape", [] {
+        Recorder rec;
+        Api api(FTAPI::CreateQotApi());
+        api->RegisterQotSpi(&rec);
+        api->RegisterConnSpi(&rec);
+        CHECK(api->InitConnectWebSocket(kHost, g_port, false, "cpp-key"));
+        CHECK(rec.inited.wait());
+        CHECK(rec.init_err == 0 && api->GetConnectID() != 0);
+        u32_t s = api->GetUserSecurityGroup(request(1));
+        CHECK(s != 0);
+        CHECK(rec.replied.wait());
+        Reply r = rec.reply(0);
+        CHECK(r.serial == s && r.ret_type == 0);
+        const std::vector<std::pair<std::string, int>> want = {{"A", 1}, {"C", 1}};
+        CHECK(r.groups == want);
+    });
+    run("websocket_wrong_key_is_refused", [] {
+        Recorder rec;
+        Api api(FTAPI::CreateQotApi());
+        api->RegisterConnSpi(&rec);
+        CHECK(api->InitConnectWebSocket(kHost, g_port, false, "not the key"));
+        CHECK(rec.inited.wait());
+        CHECK(rec.init_err == ((static_cast<i64_t>(100) << 32) | InitFailType_OpenDReject));
+        CHECK(rec.init_desc.find("WebSocket key") != std::string::npos);
+        CHECK(!api->SetTlsCaFile("/nonexistent/ca.pem"));
+    });
+    run("websocket_modern", [] {
+        ftapi::Qot qot;
+        Signal inited;
+        qot.on_init_connect([&](ftapi::Qot&, std::int64_t, const std::string&) { inited.notify(); });
+        qot.connect_ws(kHost, g_port, false, "cpp-key");
+        CHECK(inited.wait());
+        ftapi::GroupsReply s = qot.get_user_security_group_sync(ftapi::GroupType::System);
+        CHECK(s.ok() && s.groups.size() == 10);
+        bool threw = false;
+        try {
+            qot.set_tls_ca_file("/nonexistent/ca.pem");
+        } catch (const ftapi::Error& e) {
+            threw = e.code() == FTAPI_ERR_BAD_CA_FILE;
+        }
+        CHECK(threw);
+    });
+}
+
 void group_corrupt() {
     // A reply whose SHA-1 does not match is never delivered as data: the library
     // treats it as a broken stream (-200) or an unparsable reply (-500).
@@ -1029,6 +1075,7 @@ int main(int argc, char** argv) {
     else if (group == "close-after") group_close_after();
     else if (group == "reject") group_reject();
     else if (group == "corrupt") group_corrupt();
+    else if (group == "websocket") group_websocket();
     else if (group == "features") group_features();
     else {
         std::fprintf(stderr, "unknown group %s\n", group.c_str());
