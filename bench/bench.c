@@ -175,8 +175,12 @@ static FtapiQot *lib_connect(const char *port, void (*cb)(void *, FtapiQot *, ui
     spi.user_data = ud;
     spi.on_reply_get_user_security_group = cb;
     ftapi_qot_set_spi(qot, &spi);
-    if (ftapi_qot_init_connect(qot, "127.0.0.1", (uint16_t)atoi(port), 0) != FTAPI_OK)
-        die("init_connect");
+    /* FTAPI_BENCH_DOOR=ws: PORT is OpenD's WebSocket door (opend-sim --ws-port). */
+    const char *door = getenv("FTAPI_BENCH_DOOR");
+    FtapiResult started = door && strcmp(door, "ws") == 0
+                              ? ftapi_qot_init_connect_ws(qot, "127.0.0.1", (uint16_t)atoi(port), 0, NULL)
+                              : ftapi_qot_init_connect(qot, "127.0.0.1", (uint16_t)atoi(port), 0);
+    if (started != FTAPI_OK) die("init_connect");
     int64_t err = -1;
     if (ftapi_qot_wait_init(qot, 10000, &err) != FTAPI_OK || err != 0) die("InitConnect failed");
     return qot;

