@@ -5,7 +5,7 @@
 # at once. Everything it says goes to stderr.
 #
 # futu-api is not pinned: 10.11.x works with protobuf 7.x for protobuf-format replies
-# (docs/PROTOCOL.md §1); only its JSON path is broken with protobuf 7, and nothing here
+# (docs/PROTOCOL.md §9); only its JSON path is broken with protobuf 7, and nothing here
 # uses JSON. Set FUTU_API_SPEC (e.g. "futu-api==10.11.7108") to pin a version by hand.
 set -euo pipefail
 

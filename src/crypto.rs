@@ -1,4 +1,4 @@
-//! Body encryption as OpenD does it (PROTOCOL.md §4).
+//! Body encryption as OpenD does it (docs/PROTOCOL.md §4).
 //!
 //! - InitConnect (1001) travels RSA-encrypted: PKCS#1 v1.5 with a 1024-bit key, the
 //!   plaintext cut into 100-byte chunks, the ciphertext read back in 128-byte chunks.

@@ -36,8 +36,7 @@ pub mod proto_id {
     pub const QOT_GET_USER_SECURITY_GROUP: u32 = 3222;
 
     /// Whether OpenD sends packets of this proto ID unasked. Pushes are told apart from
-    /// replies by proto ID alone, never by serial number (docs/PROTOCOL.md, "Replies,
-    /// timeouts and pushes").
+    /// replies by proto ID alone, never by serial number (docs/PROTOCOL.md §1).
     pub fn is_push(proto_id: u32) -> bool {
         matches!(
             proto_id,

@@ -161,7 +161,7 @@ fn official_client_reads_custom_names_with_chinese_and_emoji() {
         GroupEntry::new("📈 科技股 🚀", CUSTOM),
         GroupEntry::new("港股", SYSTEM),
         GroupEntry::new("Ünïcödé \"quoted\" \\ back", CUSTOM),
-        GroupEntry::new("我的自选 ⭐", CUSTOM), // names can repeat (PROTOCOL.md §7)
+        GroupEntry::new("我的自选 ⭐", CUSTOM), // names can repeat (docs/PROTOCOL.md §7)
         GroupEntry::new("👨‍👩‍👧 family ZWJ", CUSTOM),
     ];
     run_watchlist(groups, Lang::Zh);

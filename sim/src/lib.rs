@@ -192,7 +192,7 @@ pub struct Config {
     /// with the next one is unknown; the simulator accepts it and closes it at once (the
     /// client sees EOF before any reply to its InitConnect or WebSocket handshake).
     pub max_connections: usize,
-    /// With a key, clients may encrypt (PROTOCOL.md §4). Without one, an RSA-encrypted
+    /// With a key, clients may encrypt (docs/PROTOCOL.md §4). Without one, an RSA-encrypted
     /// InitConnect cannot be read and its connection is closed.
     pub rsa_key: Option<RsaKey>,
     /// Refuse (retType -1) any InitConnect that would leave the connection unencrypted:
@@ -206,7 +206,7 @@ pub struct Config {
     pub server_ver: i32,
     /// loginUserID in InitConnect's reply.
     pub login_user_id: u64,
-    /// Close a connection from which nothing arrives for this long (PROTOCOL.md §3:
+    /// Close a connection from which nothing arrives for this long (docs/PROTOCOL.md §3:
     /// whether the real OpenD drops silent clients is unknown). `None` (default) = never.
     pub idle_timeout: Option<Duration>,
     /// Keep every request for [`Sim::received`]. The binary turns it off so that long
@@ -241,7 +241,7 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The groups seen with the official Python client (PROTOCOL.md §9): ten system
+    /// The groups seen with the official Python client (docs/PROTOCOL.md §9): ten system
     /// groups, then the custom groups "A" and "C".
     pub fn default_groups(lang: Lang) -> Vec<GroupEntry> {
         let system: [&str; 10] = match lang {

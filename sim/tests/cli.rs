@@ -72,6 +72,10 @@ fn bad_arguments_exit_2_and_help_exits_0() {
         &["--aes", "gcm"],
         &["--groups", "/nonexistent/groups.json"],
         &["--"],
+        &["--ws-key", "k"],
+        &["--ws-port", "0", "--ws-tls-cert", "/nonexistent.pem"],
+        &["--ws-port", "0", "--ws-tls-cert", "/nonexistent.pem", "--ws-tls-key", "/nonexistent.pem"],
+        &["--ws-error", "3222"],
     ] {
         let out = Command::new(BIN).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -82,6 +86,31 @@ fn bad_arguments_exit_2_and_help_exits_0() {
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("--rate-limit") && text.contains("-- COMMAND"));
+    assert!(text.contains("--ws-port") && text.contains("--ws-key") && text.contains("--ws-tls-cert"));
+}
+
+#[test]
+fn runner_gives_the_websocket_port_and_writes_its_port_file() {
+    let ws_file = tmp("ws-port");
+    let out = Command::new(BIN)
+        .args(["--port", "0", "--ws-port", "0", "--ws-port-file"])
+        .arg(&ws_file)
+        .args(["--", "sh", "-c"])
+        .arg(r#"test "$1" = "$OPEND_SIM_WS_PORT" && test "$1" != "$2" && echo "ws=$1""#)
+        .args(["sh", "{ws_port}", "{port}"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let port: u16 = stdout.trim().strip_prefix("ws=").unwrap().parse().unwrap();
+    let written = std::fs::read_to_string(&ws_file).unwrap();
+    assert_eq!(written.trim().parse::<u16>().unwrap(), port);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!("WebSocket door on ws://127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_file(ws_file);
 }
 
 #[test]

@@ -363,7 +363,7 @@ fn stop_is_prompt_with_idle_and_delayed_connections() {
     idle.assert_closed();
 }
 
-// ---- encryption (PROTOCOL.md §4) ----
+// ---- encryption (docs/PROTOCOL.md §4) ----
 
 fn rsa_sim(aes_mode: AesMode, require_encryption: bool) -> Sim {
     sim(Config {

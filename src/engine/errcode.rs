@@ -1,5 +1,5 @@
 //! Error codes of `on_init_connect` / `on_disconnect`, as the official SDKs make them:
-//! `high << 32 | low` (PROTOCOL.md §6).
+//! `high << 32 | low` (docs/PROTOCOL.md §6).
 //!
 //! - High part a `ConnectFailType`: low part is the OS error number (0 if none).
 //! - High part [`INIT_FAIL`] (100): low part is an `InitFailType`.

@@ -351,7 +351,7 @@ mod tests {
 
     #[test]
     fn header_matches_the_official_clients_bytes() {
-        // PROTOCOL.md §1: the official Python client's 3222 request.
+        // docs/PROTOCOL.md §1: the official Python client's 3222 request.
         let body = [0x0a, 0x07, 0x08, 0x03, 0xa2, 0x06, 0x02, 0x08, 0x00];
         let frame = encode_frame(3222, 0x22a8, &body);
         let expected_head = "4654960c00000000a822000009000000c541341b80be0b4409ad494fdc2f1d3a1398a2250000000000000000";

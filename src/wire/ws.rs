@@ -1,5 +1,5 @@
 //! The frames of OpenD's WebSocket door (what the official JavaScript SDK speaks; see
-//! `docs/PROTOCOL.md`, "The WebSocket door"). One packet per binary WebSocket message, all
+//! `docs/PROTOCOL.md` §10). One packet per binary WebSocket message, all
 //! integers big-endian, no SHA-1 and no body length (the message has one):
 //!
 //! | request (client to OpenD) | size | reply and push (OpenD to client) | size |
