@@ -76,6 +76,7 @@ struct Rec {
     disconnects: Arc<Mutex<Vec<(i64, String)>>>,
     inits: Arc<Mutex<Vec<(i64, String)>>>,
     pushes: Arc<Mutex<Vec<u32>>>,
+    states: Arc<Mutex<Vec<State>>>,
 }
 
 impl Events for Rec {
@@ -90,6 +91,9 @@ impl Events for Rec {
     }
     fn on_push(&mut self, _c: &Connection, proto: u32, _serial: u32, _body: &[u8]) {
         self.pushes.lock().unwrap().push(proto);
+    }
+    fn on_state_change(&mut self, _c: &Connection, state: State, _reason: &str) {
+        self.states.lock().unwrap().push(state);
     }
 }
 
@@ -343,12 +347,37 @@ fn opends_rate_limit_is_passed_through() {
                 ..Config::default()
             },
         );
+        // The client-side limiter first: one per minute, fail-fast, nothing sent.
+        let mut o = Options {
+            rate_limit_mode: ftapi::RateLimitMode::FailFast,
+            ..options(kind)
+        };
+        o.rate_limits.insert(
+            3222,
+            ftapi::Quota {
+                max: 1,
+                window: Duration::from_secs(60),
+            },
+        );
+        let q = connect(&s, o);
+        assert!(q.get_user_security_group(GroupType::All).is_ok());
+        match q.get_user_security_group(GroupType::All) {
+            Err(QotError::Reply {
+                ret_type: -300,
+                ret_msg,
+                ..
+            }) => {
+                assert!(ret_msg.contains("rate limited locally"), "{ret_msg}")
+            }
+            other => panic!("{other:?}"),
+        }
+        drop(q);
+        // Then OpenD's own (2 per 30 s, one used above), passed through.
         let o = Options {
             rate_limit_mode: ftapi::RateLimitMode::Off,
             ..options(kind)
         };
         let q = connect(&s, o);
-        assert!(q.get_user_security_group(GroupType::All).is_ok());
         assert!(q.get_user_security_group(GroupType::All).is_ok());
         match q.get_user_security_group(GroupType::All) {
             Err(QotError::Reply {
@@ -493,6 +522,21 @@ fn auto_reconnect_redoes_the_login_after_the_simulator_restarts() {
         assert_ne!(q.connection().conn_id(), first);
         assert!(q.get_user_security_group(GroupType::All).is_ok());
         assert_eq!(s2.received().iter().filter(|r| r.proto_id == 1).count(), 1);
+        q.close();
+        use State::*;
+        assert_eq!(
+            rec.states.lock().unwrap().as_slice(),
+            &[
+                Connecting,
+                Initializing,
+                Ready,
+                Reconnecting,
+                Ready,
+                Closing,
+                Closed
+            ],
+            "{kind:?}"
+        );
     }
 }
 
@@ -742,4 +786,58 @@ fn a_wss_option_mismatch_is_refused_before_connecting() {
         Err(ftapi::ConnectError::InvalidArgument(_))
     ));
     let _ = ReplyKind::Server;
+}
+
+#[test]
+fn log_lines_name_the_door_and_never_the_key_or_its_md5() {
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let l2 = lines.clone();
+    ftapi::log::set_logger(
+        Some(Arc::new(move |level, target, msg| {
+            l2.lock()
+                .unwrap()
+                .push(format!("{} {target} {msg}", level.name()))
+        })),
+        Some(ftapi::log::Level::Trace),
+    );
+    let key = "k3y-Secret-77";
+    let s = sim(
+        TransportKind::WebSocket,
+        Config {
+            ws_key: Some(key.into()),
+            ..no_limit()
+        },
+    );
+    let right = Options {
+        websocket_key: Some(WebSocketKey::new(key)),
+        ..options(TransportKind::WebSocket)
+    };
+    let q = connect(&s, right);
+    q.get_user_security_group(GroupType::All).unwrap();
+    drop(q);
+    let wrong = Options {
+        websocket_key: Some(WebSocketKey::new("other-Secret-88")),
+        ..options(TransportKind::WebSocket)
+    };
+    assert!(Qot::connect("127.0.0.1", s.ws_port().unwrap(), wrong).is_err());
+    ftapi::log::set_logger(None, None);
+    let lines = lines.lock().unwrap().clone();
+    assert!(
+        lines.iter().any(|l| l.contains("connected over ws://")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("debug ftapi::conn send proto=3222")),
+        "{lines:#?}"
+    );
+    let md5 = WebSocketKey::new(key).md5_hex();
+    let md5_other = WebSocketKey::new("other-Secret-88").md5_hex();
+    for l in &lines {
+        assert!(
+            !l.contains("Secret") && !l.contains(&md5) && !l.contains(&md5_other),
+            "{l}"
+        );
+    }
 }

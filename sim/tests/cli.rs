@@ -74,7 +74,14 @@ fn bad_arguments_exit_2_and_help_exits_0() {
         &["--"],
         &["--ws-key", "k"],
         &["--ws-port", "0", "--ws-tls-cert", "/nonexistent.pem"],
-        &["--ws-port", "0", "--ws-tls-cert", "/nonexistent.pem", "--ws-tls-key", "/nonexistent.pem"],
+        &[
+            "--ws-port",
+            "0",
+            "--ws-tls-cert",
+            "/nonexistent.pem",
+            "--ws-tls-key",
+            "/nonexistent.pem",
+        ],
         &["--ws-error", "3222"],
     ] {
         let out = Command::new(BIN).args(args).output().unwrap();
@@ -86,7 +93,9 @@ fn bad_arguments_exit_2_and_help_exits_0() {
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("--rate-limit") && text.contains("-- COMMAND"));
-    assert!(text.contains("--ws-port") && text.contains("--ws-key") && text.contains("--ws-tls-cert"));
+    assert!(
+        text.contains("--ws-port") && text.contains("--ws-key") && text.contains("--ws-tls-cert")
+    );
 }
 
 #[test]
