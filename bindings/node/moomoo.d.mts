@@ -1,0 +1,2 @@
+export * from './moomoo.js';
+export { default } from './moomoo.js';
