@@ -71,14 +71,28 @@ Response.prototype.retMsg = '';
 Response.prototype.errCode = 0;
 Response.prototype.s2c = null;
 
-function groupsResponse(ev) {
+/** The groups as the addon sends them: `<type>:<UTF-16 length>:<name>` each. */
+function decodeGroups(text) {
+  const list = [];
+  let i = 0;
+  while (i < text.length) {
+    const a = text.indexOf(':', i);
+    const b = text.indexOf(':', a + 1);
+    const len = Number(text.slice(a + 1, b));
+    list.push(new GroupData(text.slice(b + 1, b + 1 + len), Number(text.slice(i, a))));
+    i = b + 1 + len;
+  }
+  return list;
+}
+
+function groupsResponse(retType, retMsg, errCode, groups) {
   const r = new Response();
-  r.retType = ev.retType;
-  if (ev.retMsg !== undefined && ev.retMsg !== null) r.retMsg = ev.retMsg;
-  if (ev.errCode !== undefined && ev.errCode !== null) r.errCode = ev.errCode;
-  if (ev.groups) {
+  r.retType = retType;
+  if (retMsg !== undefined && retMsg !== null) r.retMsg = retMsg;
+  if (errCode !== undefined && errCode !== null) r.errCode = errCode;
+  if (groups !== undefined && groups !== null) {
     const s2c = new S2C();
-    if (ev.groups.length > 0) s2c.groupList = ev.groups.map((g) => new GroupData(g.groupName, g.groupType));
+    if (groups.length > 0) s2c.groupList = decodeGroups(groups);
     r.s2c = s2c;
   }
   return r;
@@ -197,7 +211,8 @@ class Connection {
     this._live = true;
     try {
       this._native.connect(websocket, String(ip), Number(port), !!secure,
-        key === undefined || key === null ? null : String(key), (ev) => this._event(gen, ev));
+        key === undefined || key === null ? null : String(key),
+        (kind, id, num, text, errCode, extra) => this._event(gen, kind, id, num, text, errCode, extra));
     } catch (e) {
       this._live = false;
       const err = new FtError(`ftapi: cannot start: ${e.message}`, -1, e.message, 0, 'EINVAL');
@@ -283,34 +298,29 @@ class Connection {
     for (const x of w) x.reject(err);
   }
 
-  _event(gen, ev) {
-    switch (ev.kind) {
-      case 5: { // a Get Groups From Watchlist outcome
-        const p = this._pending.get(ev.id);
-        if (!p) return;
-        this._pending.delete(ev.id);
-        const r = groupsResponse(ev);
+  // (kind, id, num, text, errCode, extra): see js_args in src/lib.rs.
+  _event(gen, kind, id, num, text, errCode, extra) {
+    if (kind === 5 || kind === 6) { // a request's outcome
+      const p = this._pending.get(id);
+      if (!p) return;
+      this._pending.delete(id);
+      if (kind === 5) {
+        const r = groupsResponse(num, text, errCode, extra);
         if (r.retType === 0) p.resolve(r);
         else p.reject(responseError(r));
-        return;
+      } else if (num === 0) {
+        p.resolve(extra);
+      } else {
+        p.reject(new FtError(text, num, text, 0, CODE_OF[num] || 'EFAILED'));
       }
-      case 6: { // a sendProto outcome
-        const p = this._pending.get(ev.id);
-        if (!p) return;
-        this._pending.delete(ev.id);
-        if (ev.retType === 0) p.resolve(ev.body);
-        else p.reject(new FtError(ev.text, ev.retType, ev.text, 0, CODE_OF[ev.retType] || 'EFAILED'));
-        return;
-      }
-      default:
-        break;
+      return;
     }
     if (gen !== this._gen) return; // an earlier connection, replaced by start()
-    switch (ev.kind) {
+    switch (kind) {
       case 1: { // login (also after each reconnect)
-        if (ev.code === 0) {
+        if (num === 0) {
           this._loggedIn = true;
-          this._loginInfo = { connID: ev.connId };
+          this._loginInfo = { connID: extra };
           const w = this._waiters;
           this._waiters = [];
           for (const x of w) x.resolve(this._loginInfo);
@@ -318,7 +328,7 @@ class Connection {
         } else {
           this._loggedIn = false;
           this._live = false;
-          const err = new FtError(ev.text, -1, ev.text, ev.code, 'ELOGIN');
+          const err = new FtError(text, -1, text, num, 'ELOGIN');
           this._loginError = err;
           this._rejectWaiters(err);
           this._call('onlogin', this.onlogin, false, err);
@@ -327,21 +337,21 @@ class Connection {
       }
       case 2: // a logged-in connection ended (pending requests were rejected first)
         this._loggedIn = false;
-        this._call('ondisconnect', this.ondisconnect, ev.code, ev.text);
+        this._call('ondisconnect', this.ondisconnect, num, text);
         return;
       case 3: { // state change
-        const name = STATES[ev.state] || 'closed';
+        const name = STATES[num] || 'closed';
         if (name === 'reconnecting' || name === 'closing' || name === 'closed') this._loggedIn = false;
         if (name === 'closed') {
           this._live = false;
-          this._rejectWaiters(this._loginError || new FtError(`ftapi: the connection ended: ${ev.text}`, -200, ev.text, 0, 'EDISCONNECTED'));
+          this._rejectWaiters(this._loginError || new FtError(`ftapi: the connection ended: ${text}`, -200, text, 0, 'EDISCONNECTED'));
         }
-        this._call('onstate', this.onstate, name, ev.text);
+        this._call('onstate', this.onstate, name, text);
         return;
       }
-      case 4: { // push
-        const obj = ev.notify ? notifyResponse(ev.notify) : ev.body;
-        this._call('onPush', this.onPush, ev.proto, obj);
+      case 4: { // push: a decoded Notify, or the Response's bytes
+        const obj = Buffer.isBuffer(extra) ? extra : notifyResponse(extra);
+        this._call('onPush', this.onPush, num, obj);
         return;
       }
       default:

@@ -22,7 +22,7 @@ use ftapi::{
     Connection, Door, Events, GroupsReply, Options, QotError, QotSlot, Reply, ReplyKind,
     SecondConnect, SendError, State,
 };
-use napi::bindgen_prelude::{Buffer, Function, Unknown};
+use napi::bindgen_prelude::{Buffer, Either3, FnArgs, Function, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
@@ -91,35 +91,6 @@ impl GroupsOutcome {
     }
 }
 
-/// The JavaScript form of a watchlist group.
-#[napi(object)]
-pub struct GroupObj {
-    pub group_name: String,
-    pub group_type: i32,
-}
-
-/// One event as JavaScript sees it; `kind` says which fields are set.
-/// kind: 1 login (code, text, connId), 2 disconnect (code, text), 3 state (state, text),
-/// 4 push (proto, body, and notify for 1003), 5 groups reply (id, retType, retMsg?,
-/// errCode?, groups? = s2c.groupList when s2c was present), 6 raw reply (id, retType =
-/// the outcome kind, body, text).
-#[napi(object)]
-pub struct EventObj {
-    pub kind: u32,
-    pub id: Option<u32>,
-    pub code: Option<i64>,
-    pub text: Option<String>,
-    pub conn_id: Option<String>,
-    pub state: Option<u32>,
-    pub proto: Option<u32>,
-    pub body: Option<Buffer>,
-    pub notify: Option<NotifyObj>,
-    pub ret_type: Option<i32>,
-    pub ret_msg: Option<String>,
-    pub err_code: Option<i32>,
-    pub groups: Option<Vec<GroupObj>>,
-}
-
 /// A decoded Notify (1003) push, fields present as OpenD sent them.
 #[napi(object)]
 pub struct NotifyObj {
@@ -134,108 +105,84 @@ pub struct NotifyObj {
     pub trd_logined: Option<bool>,
 }
 
-impl EventObj {
-    fn empty(kind: u32) -> EventObj {
-        EventObj {
-            kind,
-            id: None,
-            code: None,
-            text: None,
-            conn_id: None,
-            state: None,
-            proto: None,
-            body: None,
-            notify: None,
-            ret_type: None,
-            ret_msg: None,
-            err_code: None,
-            groups: None,
-        }
-    }
+fn notify_obj(body: &[u8]) -> Option<NotifyObj> {
+    let r = notify::Response::decode(body).ok()?;
+    let s = r.s2c.as_ref();
+    let ev = s.and_then(|s| s.event.as_ref());
+    let cs = s.and_then(|s| s.connect_status.as_ref());
+    Some(NotifyObj {
+        ret_type: r.ret_type,
+        ret_msg: r.ret_msg.clone(),
+        err_code: r.err_code,
+        has_s2c: s.is_some(),
+        r#type: s.map(|s| s.r#type),
+        event_type: ev.map(|e| e.event_type),
+        event_desc: ev.map(|e| e.desc.clone()),
+        qot_logined: cs.map(|c| c.qot_logined),
+        trd_logined: cs.map(|c| c.trd_logined),
+    })
+}
 
-    fn from_ev(ev: Ev) -> EventObj {
+/// The groups in one string, `<type>:<name length in UTF-16 units>:<name>` each, so that
+/// JavaScript makes them with a few string operations instead of a native call per field.
+fn encode_groups(groups: &[(String, i32)]) -> String {
+    let mut out = String::with_capacity(groups.iter().map(|(n, _)| n.len() + 8).sum());
+    for (name, t) in groups {
+        use std::fmt::Write;
+        let _ = write!(out, "{t}:{}:", name.encode_utf16().count());
+        out.push_str(name);
+    }
+    out
+}
+
+/// What an event's sixth argument carries.
+type Extra = Option<Either3<String, Buffer, NotifyObj>>;
+
+/// The JavaScript callback's arguments: `(kind, id, num, text, errCode, extra)`:
+/// 1 login (num = error code, text = why, extra = connection ID), 2 disconnect (num, text),
+/// 3 state (num = state, text = why), 4 push (num = proto, extra = Notify or the bytes),
+/// 5 groups reply (id, num = retType, text = retMsg, errCode, extra = the groups, absent
+/// without s2c), 6 raw reply (id, num = retType, text = why, extra = the bytes).
+type Args = FnArgs<(u32, u32, f64, Option<String>, Option<i32>, Extra)>;
+
+fn js_args(ev: Ev) -> Args {
+    let (kind, id, num, text, err, extra): (u32, u32, f64, Option<String>, Option<i32>, Extra) =
         match ev {
             Ev::Init {
                 code,
                 desc,
                 conn_id,
-            } => EventObj {
-                code: Some(code),
-                text: Some(desc),
-                conn_id: Some(conn_id.to_string()),
-                ..EventObj::empty(1)
-            },
-            Ev::Disconnect { code, reason } => EventObj {
-                code: Some(code),
-                text: Some(reason),
-                ..EventObj::empty(2)
-            },
-            Ev::State { state, reason } => EventObj {
-                state: Some(u32::from(state)),
-                text: Some(reason),
-                ..EventObj::empty(3)
-            },
+            } => (1, 0, code as f64, Some(desc), None, Some(Either3::A(conn_id.to_string()))),
+            Ev::Disconnect { code, reason } => (2, 0, code as f64, Some(reason), None, None),
+            Ev::State { state, reason } => (3, 0, f64::from(state), Some(reason), None, None),
             Ev::Push { proto, body } => {
-                let notify = (proto == proto_id::NOTIFY)
-                    .then(|| notify::Response::decode(body.as_slice()).ok())
-                    .flatten()
-                    .map(|r| {
-                        let s = r.s2c.as_ref();
-                        let ev = s.and_then(|s| s.event.as_ref());
-                        let cs = s.and_then(|s| s.connect_status.as_ref());
-                        NotifyObj {
-                            ret_type: r.ret_type,
-                            ret_msg: r.ret_msg.clone(),
-                            err_code: r.err_code,
-                            has_s2c: s.is_some(),
-                            r#type: s.map(|s| s.r#type),
-                            event_type: ev.map(|e| e.event_type),
-                            event_desc: ev.map(|e| e.desc.clone()),
-                            qot_logined: cs.map(|c| c.qot_logined),
-                            trd_logined: cs.map(|c| c.trd_logined),
-                        }
-                    });
-                EventObj {
-                    proto: Some(proto),
-                    body: Some(body.into()),
-                    notify,
-                    ..EventObj::empty(4)
-                }
+                let extra = match (proto == proto_id::NOTIFY).then(|| notify_obj(&body)).flatten() {
+                    Some(n) => Either3::C(n),
+                    None => Either3::B(body.into()),
+                };
+                (4, 0, f64::from(proto), None, None, Some(extra))
             }
-            Ev::Groups { id, rsp } => EventObj {
-                id: Some(id),
-                ret_type: Some(rsp.ret_type),
-                ret_msg: rsp.ret_msg,
-                err_code: rsp.err_code,
-                groups: rsp.s2c.map(|g| {
-                    g.into_iter()
-                        .map(|(group_name, group_type)| GroupObj {
-                            group_name,
-                            group_type,
-                        })
-                        .collect()
-                }),
-                ..EventObj::empty(5)
-            },
+            Ev::Groups { id, rsp } => (
+                5,
+                id,
+                f64::from(rsp.ret_type),
+                rsp.ret_msg,
+                rsp.err_code,
+                rsp.s2c.map(|g| Either3::A(encode_groups(&g))),
+            ),
             Ev::Raw {
                 id,
                 kind,
                 body,
                 reason,
-            } => EventObj {
-                id: Some(id),
-                ret_type: Some(kind),
-                body: Some(body.into()),
-                text: Some(reason),
-                ..EventObj::empty(6)
-            },
-        }
-    }
+            } => (6, id, f64::from(kind), Some(reason), None, Some(Either3::B(body.into()))),
+        };
+    FnArgs::from((kind, id, num, text, err, extra))
 }
 
 /// A connection's thread-safe function: JavaScript's `(event) => ...`, keeping the event
 /// loop alive while it exists.
-type Tsfn = ThreadsafeFunction<Ev, Unknown<'static>, EventObj, Status, false, false, 0>;
+type Tsfn = ThreadsafeFunction<Ev, Unknown<'static>, Args, Status, false, false, 0>;
 
 /// Hands `ev` to JavaScript without waiting. Fails only when the environment is going
 /// away (then nobody is left to tell).
@@ -400,7 +347,7 @@ impl NativeQot {
         port: u32,
         secure: bool,
         key: Option<String>,
-        callback: Function<'_, EventObj, Unknown<'static>>,
+        callback: Function<'_, (), Unknown<'static>>,
     ) -> napi::Result<()> {
         let port = u16::try_from(port).map_err(|_| js_err(format!("port {port} out of range")))?;
         let door = if websocket {
@@ -411,7 +358,7 @@ impl NativeQot {
         let tsfn: Tsfn = callback
             .build_threadsafe_function::<Ev>()
             .callee_handled::<false>()
-            .build_callback(|ctx| Ok(EventObj::from_ev(ctx.value)))?;
+            .build_callback(|ctx| Ok(js_args(ctx.value)))?;
         let tsfn = Arc::new(tsfn);
         *self.tsfn.lock() = Arc::downgrade(&tsfn);
         self.slot
