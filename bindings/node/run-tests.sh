@@ -19,7 +19,6 @@ export OPEND_SIM="${OPEND_SIM:-${FTAPI_LIB_DIR:-$ROOT/target/release}/opend-sim}
 CACHE="$ROOT/target/node-cache"
 OUT="$ROOT/target/node-test"
 VERSIONS="${FTAPI_NODE_VERSIONS:-18 20 22}"
-OFFICIAL=futu-api@10.11.7108
 
 fail_setup() { echo "node: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
 [ -x "$OPEND_SIM" ] || fail_setup "$OPEND_SIM missing (run make build)"
@@ -43,14 +42,7 @@ node_for() {   # prints the node binary for a major version, installing it once
   fi
   "$bin" --version >/dev/null 2>&1 && echo "$bin"
 }
-DEPS="$CACHE/deps"
-if ! [ -f "$DEPS/node_modules/js-beautify/package.json" ] || ! [ -f "$DEPS/node_modules/ws/package.json" ] ||
-   [ "$(node -p "require('$DEPS/node_modules/futu-api/package.json').version" 2>/dev/null)" != "${OFFICIAL#*@}" ]; then
-  echo "node: installing js-beautify, ws and $OFFICIAL into $DEPS (once)" >&2
-  mkdir -p "$DEPS"
-  (cd "$DEPS" && echo '{"private":true}' > package.json &&
-     npm install --silent js-beautify@1 ws@8 "$OFFICIAL" >&2) || fail_setup "npm install of the test packages failed"
-fi
+DEPS=$("$HERE/ensure-deps.sh") || fail_setup "npm install of the test packages failed"
 
 # --- Keys: RSA for the TCP door, a CA and a server certificate for wss:// -------------------
 PKI="$OUT/pki"; mkdir -p "$PKI"
