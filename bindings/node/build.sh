@@ -24,10 +24,12 @@ SO="$CARGO_TARGET_DIR/release/libftapi_node.so"
 [ -f "$SO" ] || { echo "node: $SO missing after the build" >&2; exit 1; }
 
 rm -rf "$STAGE"; mkdir -p "$STAGE/lib"
-for f in index.js index.mjs index.d.ts index.d.mts proto.js proto.mjs proto.d.ts proto.d.mts \
-         moomoo.js moomoo.mjs moomoo.d.ts moomoo.d.mts README.md; do
+for f in index.js index.mjs index.d.ts proto.js proto.mjs proto.d.ts moomoo.js moomoo.mjs moomoo.d.ts README.md; do
   cp "$HERE/$f" "$STAGE/$f"
 done
+# The ES module entries' declarations are the same text: in a .d.mts, `export default` is
+# the module's default (the class), in the .d.ts it describes CommonJS's `.default`.
+for f in index proto moomoo; do cp "$HERE/$f.d.ts" "$STAGE/$f.d.mts"; done
 cp "$HERE/lib/ftapi.js" "$STAGE/lib/"
 install -m 755 "$SO" "$STAGE/ftapi.linux-x64-gnu.node"
 strip --strip-debug "$STAGE/ftapi.linux-x64-gnu.node"

@@ -1,4 +1,6 @@
-// Declarations for `require("ftapi")` and, through index.d.mts, `import ... from "ftapi"`.
+/// <reference types="node" />
+// Declarations for `import ... from "ftapi"` (build.sh copies this file to index.d.mts) and
+// `require("ftapi")` (whose `.default` and named properties they describe).
 
 /** retType values: OpenD's Common.RetType plus the library's -300 (rate limited, nothing sent). */
 export declare const RetType: {
@@ -18,6 +20,7 @@ export declare const RetType: {
  * EBADREPLY, ENOTREADY, ECLOSED, ERECONNECTING, EBACKPRESSURE, EINVAL, ELOGIN.
  */
 export declare class FtError extends Error {
+  constructor(message: string, retType: number, retMsg: string, errCode: number, code: string);
   name: 'FtError';
   retType: number;
   retMsg: string;

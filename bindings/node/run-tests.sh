@@ -68,6 +68,7 @@ APP="$T/app"; mkdir -p "$APP/test"
 ln -s "$DEPS/node_modules" "$T/node_modules"
 cp "$HERE"/test/*.mjs "$APP/test/"
 cp "$ROOT"/tests/interop/official_js*.mjs "$APP/test/"
+cp -r "$HERE/test/types" "$APP/types"
 
 export FTAPI_TEST_APP="$APP" FTAPI_TEST_EXAMPLES="$HERE/examples" FTAPI_TEST_PKI="$PKI" FTAPI_TEST_RSA_KEY="$PKI/rsa.pem"
 unset FTAPI_LOG
@@ -89,6 +90,17 @@ run() {
     awk '/^not ok|^    not ok|^        not ok/{p=1} p{print} /^  \.\.\.$|^      \.\.\.$|^          \.\.\.$/{p=0}' "$log" | head -150
   fi
 }
+
+# The TypeScript declarations: an ES module and a CommonJS file using every public name,
+# checked by tsc --strict against the installed package (module nodenext: the exports map).
+t0=$(date +%s)
+if (cd "$APP" && node "$DEPS/node_modules/typescript/bin/tsc" --noEmit --strict --module nodenext \
+      --moduleResolution nodenext --target es2022 --types node --typeRoots "$DEPS/node_modules/@types" \
+      types/esm.mts types/cjs.cts) >"$T/tsc.log" 2>&1; then
+  passed=$((passed + 1)); echo "node: TypeScript declarations (tsc --strict, ESM and CommonJS): ok, $(( $(date +%s) - t0 )) s"
+else
+  failed=$((failed + 1)); echo "node: TypeScript declarations: FAILED"; cat "$T/tsc.log"
+fi
 
 for v in $VERSIONS; do
   bin=$(node_for "$v") || { echo "node: no Node $v runtime"; failed=$((failed + 1)); continue; }

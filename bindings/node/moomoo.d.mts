@@ -1,2 +1,0 @@
-export * from './moomoo.js';
-export { default } from './moomoo.js';

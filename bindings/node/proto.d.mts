@@ -1,2 +1,0 @@
-export * from './proto.js';
-export { default } from './proto.js';
