@@ -128,8 +128,11 @@ export declare class Connection {
    * name. Without it the exception is printed to stderr. Either way the connection goes on.
    */
   onerror: ((error: unknown, callback: string) => unknown) | null;
+  /** Default request timeout in ms (0: 12 000), for requests sent afterwards and the next login. */
   setTimeout(ms: number): this;
+  /** Reconnect after an unexpected drop (default on); backoff bounds 0: 500 ms .. 30 s. From the next start(). */
   setAutoReconnect(enable: boolean, initialMs?: number, maxMs?: number): this;
+  /** The client-side limiter for OpenD's 10-per-30-s quota (default 'fail-fast'). From the next start(). */
   setRateLimitMode(mode: 'off' | 'fail-fast' | 'wait'): this;
   /** Resolves once logged in (at once if already); rejects with an FtError if the login fails or stop() comes first. */
   ready(): Promise<LoginInfo>;

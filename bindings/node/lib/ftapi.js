@@ -178,6 +178,9 @@ class Connection {
     if (o.clientID !== undefined) this._native.setClientInfo(String(o.clientID), Number(o.clientVer || 100));
   }
 
+  // setTimeout applies to requests sent afterwards (and to the login from the next start());
+  // the other setters apply from the next start().
+
   /** Default timeout of requests (and of the login), ms; 0 or no value: 12 000. */
   setTimeout(ms) {
     this._timeout = msArg(ms, 'timeout');
@@ -241,7 +244,8 @@ class Connection {
     this._live = false;
     this._loggedIn = false;
     this._native.close();
-    this._rejectWaiters(new FtError('ftapi: stopped before the login', -200, 'stopped', 0, 'ECLOSED'));
+    this._loginError = new FtError('ftapi: stopped', -200, 'stopped', 0, 'ECLOSED');
+    this._rejectWaiters(this._loginError);
   }
 
   /** The login's connection ID, a decimal string ("0" before the login). */
@@ -272,7 +276,7 @@ class Connection {
   }
 
   _requestTimeout(opts) {
-    return opts && opts.timeout !== undefined ? msArg(opts.timeout, 'timeout') : 0;
+    return opts && opts.timeout !== undefined ? msArg(opts.timeout, 'timeout') : this._timeout;
   }
 
   _request(send) {

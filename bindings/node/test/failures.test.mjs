@@ -28,7 +28,7 @@ async function loggedIn(sim, opts) {
 describe('failures', { concurrency: true }, () => {
   test('a timeout rejects with -100 after the configured time', async () => {
     const sim = await startSim(['--withhold', '3222']);
-    const ws = await loggedIn(sim, { timeout: 300 });
+    const ws = await loggedIn(sim, { timeout: 1500 });
     try {
       const t0 = Date.now();
       const e = await ws.GetUserSecurityGroup(ALL).then(() => null, (x) => x);
@@ -36,11 +36,12 @@ describe('failures', { concurrency: true }, () => {
       assert.ok(e instanceof FtError, String(e));
       assert.equal(e.retType, -100);
       assert.equal(e.code, 'ETIMEDOUT');
-      assert.ok(ms >= 280 && ms < 3000, `${ms} ms`);
+      assert.ok(ms >= 1480 && ms < 4000, `${ms} ms`);
       // Per request.
       const t1 = Date.now();
       await assert.rejects(ws.GetUserSecurityGroup(ALL, { timeout: 100 }), (x) => x.retType === -100);
-      assert.ok(Date.now() - t1 < 280);
+      const ms1 = Date.now() - t1;
+      assert.ok(ms1 >= 90 && ms1 < 1200, `${ms1} ms`);
     } finally {
       ws.stop();
       await sim.stop();
@@ -65,8 +66,7 @@ describe('failures', { concurrency: true }, () => {
   test('a server close with requests pending rejects them all at once with -200', async () => {
     // 3222 is never answered; a request of another proto makes the simulator close.
     const sim = await startSim(['--withhold', '3222', '--close-after', '3223']);
-    const ws = await loggedIn(sim);
-    ws.setAutoReconnect(false);
+    const ws = await loggedIn(sim, { autoReconnect: false });
     const disconnects = [];
     ws.ondisconnect = (code, reason) => disconnects.push([code, reason, Date.now()]);
     try {
@@ -85,7 +85,7 @@ describe('failures', { concurrency: true }, () => {
         assert.ok(o.error.retMsg.length > 0, 'a reason');
       }
       const spread = Math.max(...out.map((o) => o.at)) - Math.min(...out.map((o) => o.at));
-      assert.ok(spread < 50, `all at once (spread ${spread} ms)`);
+      assert.ok(spread < 200, `all at once (spread ${spread} ms)`);
       assert.ok(Date.now() - t0 < 2000, 'long before any timeout');
       await waitFor('ondisconnect', () => disconnects.length === 1);
       assert.ok(disconnects[0][2] >= Math.max(...out.map((o) => o.at)), 'after the outcomes');
