@@ -217,14 +217,26 @@ class Connection {
         key === undefined || key === null ? null : String(key),
         (kind, id, num, text, errCode, extra) => this._event(gen, kind, id, num, text, errCode, extra));
     } catch (e) {
-      this._live = false;
-      const err = new FtError(`ftapi: cannot start: ${e.message}`, -1, e.message, 0, 'EINVAL');
-      this._loginError = err;
-      process.nextTick(() => {
-        if (gen === this._gen) this._call('onlogin', this.onlogin, false, err);
-      });
+      this._failStart(`ftapi: cannot start: ${e.message}`, e.message);
     }
     return this;
+  }
+
+  /**
+   * A start() refused before anything was attempted: it still replaces (the earlier
+   * connection ends), and the refusal arrives as onlogin(false, err) and ready()'s rejection.
+   */
+  _failStart(message, reason) {
+    this._native.close();
+    const gen = ++this._gen;
+    this._live = false;
+    this._loggedIn = false;
+    const err = new FtError(message, -1, reason, 0, 'EINVAL');
+    this._loginError = err;
+    this._rejectWaiters(err);
+    process.nextTick(() => {
+      if (gen === this._gen) this._call('onlogin', this.onlogin, false, err);
+    });
   }
 
   /**
@@ -427,13 +439,7 @@ class ftTcp extends Connection {
       try {
         this._native.setRsaPrivateKey(String(rsaKey));
       } catch (e) {
-        const gen = ++this._gen;
-        this._live = false;
-        const err = new FtError(`ftapi: ${e.message}`, -1, e.message, 0, 'EINVAL');
-        this._loginError = err;
-        process.nextTick(() => {
-          if (gen === this._gen) this._call('onlogin', this.onlogin, false, err);
-        });
+        this._failStart(`ftapi: ${e.message}`, e.message);
         return this;
       }
     }

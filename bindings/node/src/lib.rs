@@ -22,36 +22,48 @@ use ftapi::{
     Connection, Door, Events, GroupsReply, Options, QotError, QotSlot, Reply, ReplyKind,
     SecondConnect, SendError, State,
 };
+use napi::Status;
 use napi::bindgen_prelude::{Buffer, Either3, FnArgs, Function, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::Status;
 use napi_derive::napi;
-use parking::Mutex;
 use prost::Message;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-mod parking {
-    /// A poison-free mutex over std's (the addon needs nothing more).
-    pub struct Mutex<T>(std::sync::Mutex<T>);
-    impl<T> Mutex<T> {
-        pub const fn new(v: T) -> Self {
-            Mutex(std::sync::Mutex::new(v))
-        }
-        pub fn lock(&self) -> std::sync::MutexGuard<'_, T> {
-            self.0.lock().unwrap_or_else(|e| e.into_inner())
-        }
-    }
+/// Locks, ignoring poisoning (nothing here can leave the data half-changed).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// What the I/O thread hands to JavaScript (plain Rust data; made into JavaScript values
 /// on the JavaScript thread).
 enum Ev {
-    Init { code: i64, desc: String, conn_id: u64 },
-    Disconnect { code: i64, reason: String },
-    State { state: u8, reason: String },
-    Push { proto: u32, body: Vec<u8> },
-    Groups { id: u32, rsp: GroupsOutcome },
-    Raw { id: u32, kind: i32, body: Vec<u8>, reason: String },
+    Init {
+        code: i64,
+        desc: String,
+        conn_id: u64,
+    },
+    Disconnect {
+        code: i64,
+        reason: String,
+    },
+    State {
+        state: u8,
+        reason: String,
+    },
+    Push {
+        proto: u32,
+        body: Vec<u8>,
+    },
+    Groups {
+        id: u32,
+        rsp: GroupsOutcome,
+    },
+    Raw {
+        id: u32,
+        kind: i32,
+        body: Vec<u8>,
+        reason: String,
+    },
 }
 
 /// A Get Groups From Watchlist outcome with field presence kept, so that the JavaScript
@@ -152,11 +164,21 @@ fn js_args(ev: Ev) -> Args {
                 code,
                 desc,
                 conn_id,
-            } => (1, 0, code as f64, Some(desc), None, Some(Either3::A(conn_id.to_string()))),
+            } => (
+                1,
+                0,
+                code as f64,
+                Some(desc),
+                None,
+                Some(Either3::A(conn_id.to_string())),
+            ),
             Ev::Disconnect { code, reason } => (2, 0, code as f64, Some(reason), None, None),
             Ev::State { state, reason } => (3, 0, f64::from(state), Some(reason), None, None),
             Ev::Push { proto, body } => {
-                let extra = match (proto == proto_id::NOTIFY).then(|| notify_obj(&body)).flatten() {
+                let extra = match (proto == proto_id::NOTIFY)
+                    .then(|| notify_obj(&body))
+                    .flatten()
+                {
                     Some(n) => Either3::C(n),
                     None => Either3::B(body.into()),
                 };
@@ -175,7 +197,14 @@ fn js_args(ev: Ev) -> Args {
                 kind,
                 body,
                 reason,
-            } => (6, id, f64::from(kind), Some(reason), None, Some(Either3::B(body.into()))),
+            } => (
+                6,
+                id,
+                f64::from(kind),
+                Some(reason),
+                None,
+                Some(Either3::B(body.into())),
+            ),
         };
     FnArgs::from((kind, id, num, text, err, extra))
 }
@@ -360,11 +389,13 @@ impl NativeQot {
             .callee_handled::<false>()
             .build_callback(|ctx| Ok(js_args(ctx.value)))?;
         let tsfn = Arc::new(tsfn);
-        *self.tsfn.lock() = Arc::downgrade(&tsfn);
+        let weak = Arc::downgrade(&tsfn);
         self.slot
             .connect(door, &host, port, JsEvents { tsfn })
-            .map(|_| ())
-            .map_err(js_err)
+            .map_err(js_err)?;
+        // Only the JavaScript thread (this one) sends, so nothing needs it before this.
+        *lock(&self.tsfn) = weak;
+        Ok(())
     }
 
     /// Get Groups From Watchlist; the outcome comes as a kind-5 event with `id`. Returns
@@ -380,7 +411,8 @@ impl NativeQot {
             Ok(v) => v,
             Err(f) => return Some(f),
         };
-        let timeout = (ms(timeout_ms) != 0).then(|| std::time::Duration::from_millis(ms(timeout_ms)));
+        let timeout =
+            (ms(timeout_ms) != 0).then(|| std::time::Duration::from_millis(ms(timeout_ms)));
         q.get_user_security_group_raw(group_type, timeout, move |reply| {
             post(
                 &tsfn,
@@ -409,7 +441,8 @@ impl NativeQot {
             Ok(v) => v,
             Err(f) => return Some(f),
         };
-        let timeout = (ms(timeout_ms) != 0).then(|| std::time::Duration::from_millis(ms(timeout_ms)));
+        let timeout =
+            (ms(timeout_ms) != 0).then(|| std::time::Duration::from_millis(ms(timeout_ms)));
         q.send_proto(proto, body.to_vec(), timeout, move |r: Reply| {
             let kind = match r.kind {
                 ReplyKind::Server => 0,
@@ -456,8 +489,11 @@ impl NativeQot {
 
     fn live(&self) -> Result<(Arc<ftapi::Qot>, Arc<Tsfn>), SendFail> {
         let closed = || send_fail(&QotError::Send(SendError::Closed));
-        let q = self.slot.current().ok_or_else(|| send_fail(&QotError::Send(SendError::NotReady)))?;
-        let tsfn = self.tsfn.lock().upgrade().ok_or_else(closed)?;
+        let q = self
+            .slot
+            .current()
+            .ok_or_else(|| send_fail(&QotError::Send(SendError::NotReady)))?;
+        let tsfn = lock(&self.tsfn).upgrade().ok_or_else(closed)?;
         Ok((q, tsfn))
     }
 }
