@@ -12,6 +12,7 @@ import { startSim, groupsFile, expectedGroups, GROUPS } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const { GroupType } = Qot_GetUserSecurityGroup;
+const ALL_REQ = { c2s: { groupType: 3 } };
 const plain = (groups) => groups.map((g) => ({ groupName: g.groupName, groupType: g.groupType }));
 
 async function allThree(conn) {
@@ -207,6 +208,27 @@ describe('the API', { concurrency: true }, () => {
       ws.stop();
       await s1.stop();
       await s2.stop();
+    }
+  });
+  test('a start() refused before anything is attempted: onlogin(false), and the earlier connection ends', async () => {
+    const sim = await startSim(['--withhold', '3222']);
+    const ws = new ftWebsocket();
+    try {
+      await assert.rejects(ws.ready(), (e) => e instanceof FtError && e.code === 'ENOTREADY');
+      ws.start('127.0.0.1', sim.wsPort);
+      await ws.ready();
+      const pending = ws.GetUserSecurityGroup(ALL_REQ);
+      const login = new Promise((resolve) => { ws.onlogin = (ret, msg) => resolve([ret, msg]); });
+      ws.start('', 0);
+      const [ret, err] = await login;
+      assert.equal(ret, false);
+      assert.equal(err.code, 'EINVAL');
+      await assert.rejects(ws.ready(), (e) => e === err);
+      await assert.rejects(pending, (e) => e.retType === -200);
+      assert.equal(ws.state(), 'closed');
+    } finally {
+      ws.stop();
+      await sim.stop();
     }
   });
 });
