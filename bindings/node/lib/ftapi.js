@@ -273,8 +273,7 @@ class Connection {
   /** Get Groups From Watchlist: `{c2s: {groupType}}`; resolves with the Response. */
   GetUserSecurityGroup(req, opts) {
     const gt = req && req.c2s ? Number(req.c2s.groupType) : NaN;
-    const timeout = this._requestTimeout(opts);
-    return this._request((id) => this._native.getUserSecurityGroup(id, Number.isInteger(gt) ? gt : 0, timeout));
+    return this._request((id) => this._native.getUserSecurityGroup(id, Number.isInteger(gt) ? gt : 0, this._requestTimeout(opts)));
   }
 
   /**
@@ -282,9 +281,8 @@ class Connection {
    * serialized Response (a Buffer), whatever its retType; rejects on timeout or disconnect.
    */
   sendProto(cmd, body, opts) {
-    const timeout = this._requestTimeout(opts);
     const buf = body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0);
-    return this._request((id) => this._native.sendProto(id, Number(cmd) >>> 0, buf, timeout));
+    return this._request((id) => this._native.sendProto(id, Number(cmd) >>> 0, buf, this._requestTimeout(opts)));
   }
 
   _requestTimeout(opts) {

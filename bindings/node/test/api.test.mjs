@@ -182,6 +182,7 @@ describe('the API', { concurrency: true }, () => {
       await assert.rejects(ws.GetUserSecurityGroup({ c2s: { groupType: 99 } }),
         (e) => e instanceof FtError && e.retType === -1 && e.code === 'EINVAL');
       await assert.rejects(ws.GetUserSecurityGroup({}), (e) => e.code === 'EINVAL');
+      await assert.rejects(ws.GetUserSecurityGroup(ALL_REQ, { timeout: -5 }), (e) => e.code === 'EINVAL');
       // An unsupported proto: OpenD's own answer, whatever its retType, is sendProto's result.
       const body = await ws.sendProto(3223, new Uint8Array([0x0a, 0x00]));
       assert.ok(Buffer.isBuffer(body) && body.length > 0);
