@@ -15,7 +15,7 @@ FEATURES := --features ftapi/java
 export FTAPI_LIB_DIR := $(REL)
 export OPEND_SIM := $(SIM)
 
-.PHONY: build deps examples demo test header install clean bench stress soak java csharp wheel dist
+.PHONY: build deps examples demo test header install clean bench stress soak java csharp wheel node dist
 
 deps:
 	@scripts/install-deps.sh
@@ -52,10 +52,14 @@ csharp: deps
 	bindings/csharp/build.sh >/dev/null
 wheel: build
 	bindings/python/build-wheel.sh >/dev/null
+# The Node package: the Node-API addon (bindings/node, its own cargo workspace built into
+# target/) and `npm pack` -> target/node/ftapi-V.tgz.
+node: deps
+	bindings/node/build.sh
 
 # target/dist/: the tarball (C, C++), the wheel, the jars, the nupkg, the crates, SHA256SUMS
 # (scripts/dist.sh). Runs again from scratch each time.
-dist: build java csharp wheel
+dist: build java csharp wheel node
 	@scripts/dist.sh
 
 # Regenerates include/ftapi.h from src/ffi.

@@ -4,7 +4,8 @@ programs first. Every comparison runs in the same process of this script, altern
 (A, B, A, B ...) over several rounds; the table shows medians over rounds.
 
 Environment: FTAPI_LIB_DIR, OPEND_SIM, BENCH_ROUNDS (default 7), BENCH_IDLE_SECS
-(default 30), BENCH_OUT (default <repo>/target/bench).
+(default 30), BENCH_OUT (default <repo>/target/bench), BENCH_NODE_TGZ and BENCH_NODE_DEPS
+(the Node package and the folder holding the official futu-api and ws; run.sh sets both).
 """
 import json
 import os
@@ -23,6 +24,9 @@ BENCH = os.path.join(OUT, "bench")
 C_EXAMPLE = os.path.join(ROOT, "target", "c", "get_user_security_group")
 PY = os.environ.get("BENCH_PYTHON") or os.path.join(ROOT, ".venv", "bin", "python")
 PY_SCRIPT = os.path.join(ROOT, "bench", "py_rtt.py")
+NODE = os.environ.get("BENCH_NODE") or shutil.which("node") or "node"
+NODE_SCRIPT = os.path.join(ROOT, "bench", "node_bench.mjs")
+NODE_N = 2000
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 IDLE_SECS = float(os.environ.get("BENCH_IDLE_SECS", "30"))
 RTT_N = 3000
@@ -86,9 +90,9 @@ class Sim:
         self.log.close()
 
 
-def run_json(args, env=None, timeout=120):
+def run_json(args, env=None, timeout=120, cwd=None):
     p = subprocess.run(args, capture_output=True, text=True, env=env, timeout=timeout,
-                       stdin=subprocess.DEVNULL)
+                       stdin=subprocess.DEVNULL, cwd=cwd)
     if p.returncode != 0:
         raise SystemExit("bench: %s failed (%d):\n%s\n%s" % (" ".join(args), p.returncode,
                                                             p.stdout[-2000:], p.stderr[-2000:]))
@@ -147,10 +151,30 @@ def groups_json(n):
     return path
 
 
+def node_project():
+    """A scratch project with the Node package installed and, one folder up, the official
+    futu-api and ws: bench/node_bench.mjs runs there."""
+    tgz, deps = os.environ.get("BENCH_NODE_TGZ"), os.environ.get("BENCH_NODE_DEPS")
+    if not tgz or not deps:
+        raise SystemExit("bench: BENCH_NODE_TGZ / BENCH_NODE_DEPS unset (bench/run.sh sets them)")
+    top = os.path.join(SCRATCH, "node")
+    app = os.path.join(top, "app")
+    os.makedirs(app)
+    os.symlink(os.path.join(deps, "node_modules"), os.path.join(top, "node_modules"))
+    with open(os.path.join(app, "package.json"), "w") as f:
+        f.write('{"private": true}\n')
+    subprocess.run(["npm", "install", "--offline", "--silent", "--no-audit", "--no-fund", tgz],
+                   cwd=app, check=True, stdin=subprocess.DEVNULL)
+    shutil.copy(NODE_SCRIPT, app)
+    return app
+
+
 def main():
     for path in (BENCH, SIM, C_EXAMPLE, PY):
         if not os.access(path, os.X_OK):
             raise SystemExit("bench: missing %s" % path)
+    node_app = node_project()
+    node_bench = os.path.join(node_app, "node_bench.mjs")
     started = time.monotonic()
     s = {}  # metric -> list of per-round values
 
@@ -160,6 +184,7 @@ def main():
     env = py_env()
     sim = Sim(ws=True)
     big = Sim("--groups", groups_json(10000))
+    wsim = Sim(ws=True)
     try:
         for r in range(ROUNDS):
             log("round %d/%d (port %d)" % (r + 1, ROUNDS, sim.port))
@@ -219,7 +244,20 @@ def main():
             rs = bench("raw-rtt", sim.port, DECODE_N)
             add("rtt_10k_groups_p50_us", lb["p50_us"]); add("raw_rtt_10k_groups_p50_us", rb["p50_us"])
             add("decode_10k_groups_us", (lb["p50_us"] - ls["p50_us"]) - (rb["p50_us"] - rs["p50_us"]))
+
+            # Node: this package against the official futu-api (with ws), both over the
+            # WebSocket door, alternating; RTT and cold start (spawn to groups printed and exit).
+            no = run_json([NODE, node_bench, "ours", str(wsim.ws_port), "rtt", str(NODE_N)], cwd=node_app)
+            nf = run_json([NODE, node_bench, "official", str(wsim.ws_port), "rtt", str(NODE_N)], cwd=node_app)
+            add("node_rtt_p50_us", no["p50_us"]); add("node_rtt_p99_us", no["p99_us"])
+            add("official_js_rtt_p50_us", nf["p50_us"]); add("official_js_rtt_p99_us", nf["p99_us"])
+            add("node_rtt_vs_official", nf["p50_us"] / no["p50_us"])
+            nc = timed_run([NODE, node_bench, "ours", str(wsim.ws_port), "cold"], "groups", cwd=node_app)
+            fc = timed_run([NODE, node_bench, "official", str(wsim.ws_port), "cold"], "groups", cwd=node_app)
+            add("node_cold_start_ms", nc); add("official_js_cold_start_ms", fc)
+            add("node_cold_start_vs_official", fc / nc)
     finally:
+        wsim.stop()
         big.stop()
         sim.stop()
 
@@ -238,7 +276,8 @@ def main():
     # Ratios of medians are what the table shows; the per-round ratio medians are kept
     # as *_round_median for reference.
     for k in ("rtt_vs_raw", "rtt_vs_python", "cold_start_vs_python", "throughput_vs_raw",
-              "overhead_vs_python", "ws_rtt_vs_tcp"):
+              "overhead_vs_python", "ws_rtt_vs_tcp", "node_rtt_vs_official",
+              "node_cold_start_vs_official"):
         res[k + "_round_median"] = res[k]
     res["rtt_vs_raw"] = round(res["rtt_p50_us"] / res["raw_rtt_p50_us"], 3)
     res["rtt_vs_python"] = round(res["python_rtt_p50_us"] / res["rtt_p50_us"], 3)
@@ -248,6 +287,9 @@ def main():
     res["ws_rtt_vs_tcp"] = round(res["ws_rtt_p50_us"] / res["rtt_p50_us"], 3)
     res["cold_start_vs_python"] = round(res["python_cold_start_ms"] / res["cold_start_ms"], 3)
     res["throughput_vs_raw"] = round(res["throughput_rps_256"] / res["raw_throughput_rps_256"], 3)
+    res["node_rtt_vs_official"] = round(res["official_js_rtt_p50_us"] / res["node_rtt_p50_us"], 3)
+    res["node_rtt_p99_vs_official"] = round(res["official_js_rtt_p99_us"] / res["node_rtt_p99_us"], 3)
+    res["node_cold_start_vs_official"] = round(res["official_js_cold_start_ms"] / res["node_cold_start_ms"], 3)
     res["rss_kib_per_conn"] = round((res["rss_kib_100conn"] - res["rss_kib_1conn"]) / 99.0, 3)
     res["throughput_stalled_runs"] = sum(s["throughput_stalled_runs"])
     res["rounds"] = ROUNDS
@@ -266,6 +308,7 @@ def main():
         "rtt_vs_raw": ("<=", 1.25), "throughput_vs_raw": (">=", 0.8),
         "overhead_vs_python": (">=", 20), "cold_start_vs_python": (">=", 50),
         "idle_wakeups_per_s": ("<=", 1), "rss_kib_per_conn": ("<=", 256),
+        "node_rtt_vs_official": (">=", 1), "node_cold_start_vs_official": (">=", 1),
     }
     rows = [
         ("rtt_p50_us", "us"), ("rtt_p99_us", "us"), ("sync_rtt_p50_us", "us"),
@@ -282,6 +325,9 @@ def main():
         ("rss_kib_1conn", "KiB"), ("rss_kib_100conn", "KiB"), ("rss_kib_per_conn", "KiB"),
         ("idle_wakeups_per_s", "1/s"), ("decode_10k_groups_us", "us"),
         ("rtt_10k_groups_p50_us", "us"), ("raw_rtt_10k_groups_p50_us", "us"),
+        ("node_rtt_p50_us", "us"), ("node_rtt_p99_us", "us"), ("official_js_rtt_p50_us", "us"),
+        ("official_js_rtt_p99_us", "us"), ("node_rtt_vs_official", "x"), ("node_rtt_p99_vs_official", "x"),
+        ("node_cold_start_ms", "ms"), ("official_js_cold_start_ms", "ms"), ("node_cold_start_vs_official", "x"),
     ]
     print("%-28s %14s %-6s %-10s %s" % ("metric", "median", "unit", "target", ""))
     for k, unit in rows:

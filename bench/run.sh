@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: builds the C bench programs into target/bench/ and runs bench/bench.py
+# `make bench`: builds the C bench programs into target/bench/ (and the Node package) and runs bench/bench.py
 # against opend-sim (rate limit off). Assumes `make examples` ran (the Makefile target
 # depends on it). Prints a table; writes target/bench/results.json.
 set -euo pipefail
@@ -18,5 +18,10 @@ gcc -O2 -g -Wall -Wextra -Werror -std=c11 -I"$ROOT/include" "$ROOT/bench/bench.c
 
 # The official Python SDK (futu-api) in <repo>/.venv.
 "$ROOT/scripts/ensure-venv.sh"
+
+# The Node package (target/node/ftapi-V.tgz, as `make node` builds it) and the official npm
+# futu-api with ws (target/node-cache/deps), for the Node comparison.
+export BENCH_NODE_TGZ="$("$ROOT/bindings/node/build.sh")"
+export BENCH_NODE_DEPS="$("$ROOT/bindings/node/ensure-deps.sh")"
 
 exec python3 "$ROOT/bench/bench.py"

@@ -6,7 +6,7 @@
 #   ftapi-V-py3-none-manylinux_*.whl   Python (auditwheel-repaired, libftapi.so inside)
 #   ftapi-V.jar, ftapi-V-sources.jar   Java (libftapi.so inside, loaded by the jar itself)
 #   Futu.OpenApi.V.nupkg          C# (lib/net45 + runtimes/linux-x64/native/libftapi.so)
-#   ftapi-V.tgz                   Node (built by the Node binding; copied when it exists)
+#   ftapi-V.tgz                   Node (npm pack of bindings/node by `make node`, the addon inside)
 #   ftapi-V.crate, opend-sim-V.crate   Rust (`cargo package`, each verified from its tarball)
 #   SHA256SUMS
 #
@@ -51,6 +51,7 @@ check_inputs() {
   [ "$sim" = "$VERSION" ] || die "sim/Cargo.toml's ftapi dependency is =$sim, not =$VERSION"
   [ -f target/java/classes/com/futu/openapi/FTAPI.class ] || die "target/java/classes missing: run bindings/java/build.sh"
   [ -f target/csharp-dist/Futu.OpenApi.dll ] || die "target/csharp-dist/Futu.OpenApi.dll missing: run bindings/csharp/build.sh"
+  [ -f "target/node/ftapi-$VERSION.tgz" ] || die "target/node/ftapi-$VERSION.tgz missing: run make node (bindings/node/build.sh)"
   WHEEL_IN="$ROOT/target/py-dist/ftapi-$VERSION-py3-none-linux_x86_64.whl"
   [ -f "$WHEEL_IN" ] || die "target/py-dist/ftapi-$VERSION-py3-none-linux_x86_64.whl missing: run bindings/python/build-wheel.sh"
 }
@@ -137,16 +138,16 @@ csharp_nupkg() {
 }
 
 # --- 5. Node ---------------------------------------------------------------------------
-# NODE: the Node binding's own issue builds target/node/ftapi-$VERSION.tgz (npm pack). It is
-# copied here when it exists; nothing stands in for it until then.
+# NODE: `make node` (bindings/node/build.sh) builds target/node/ftapi-$VERSION.tgz with npm
+# pack: the JavaScript, the declarations and the prebuilt addon for linux-x64, no runtime
+# dependencies. `make dist` depends on it; copied here as it is.
 node_tarball() {
   local tgz="$ROOT/target/node/ftapi-$VERSION.tgz"
-  if [ -f "$tgz" ]; then
-    cp "$tgz" "$DIST/"
-    say "ftapi-$VERSION.tgz (from target/node)"
-  else
-    say "no target/node/ftapi-$VERSION.tgz (the Node binding is not built yet): none in dist"
-  fi
+  local v
+  v=$(tar -xzOf "$tgz" package/package.json | sed -n 's/^  "version": "\(.*\)",$/\1/p')
+  [ "$v" = "$VERSION" ] || die "target/node/ftapi-$VERSION.tgz says version $v"
+  cp "$tgz" "$DIST/"
+  say "ftapi-$VERSION.tgz (from target/node)"
 }
 
 # --- 6. Rust ---------------------------------------------------------------------------

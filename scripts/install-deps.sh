@@ -10,6 +10,8 @@ for p in gcc g++ make pkg-config valgrind protobuf-compiler libprotobuf-dev \
          cmake nuget unzip; do
   have "$p" || need+=("$p")
 done
+# The Node package and its suite: the machine's Node.js and npm, or Debian's when there are none.
+command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing ${need[*]}" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -8,7 +8,7 @@
 #   Python  the wheel in a fresh venv, the official sample run from outside the repo
 #   Java    the jar with only -cp (it extracts and loads its own libftapi.so)
 #   C#      `nuget install` from a folder source, the official samples on Mono and CoreCLR
-#   Node    skipped (not counted) until the Node binding's tarball exists
+#   Node    `npm install` of the tgz into a fresh project, the watchlist over the WebSocket door
 #   Rust    a scratch Cargo project depending on the unpacked .crate by path
 #
 # None of it uses LD_LIBRARY_PATH or the build tree (only target/release/opend-sim as the
@@ -74,7 +74,7 @@ if [ "${FTAPI_DIST_TEST_NO_BUILD:-0}" != 1 ]; then
 fi
 [ -x "$SIM" ] || { echo "missing $SIM: run make build" >&2; bad "prerequisites"; finish; }
 TARBALL="$DIST/ftapi-$VERSION-linux-x86_64.tar.gz"
-for f in "$TARBALL" "$DIST/ftapi-$VERSION.jar" "$DIST/ftapi-$VERSION-sources.jar" "$DIST/Futu.OpenApi.$VERSION.nupkg" \
+for f in "$TARBALL" "$DIST/ftapi-$VERSION.tgz" "$DIST/ftapi-$VERSION.jar" "$DIST/ftapi-$VERSION-sources.jar" "$DIST/Futu.OpenApi.$VERSION.nupkg" \
          "$DIST/ftapi-$VERSION.crate" "$DIST/opend-sim-$VERSION.crate" "$DIST/SHA256SUMS"; do
   [ -f "$f" ] || { echo "missing $f" >&2; bad "artifacts present"; finish; }
 done
@@ -277,19 +277,33 @@ else
   cat "$LOG/nuget.out"; bad "csharp: nuget install from a folder source"
 fi
 
-# --- Node ----------------------------------------------------------------------------------
-# NODE: the Node binding's issue produces target/node/ftapi-$VERSION.tgz, which dist copies
-# here; its install-and-run check belongs here too (npm install the .tgz into a scratch
-# project, run the watchlist sample against opend-sim).
-if [ -f "$DIST/ftapi-$VERSION.tgz" ]; then
-  N="$T/node"; mkdir -p "$N"
-  if (cd "$N" && npm init -y >/dev/null 2>&1 && npm install --no-audit --no-fund "$DIST/ftapi-$VERSION.tgz" >"$LOG/npm.out" 2>&1); then
-    ok "npm: npm install ftapi-$VERSION.tgz into a scratch project (no watchlist check yet)"
-  else
-    cat "$LOG/npm.out"; bad "npm install"
-  fi
+# --- Node: the npm tarball ------------------------------------------------------------------
+N="$T/node"; mkdir -p "$N/app"
+NTGZ="$DIST/ftapi-$VERSION.tgz"
+if ! [ -f "$NTGZ" ]; then
+  bad "npm: no target/dist/ftapi-$VERSION.tgz (make node)"
 else
-  skip "npm: not built yet (no target/dist/ftapi-$VERSION.tgz; the Node binding makes it)"
+  nlist=$(tar -tzf "$NTGZ"); npkg=$(tar -xzOf "$NTGZ" package/package.json)
+  if grep -qx 'package/ftapi.linux-x64-gnu.node' <<<"$nlist" && grep -qx 'package/index.d.ts' <<<"$nlist" &&
+     ! grep -q '"dependencies"' <<<"$npkg" &&
+     node -e 'const e = JSON.parse(process.argv[1]).exports; for (const k of [".", "./proto", "./moomoo"]) if (!e[k]) process.exit(1)' "$npkg"; then
+    ok "npm: ftapi-$VERSION.tgz carries the linux-x64 addon and the declarations, no dependencies, exports . ./proto ./moomoo"
+  else
+    bad "npm: tarball contents"
+  fi
+  # A fresh project outside the repo: `npm install <tgz>` is all it takes (offline: no dependencies).
+  if (cd "$N/app" && echo '{"name":"dist-check","version":"1.0.0","private":true}' > package.json &&
+      npm install --offline --no-audit --no-fund "$NTGZ" >"$LOG/npm.out" 2>&1); then
+    cp "$HERE/groups.mjs" "$N/app/"
+    if RUN_CWD="$N/app" run node 40 "$SIM" --port 0 --ws-port 0 -- node groups.mjs '{ws_port}'; then
+      same_groups "npm: npm install ftapi-$VERSION.tgz into a scratch project, watchlist over the WebSocket door" \
+        <(grep -v '^opend-sim' "$LOG/node.out")
+    else
+      cat "$LOG/node.out"; bad "npm: the watchlist from the installed package"
+    fi
+  else
+    cat "$LOG/npm.out"; bad "npm: npm install ftapi-$VERSION.tgz"
+  fi
 fi
 
 # --- Rust: the crate ------------------------------------------------------------------------

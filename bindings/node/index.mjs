@@ -1,0 +1,5 @@
+// ES module entry: `import ftWebsocket, { ftCmdID } from "ftapi"`.
+import api from './lib/ftapi.js';
+
+export default api.ftWebsocket;
+export const { ftWebsocket, ftTcp, ftCmdID, FtError, RetType, setLogger, Response, S2C, GroupData } = api;
