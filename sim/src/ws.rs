@@ -494,10 +494,12 @@ impl WsDoor {
         self.send(msg)?;
         if plan.garbage_after {
             self.ws.flush().map_err(|_| End::Close)?;
-            self.ws
-                .get_mut()
-                .raw(&route::garbage())
-                .map_err(|_| End::Close)?;
+            // Its first byte sets the reserved bits of a WebSocket frame header, so that
+            // the client sees a broken frame at once (random bytes could also announce a
+            // long frame and leave it waiting for the rest).
+            let mut junk = route::garbage();
+            junk[0] |= 0x70;
+            self.ws.get_mut().raw(&junk).map_err(|_| End::Close)?;
         }
         self.session.answered(proto, plan);
         Ok(())
