@@ -68,6 +68,10 @@ on the WebSocket door 1001 names the login and 1004 the WebSocket pings, and
                                body; the TCP door withholds (1, 2) or closes (3)
   --after N                    proto-keyed faults start after N normal replies of that proto
                                per connection
+
+test hooks:
+  --notify-on P[,P..]          after answering P, push a Notify (1003, ConnStatus) to that
+                               connection (TCP: if its InitConnect set recvNotify)
   -h, --help                   this text
 ";
 
@@ -192,6 +196,7 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, String> {
                 f.peer_error = Some((num(&flag, p)?, num(&flag, e)?));
             }
             "--after" => f.after_n = num(&flag, &value()?)?,
+            "--notify-on" => config.notify_on = list(&flag, &value()?)?,
             _ => return Err(format!("unknown argument {arg:?}")),
         }
         if inline.is_some()

@@ -442,6 +442,11 @@ impl WsDoor {
             *out.last_mut().expect("non-empty") ^= 0x5a;
         }
         self.apply(proto, out, &plan)?;
+        if self.ready && !refused && self.shared().cfg.notify_on.contains(&proto) {
+            // Queued: the connection's loop sends it after this reply.
+            self.conn
+                .push(ftapi::pb::proto_id::NOTIFY, &crate::conn_status_notify());
+        }
         if refused {
             // No session for a refused login.
             let _ = self.ws.close(None);
