@@ -24,6 +24,9 @@ build: deps
 	$(CARGO) build --release -p ftapi -p opend-sim $(FEATURES)
 	@# Programs linked with -lftapi record the SONAME libftapi.so.0.
 	ln -sf libftapi.so $(REL)/libftapi.so.0
+	@# The official native channel's name (include/FTAPIChannel.h): programs written for it
+	@# link with -lFTAPIChannel, FTAPI4NET loads it with [DllImport("FTAPIChannel")].
+	ln -sf libftapi.so $(REL)/libFTAPIChannel.so
 
 examples: build
 	@mkdir -p $(OUT)
