@@ -34,6 +34,8 @@ examples: build
 	    -L$(REL) -lftapi -Wl,-rpath,$(REL)
 	$(CC) $(CFLAGS) -Iinclude examples-c/get_user_security_group_sync.c -o $(OUT)/get_user_security_group_sync \
 	    -L$(REL) -lftapi -Wl,-rpath,$(REL)
+	$(CC) $(CFLAGS) -Iinclude examples-c/channel_get_user_security_group.c -o $(OUT)/channel_get_user_security_group \
+	    -L$(REL) -lFTAPIChannel -Wl,-rpath,$(REL) -lpthread
 
 # Builds everything, starts opend-sim on a free port, runs the C example against it.
 demo: examples

@@ -141,6 +141,11 @@ for ex in get_user_security_group get_user_security_group_sync; do
   if [ -x "$bin" ] && out=$("$SIM" --port 0 -- "$bin" 127.0.0.1 '{port}' custom 2>/dev/null) &&
      [ "$out" = $'A\tCUSTOM\nC\tCUSTOM' ]; then ok "example $ex"; else bad "example $ex: $out"; fi
 done
+bin="$ROOT/target/c/channel_get_user_security_group"
+if [ -x "$bin" ] && out=$("$SIM" --port 0 -- "$bin" 127.0.0.1 '{port}' 2>/dev/null) &&
+   [ "$(head -1 <<<"$out")" = $'All\tSYSTEM' ] && [ "$(tail -1 <<<"$out")" = $'C\tCUSTOM' ] && [ "$(wc -l <<<"$out")" = 12 ]; then
+  ok "example channel_get_user_security_group (FTAPIChannel.h, -lFTAPIChannel)"
+else bad "example channel_get_user_security_group: $out"; fi
 if out=$("$SIM" --port 0 --rsa-key "$KEY" -- "$ROOT/target/c/get_user_security_group" --encrypt "$KEY" 127.0.0.1 '{port}' system 2>&1) &&
    [ "$(grep -c SYSTEM <<<"$out")" = 10 ]; then ok "example --encrypt"; else bad "example --encrypt: $out"; fi
 # --ws / --wss: the same example over OpenD's WebSocket door, with the key (and a wrong one).
@@ -171,6 +176,7 @@ vg_example get_user_security_group 0 "" -- "$ROOT/target/c/get_user_security_gro
 vg_example get_user_security_group_sync 0 "" -- "$ROOT/target/c/get_user_security_group_sync" 127.0.0.1 '{port}' all
 vg_example encrypt 0 "--rsa-key $KEY" -- "$ROOT/target/c/get_user_security_group" --encrypt "$KEY" 127.0.0.1 '{port}' system
 vg_example sync_failure 1 "--withhold 3222" -- "$ROOT/target/c/get_user_security_group_sync" 127.0.0.1 1
+vg_example channel 0 "" -- "$ROOT/target/c/channel_get_user_security_group" 127.0.0.1 '{port}'
 
 # ---- reliability: fault matrix, hostile input, stress (variants of a case run in parallel) ----
 
