@@ -58,7 +58,8 @@ on the WebSocket door 1001 names the login and 1004 the WebSocket pings, and
   --bad-magic P                reply to P with magic \"XT\"
   --huge-body-len P            reply to P with nBodyLen 0xFFFFFFFF
   --reset P                    on P, close with a TCP RST
-  --garbage-after P            append 64 random bytes after P's reply
+  --garbage-after P            append 64 random bytes after P's reply (on the WebSocket
+                               door they start as a frame with a reserved opcode)
   --wrong-proto P              reply to P with proto ID P+1
   --duplicate P                send P's reply twice
   --stop-reading               after InitConnect, never read from the socket again

@@ -499,10 +499,14 @@ impl WsDoor {
         self.send(msg)?;
         if plan.garbage_after {
             self.ws.flush().map_err(|_| End::Close)?;
-            self.ws
-                .get_mut()
-                .raw(&route::garbage())
-                .map_err(|_| End::Close)?;
+            // Random bytes read as a WebSocket frame header could announce a frame that is
+            // valid, or longer than what follows (then the client just waits): about one
+            // run in eight. The garbage starts as a short frame with a reserved opcode (3),
+            // which every WebSocket client must refuse.
+            let mut junk = route::garbage();
+            junk[0] = 0x83;
+            junk[1] = 0x05;
+            self.ws.get_mut().raw(&junk).map_err(|_| End::Close)?;
         }
         self.session.answered(proto, plan);
         Ok(())
