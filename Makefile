@@ -24,6 +24,9 @@ build: deps
 	$(CARGO) build --release -p ftapi -p opend-sim $(FEATURES)
 	@# Programs linked with -lftapi record the SONAME libftapi.so.0.
 	ln -sf libftapi.so $(REL)/libftapi.so.0
+	@# The official native channel's name (include/FTAPIChannel.h): programs written for it
+	@# link with -lFTAPIChannel, FTAPI4NET loads it with [DllImport("FTAPIChannel")].
+	ln -sf libftapi.so $(REL)/libFTAPIChannel.so
 
 examples: build
 	@mkdir -p $(OUT)
@@ -31,6 +34,8 @@ examples: build
 	    -L$(REL) -lftapi -Wl,-rpath,$(REL)
 	$(CC) $(CFLAGS) -Iinclude examples-c/get_user_security_group_sync.c -o $(OUT)/get_user_security_group_sync \
 	    -L$(REL) -lftapi -Wl,-rpath,$(REL)
+	$(CC) $(CFLAGS) -Iinclude examples-c/channel_get_user_security_group.c -o $(OUT)/channel_get_user_security_group \
+	    -L$(REL) -lFTAPIChannel -Wl,-rpath,$(REL) -lpthread
 
 # Builds everything, starts opend-sim on a free port, runs the C example against it.
 demo: examples

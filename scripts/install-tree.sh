@@ -2,7 +2,8 @@
 # install-tree.sh DEST: lays out the C/C++ distribution tree under DEST:
 #
 #   lib/libftapi.so.0, lib/libftapi.so -> libftapi.so.0, lib/libftapi.a
-#   include/ftapi.h, include/ftapi.hpp
+#   lib/libFTAPIChannel.so -> libftapi.so.0     (the official native channel's name)
+#   include/ftapi.h, include/ftapi.hpp, include/FTAPIChannel.h
 #   lib/pkgconfig/ftapi.pc                      (prefix relative to ${pcfiledir})
 #   lib/cmake/ftapi/ftapiConfig.cmake, ftapiConfigVersion.cmake  (paths relative to the file)
 #   bin/opend-sim
@@ -31,18 +32,20 @@ FILES="
 644|$REL/libftapi.a|lib/libftapi.a|strip
 644|$ROOT/include/ftapi.h|include/ftapi.h|-
 644|$ROOT/include/ftapi.hpp|include/ftapi.hpp|-
+644|$ROOT/include/FTAPIChannel.h|include/FTAPIChannel.h|-
 644|$GEN/ftapi.pc|lib/pkgconfig/ftapi.pc|-
 644|$ROOT/packaging/cmake/ftapiConfig.cmake|lib/cmake/ftapi/ftapiConfig.cmake|-
 644|$GEN/ftapiConfigVersion.cmake|lib/cmake/ftapi/ftapiConfigVersion.cmake|-
 755|$REL/opend-sim|bin/opend-sim|strip
 "
-# Still to come (issue 17's follow-up; they do not exist yet):
-# 755|$REL/libFTAPIChannel.so|lib/libFTAPIChannel.so|strip
-# 644|$ROOT/include/FTAPIChannel.h|include/FTAPIChannel.h|-
 
-# Symbolic links: link | target (relative to the link's folder).
+# Symbolic links: link | target (relative to the link's folder). libFTAPIChannel.so is a
+# second name for the same library (it exports the FTAPIChannel_* functions): programs built
+# for the official channel link with -lFTAPIChannel and then need libftapi.so.0, its SONAME;
+# FTAPI4NET's [DllImport("FTAPIChannel")] loads it by this name.
 LINKS="
 lib/libftapi.so|libftapi.so.0
+lib/libFTAPIChannel.so|libftapi.so.0
 "
 
 while IFS='|' read -r mode src dst strip; do

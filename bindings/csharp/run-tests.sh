@@ -17,7 +17,7 @@ bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
 
 "$REPO/scripts/install-deps.sh" || { bad "install-deps"; finish; }
-for f in "$FTAPI_LIB_DIR/libftapi.so" "$OPEND_SIM"; do
+for f in "$FTAPI_LIB_DIR/libftapi.so" "$FTAPI_LIB_DIR/libFTAPIChannel.so" "$OPEND_SIM"; do
   [ -e "$f" ] || { echo "missing $f: run make build first" >&2; bad "prerequisites"; finish; }
 done
 NUNIT_DLL=$(ls /usr/lib/cli/nunit.framework-2.6*/nunit.framework.dll 2>/dev/null | head -1)
@@ -29,6 +29,7 @@ if ! { mcs -nologo -warnaserror+ -target:library -out:ftapi-csharp.dll "$HERE"/s
        mcs -nologo -out:example.exe -r:ftapi-csharp.dll "$HERE/examples/GetUserSecurityGroup.cs" &&
        mcs -nologo -out:example-moomoo.exe -r:ftapi-csharp.dll "$HERE/examples/MoomooGetUserSecurityGroup.cs" &&
        mcs -nologo -out:exit-without-dispose.exe -r:ftapi-csharp.dll "$HERE/tests/ExitWithoutDispose.cs" &&
+       mcs -nologo -unsafe -out:channel-pinvoke.exe "$HERE/tests/ChannelPInvoke.cs" &&
        mcs -nologo -target:library -out:ftapi-tests.dll -r:ftapi-csharp.dll -r:"$NUNIT_DLL" -r:System.Core \
            "$HERE/tests/Tests.cs" "$HERE/tests/Features.cs"; }; then
   bad "build"; finish
@@ -63,11 +64,12 @@ run_nunit() {
   fi
 }
 
-run_nunit codec  nosim -- -exclude=happy,withhold,closeafter,reject,features
+run_nunit codec  nosim -- -exclude=happy,withhold,closeafter,reject,features,push
 run_nunit happy  --groups "$HERE/tests/groups.json" --rate-limit off -- -include=happy
 run_nunit withhold --withhold 3222 --rate-limit off -- -include=withhold
 run_nunit closeafter --close-after 3222 --rate-limit off -- -include=closeafter
 run_nunit reject --reject-init "维护中 🛠" -- -include=reject
+run_nunit push --notify-on 3222 --rate-limit off -- -include=push
 # Limiter, auto-reconnect across a simulator restart, state and log callbacks: each test starts
 # (and restarts) its own simulator from $OPEND_SIM; the log test connects encrypted with this key.
 KEY="$OUT/key.pem"
@@ -102,6 +104,26 @@ check_exit() {
   fi
 }
 check_exit "exit without Dispose on Mono" mono exit-without-dispose.exe '{port}'
+
+# The official native channel through P/Invoke ([DllImport("FTAPIChannel")], the official
+# delegate shapes; tests/ChannelPInvoke.cs uses nothing of this binding): libFTAPIChannel.so
+# from LD_LIBRARY_PATH on Mono gives the watchlist, -100 after 12 s, -200 when OpenD closes
+# (OnDisConnect 11 << 32) and on ReleaseFTAPIChannel with requests pending.
+check_channel() { # name expect-lines... -- sim flags
+  local name="$1"; shift
+  local -a want=() flags=()
+  while [ "$1" != "--" ]; do want+=("$1"); shift; done; shift
+  flags=("$@")
+  local log; log=$(timeout 60 "$OPEND_SIM" --port 0 "${flags[@]}" -- mono channel-pinvoke.exe "$name" '{port}' 2>&1); local rc=$?
+  local w miss=""
+  for w in "${want[@]}"; do grep -qxF -- "$w" <<<"$log" || miss="$miss [$w]"; done
+  if [ $rc -eq 0 ] && [ -z "$miss" ]; then ok "FTAPIChannel P/Invoke on Mono: $name"
+  else echo "$log"; bad "FTAPIChannel P/Invoke on Mono: $name (exit $rc, missing$miss)"; fi
+}
+check_channel watchlist "init 0" $'All\tSYSTEM' $'US options\tSYSTEM' $'C\tCUSTOM' "disconnect 0" -- --rate-limit off
+check_channel timeout "reply -100 proto 3222 serial 2 len 0 null reqlen 4 flag FT" "disconnect 0" -- --withhold 3222
+check_channel disconnect "reply -200 proto 3222 serial 2 len 0 null reqlen 4 flag FT" "disconnect high 11" -- --close-after 3222
+check_channel release "reply -200 proto 3222 serial 6 len 0 null reqlen 4 flag FT" "after release: 5 replies, 1 disconnects" -- --withhold 3222
 
 # The same example on CoreCLR (.NET Core 3.1 runtime from PyPI dotnetcore2, own venv).
 if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV" >/dev/null; fi

@@ -58,6 +58,7 @@ suites=(
   "DisconnectTest|--close-after 3222"
   "LimiterTest|--rate-limit off"
   "FeaturesTest|--rate-limit off"
+  "RawAndPushTest|--notify-on 3222 --rate-limit off"
 )
 # FeaturesTest starts its own simulators (restarts on the same port) and an encrypted one.
 export OPEND_SIM

@@ -3,6 +3,7 @@
 #   find_package(ftapi CONFIG REQUIRED)      # CMAKE_PREFIX_PATH=<where the tree is>
 #   target_link_libraries(app PRIVATE ftapi::ftapi)          # libftapi.so.0
 #   target_link_libraries(app PRIVATE ftapi::ftapi_static)   # libftapi.a + pthread, dl, m
+#   target_link_libraries(app PRIVATE ftapi::FTAPIChannel)   # the official channel: FTAPIChannel.h
 #
 # Every path below is computed from this file's own location, so the tree works wherever it
 # was unpacked or installed (nothing here names the prefix it was built for).
@@ -30,8 +31,15 @@ if(NOT TARGET ftapi::ftapi_static)
     INTERFACE_LINK_LIBRARIES "Threads::Threads;${CMAKE_DL_LIBS};m")
 endif()
 
-# Libraries added to the tree later get their imported targets here, e.g.
-#   ftapi::FTAPIChannel -> ${_ftapi_prefix}/lib/libFTAPIChannel.so (include/FTAPIChannel.h)
+if(NOT TARGET ftapi::FTAPIChannel)
+  # The official native channel (include/FTAPIChannel.h): lib/libFTAPIChannel.so is a second
+  # name for libftapi.so.0, which is what the program then needs at run time.
+  add_library(ftapi::FTAPIChannel SHARED IMPORTED)
+  set_target_properties(ftapi::FTAPIChannel PROPERTIES
+    IMPORTED_LOCATION "${_ftapi_prefix}/lib/libFTAPIChannel.so"
+    IMPORTED_SONAME "libftapi.so.0"
+    INTERFACE_INCLUDE_DIRECTORIES "${_ftapi_prefix}/include")
+endif()
 
 set(ftapi_INCLUDE_DIRS "${_ftapi_prefix}/include")
 set(ftapi_LIBRARIES ftapi::ftapi)

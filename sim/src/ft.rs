@@ -227,7 +227,17 @@ impl FtDoor {
             (p, w)
         };
         let frame = self.encode(&header, &reply_plain, reply_wire, &plan);
-        self.apply(proto, frame, &plan, faults, out)
+        self.apply(proto, frame, &plan, faults, out)?;
+        if self.ready && self.shared().cfg.notify_on.contains(&proto) {
+            // The batch's replies go first, then the push (written under the same lock).
+            if self.write(out, faults).is_err() {
+                return Err(End::Close);
+            }
+            out.clear();
+            self.conn
+                .push(ftapi::pb::proto_id::NOTIFY, &crate::conn_status_notify());
+        }
+        Ok(())
     }
 
     /// The reply frame, with the plan's changes to its header and body.

@@ -212,6 +212,10 @@ pub struct Config {
     /// Keep every request for [`Sim::received`]. The binary turns it off so that long
     /// benchmark runs do not grow without bound.
     pub record_received: bool,
+    /// After answering a request of one of these proto IDs, push a Notify (1003,
+    /// ConnStatus: quotes logged in) to that connection, as [`Sim::push_notify`] would: a
+    /// way for a test program outside Rust to get a push when it wants one.
+    pub notify_on: Vec<u32>,
 }
 
 impl Default for Config {
@@ -236,6 +240,7 @@ impl Default for Config {
             login_user_id: 10_086_001,
             idle_timeout: None,
             record_received: true,
+            notify_on: Vec::new(),
         }
     }
 }
@@ -481,13 +486,7 @@ impl Sim {
     /// a per-connection counter starting at 1; on the WebSocket door every logged-in one,
     /// with section 0.
     pub fn push_notify(&self, s2c: pb::notify::S2c) {
-        let rsp = pb::notify::Response {
-            ret_type: 0,
-            ret_msg: None,
-            err_code: None,
-            s2c: Some(s2c),
-        };
-        let plain = prost::Message::encode_to_vec(&rsp);
+        let plain = notify_body(s2c);
         let conns: Vec<Arc<conn::Conn>> = self.shared.conns.lock().values().cloned().collect();
         for c in conns {
             c.push(pb::proto_id::NOTIFY, &plain);
@@ -602,4 +601,27 @@ pub(crate) fn random_bytes(buf: &mut [u8]) {
         }
         filled += n as usize;
     }
+}
+
+/// A Notify push's plaintext `Response`.
+fn notify_body(s2c: pb::notify::S2c) -> Vec<u8> {
+    let rsp = pb::notify::Response {
+        ret_type: 0,
+        ret_msg: None,
+        err_code: None,
+        s2c: Some(s2c),
+    };
+    prost::Message::encode_to_vec(&rsp)
+}
+
+/// The Notify of [`Config::notify_on`]: ConnStatus, quotes logged in, trading not.
+pub(crate) fn conn_status_notify() -> Vec<u8> {
+    notify_body(pb::notify::S2c {
+        r#type: 3,
+        event: None,
+        connect_status: Some(pb::notify::ConnectStatus {
+            qot_logined: true,
+            trd_logined: false,
+        }),
+    })
 }

@@ -58,7 +58,8 @@ on the WebSocket door 1001 names the login and 1004 the WebSocket pings, and
   --bad-magic P                reply to P with magic \"XT\"
   --huge-body-len P            reply to P with nBodyLen 0xFFFFFFFF
   --reset P                    on P, close with a TCP RST
-  --garbage-after P            append 64 random bytes after P's reply
+  --garbage-after P            append 64 random bytes after P's reply (on the WebSocket
+                               door they start as a frame with a reserved opcode)
   --wrong-proto P              reply to P with proto ID P+1
   --duplicate P                send P's reply twice
   --stop-reading               after InitConnect, never read from the socket again
@@ -68,6 +69,10 @@ on the WebSocket door 1001 names the login and 1004 the WebSocket pings, and
                                body; the TCP door withholds (1, 2) or closes (3)
   --after N                    proto-keyed faults start after N normal replies of that proto
                                per connection
+
+test hooks:
+  --notify-on P[,P..]          after answering P, push a Notify (1003, ConnStatus) to that
+                               connection (TCP: if its InitConnect set recvNotify)
   -h, --help                   this text
 ";
 
@@ -192,6 +197,7 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, String> {
                 f.peer_error = Some((num(&flag, p)?, num(&flag, e)?));
             }
             "--after" => f.after_n = num(&flag, &value()?)?,
+            "--notify-on" => config.notify_on = list(&flag, &value()?)?,
             _ => return Err(format!("unknown argument {arg:?}")),
         }
         if inline.is_some()

@@ -442,6 +442,11 @@ impl WsDoor {
             *out.last_mut().expect("non-empty") ^= 0x5a;
         }
         self.apply(proto, out, &plan)?;
+        if self.ready && !refused && self.shared().cfg.notify_on.contains(&proto) {
+            // Queued: the connection's loop sends it after this reply.
+            self.conn
+                .push(ftapi::pb::proto_id::NOTIFY, &crate::conn_status_notify());
+        }
         if refused {
             // No session for a refused login.
             let _ = self.ws.close(None);
@@ -494,11 +499,13 @@ impl WsDoor {
         self.send(msg)?;
         if plan.garbage_after {
             self.ws.flush().map_err(|_| End::Close)?;
-            // Its first byte sets the reserved bits of a WebSocket frame header, so that
-            // the client sees a broken frame at once (random bytes could also announce a
-            // long frame and leave it waiting for the rest).
+            // Random bytes read as a WebSocket frame header could announce a frame that is
+            // valid, or longer than what follows (then the client just waits): about one
+            // run in eight. The garbage starts as a short frame with a reserved opcode (3),
+            // which every WebSocket client must refuse.
             let mut junk = route::garbage();
-            junk[0] |= 0x70;
+            junk[0] = 0x83;
+            junk[1] = 0x05;
             self.ws.get_mut().raw(&junk).map_err(|_| End::Close)?;
         }
         self.session.answered(proto, plan);

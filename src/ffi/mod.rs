@@ -5,6 +5,9 @@
 
 #![allow(non_camel_case_types, clippy::missing_safety_doc)]
 
+/// The official native channel (`include/FTAPIChannel.h`, hand-written).
+/// cbindgen:ignore
+mod channel;
 mod types;
 
 pub use types::*;

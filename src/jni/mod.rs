@@ -8,14 +8,16 @@
 //!   thread (so the JVM never waits for it at exit; detached when the thread ends), and
 //!   call back into the `FTAPI_Conn` object through a JNI weak global reference, so the
 //!   Java object stays collectable (its `Cleaner` can close a forgotten connection); the
-//!   Java listeners are fields of that object;
+//!   Java listeners are fields of that object; a `sendProto` request's own `ProtoRequest`
+//!   is held by a global reference until its one outcome (the library keeps track of who
+//!   waits, not a table on the Java side);
 //! - an exception thrown by Java code during a callback is printed and cleared;
 //! - every export runs inside `EnvUnowned::with_env`, which turns Rust errors and panics into
 //!   Java exceptions; callbacks are wrapped in `catch_unwind`.
 //!
 //! Strings cross with jni-rs's conversions (modified UTF-8 handled properly, emoji included).
 
-use crate::engine::{Connection, Events, Options, SendError, State};
+use crate::engine::{Connection, Events, Options, Reply, SendError, State};
 use crate::log::{Level, Logger};
 use crate::qot::{Door, GroupsReply, Qot, QotError, QotSlot, SecondConnect, WaitError};
 use jni::errors::{Error as JError, Result as JResult, ThrowRuntimeExAndDefault};
@@ -126,27 +128,36 @@ fn dispatch<F>(target: &Target, f: F)
 where
     F: for<'l> FnOnce(&mut Env<'l>, &JObject<'l>) -> JResult<()>,
 {
+    on_jvm(|env| {
+        let Some(obj) = target.upgrade_local(env)? else {
+            return Ok(());
+        };
+        f(env, &obj)
+    });
+}
+
+/// Runs `f` on the current (I/O) thread attached to the JVM (as a daemon). Java
+/// exceptions are printed and cleared; panics are contained.
+fn on_jvm<F>(f: F)
+where
+    F: for<'l> FnOnce(&mut Env<'l>) -> JResult<()>,
+{
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let vm = match JavaVM::singleton() {
             Ok(vm) => vm,
             Err(_) => return,
         };
         attach_as_daemon(&vm);
-        let r: JResult<()> = vm.attach_current_thread(|env| {
-            let Some(obj) = target.upgrade_local(env)? else {
-                return Ok(());
-            };
-            match f(env, &obj) {
-                Err(JError::JavaException) => {
-                    if env.exception_check() {
-                        eprintln!("ftapi: exception in a Java callback (cleared):");
-                        env.exception_describe();
-                        env.exception_clear();
-                    }
-                    Ok(())
+        let r: JResult<()> = vm.attach_current_thread(|env| match f(env) {
+            Err(JError::JavaException) => {
+                if env.exception_check() {
+                    eprintln!("ftapi: exception in a Java callback (cleared):");
+                    env.exception_describe();
+                    env.exception_clear();
                 }
-                r => r,
+                Ok(())
             }
+            r => r,
         });
         if let Err(e) = r {
             eprintln!("ftapi: Java callback failed: {e}");
@@ -188,6 +199,19 @@ impl Events for JEvents {
         });
     }
 
+    fn on_push(&mut self, _conn: &Connection, proto_id: u32, _serial: u32, body: &[u8]) {
+        dispatch(&self.target, |env, obj| {
+            let b = env.byte_array_from_slice(body)?;
+            env.call_method(
+                obj,
+                jni_str!("dispatchPush"),
+                jni_sig!("(I[B)V"),
+                &[JValue::Int(proto_id as i32), JValue::Object(&b)],
+            )?;
+            Ok(())
+        });
+    }
+
     fn on_state_change(&mut self, _conn: &Connection, state: State, reason: &str) {
         dispatch(&self.target, |env, obj| {
             let d = env.new_string(reason)?;
@@ -217,6 +241,28 @@ fn deliver_reply(target: &Target, reply: GroupsReply) {
         )?;
         Ok(())
     });
+}
+
+/// A `sendProto` request's one outcome, to its own Java `ProtoRequest` (held by a global
+/// reference until then, so the library, not the Java side, keeps track of who waits).
+fn complete_proto(request: Global<JObject<'static>>, r: Reply) {
+    on_jvm(|env| {
+        let body = env.byte_array_from_slice(&r.body)?;
+        env.call_method(
+            request.as_obj(),
+            jni_str!("complete"),
+            jni_sig!("(III[B)V"),
+            &[
+                JValue::Int(r.kind as i32),
+                JValue::Int(r.proto_id as i32),
+                JValue::Int(r.serial as i32),
+                JValue::Object(&body),
+            ],
+        )?;
+        Ok(())
+    });
+    // The thread is attached (as a daemon) by now: the reference is deleted here.
+    drop(request);
 }
 
 fn current_qot(c: &JConn) -> Option<Arc<Qot>> {
@@ -456,6 +502,53 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_getUserSecurityGroup<'l>(
                 env,
                 "java/lang/IllegalArgumentException",
                 &format!("ftapi: {e}"),
+            )),
+            Err(_) => Ok(0),
+        }
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+/// Sends any request (`body`: its serialized `Request`); `request` (a `ProtoRequest`) gets
+/// its one outcome in `complete(replyType, protoID, serialNo, body)`. Returns the serial
+/// number, or 0 (as the official SDK does) when nothing was sent; a negative proto ID or
+/// proto 1001 throws IllegalArgumentException.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_sendProto<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+    proto_id: jint,
+    body: JByteArray<'l>,
+    request: JObject<'l>,
+) -> jint {
+    env.with_env(|env| -> JResult<jint> {
+        let c = lookup(env, handle)?;
+        if body.is_null() || request.is_null() {
+            return Err(throw(
+                env,
+                "java/lang/NullPointerException",
+                "body / listener",
+            ));
+        }
+        let Ok(proto_id) = u32::try_from(proto_id) else {
+            return Err(throw(
+                env,
+                "java/lang/IllegalArgumentException",
+                &format!("ftapi: invalid protoID {proto_id}"),
+            ));
+        };
+        let bytes = env.convert_byte_array(&body)?;
+        let Some(q) = current_qot(&c) else {
+            return Ok(0);
+        };
+        let global: Global<JObject<'static>> = env.new_global_ref(&request)?;
+        match q.send_proto(proto_id, bytes, None, move |r| complete_proto(global, r)) {
+            Ok(serial) => Ok(serial as jint),
+            Err(SendError::InvalidArgument(m)) => Err(throw(
+                env,
+                "java/lang/IllegalArgumentException",
+                &format!("ftapi: {m}"),
             )),
             Err(_) => Ok(0),
         }

@@ -489,7 +489,11 @@ static void case_stop_reading(void) {
     CHECK(refused >= 2000);
     CHECK(accepted > 0 && accepted < 8192);
 #if !defined(__SANITIZE_ADDRESS__) /* ASan's quarantine and shadow memory grow VmRSS by themselves */
-    CHECK(grown < 48 * 1024); /* 1 MiB queue + kernel buffers + 64 KiB bodies, not 512 MiB */
+    /* So does valgrind's allocator, which keeps freed blocks (once +51 MiB on the WebSocket
+       door, 298 bodies accepted): the bound is checked in the dynamic and static runs. */
+    const char *preload = getenv("LD_PRELOAD");
+    if (!(preload && strstr(preload, "vgpreload")))
+        CHECK(grown < 48 * 1024); /* 1 MiB queue + kernel buffers + 64 KiB bodies, not 512 MiB */
 #endif
     CHECK(r.outcomes == 0);
     long c0 = now_ms();

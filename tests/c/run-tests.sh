@@ -5,7 +5,8 @@
 # examples print the watchlist. Then the reliability suite (docs/RELIABILITY.md): the fault
 # matrix (fault_matrix.c, one opend-sim fault switch per case), the hostile-input table
 # (abi_table.c) and a small stress run (stress.c; `make stress` runs the full size), each
-# dynamic, static, ASan+UBSan and valgrind. Cases known to fail because of a library bug
+# dynamic, static, ASan+UBSan and valgrind; the official native channel (channel.c, linked
+# with -lFTAPIChannel, FTAPIChannel.h alone as C99/C11/C++11) the same four ways. Cases known to fail because of a library bug
 # run LAST (KNOWN_BUG_CASES) and keep the suite red until fixed.
 # Ends with "N passed, N failed".
 # Many requests per test: the client-side rate limiter (10 per 30 s for 3222 by default)
@@ -42,6 +43,15 @@ if gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$ROOT/include" -c "$OUT/head
 else
   bad "header compiles alone"
 fi
+# The official channel's header (hand-written): alone, as C99, C11 (its _Static_assert) and C++11.
+echo '#include "FTAPIChannel.h"' > "$OUT/channel_header_only.c"
+if gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$ROOT/include" -c "$OUT/channel_header_only.c" -o "$OUT/ch.o" &&
+   gcc -std=c11 -Wall -Wextra -Wpedantic -Werror -I"$ROOT/include" -c "$OUT/channel_header_only.c" -o "$OUT/ch11.o" &&
+   g++ -x c++ -std=c++11 -Wall -Wextra -Wpedantic -Werror -I"$ROOT/include" -c "$OUT/channel_header_only.c" -o "$OUT/chpp.o"; then
+  ok "FTAPIChannel.h compiles alone (C99, C11, C++11)"
+else
+  bad "FTAPIChannel.h compiles alone"
+fi
 
 gcc "${CFLAGS[@]}" "$SRC" -o "$OUT/t_dynamic" -L"$LIB" -lftapi -Wl,-rpath,"$LIB" -lpthread || bad "build dynamic"
 gcc "${CFLAGS[@]}" "$SRC" -o "$OUT/t_static" "$LIB/libftapi.a" -lpthread -ldl -lm || bad "build static"
@@ -55,6 +65,13 @@ for t in fault_matrix abi_table stress request_callbacks; do
   gcc "${CF[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer "$ROOT/tests/c/$t.c" -o "$OUT/${t}_asan" \
       -L"$LIB" -lftapi -Wl,-rpath,"$LIB" -lpthread || bad "build $t asan"
 done
+# The official channel (tests/c/channel.c declares the official functions itself): linked
+# with -lFTAPIChannel, the name programs written for the official library link with.
+gcc "${CFLAGS[@]}" "$ROOT/tests/c/channel.c" -o "$OUT/channel_dynamic" -L"$LIB" -lFTAPIChannel -Wl,-rpath,"$LIB" -lpthread ||
+  bad "build channel dynamic (-lFTAPIChannel)"
+gcc "${CFLAGS[@]}" "$ROOT/tests/c/channel.c" -o "$OUT/channel_static" "$LIB/libftapi.a" -lpthread -ldl -lm || bad "build channel static"
+gcc "${CFLAGS[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer "$ROOT/tests/c/channel.c" -o "$OUT/channel_asan" \
+    -L"$LIB" -lFTAPIChannel -Wl,-rpath,"$LIB" -lpthread || bad "build channel asan"
 if ldd "$OUT/t_static" | grep -q libftapi; then bad "static binary still needs libftapi.so"; else ok "static binary is self-contained"; fi
 
 # Test keys for the encrypted cases, made here (never a key from elsewhere).
@@ -124,6 +141,11 @@ for ex in get_user_security_group get_user_security_group_sync; do
   if [ -x "$bin" ] && out=$("$SIM" --port 0 -- "$bin" 127.0.0.1 '{port}' custom 2>/dev/null) &&
      [ "$out" = $'A\tCUSTOM\nC\tCUSTOM' ]; then ok "example $ex"; else bad "example $ex: $out"; fi
 done
+bin="$ROOT/target/c/channel_get_user_security_group"
+if [ -x "$bin" ] && out=$("$SIM" --port 0 -- "$bin" 127.0.0.1 '{port}' 2>/dev/null) &&
+   [ "$(head -1 <<<"$out")" = $'All\tSYSTEM' ] && [ "$(tail -1 <<<"$out")" = $'C\tCUSTOM' ] && [ "$(wc -l <<<"$out")" = 12 ]; then
+  ok "example channel_get_user_security_group (FTAPIChannel.h, -lFTAPIChannel)"
+else bad "example channel_get_user_security_group: $out"; fi
 if out=$("$SIM" --port 0 --rsa-key "$KEY" -- "$ROOT/target/c/get_user_security_group" --encrypt "$KEY" 127.0.0.1 '{port}' system 2>&1) &&
    [ "$(grep -c SYSTEM <<<"$out")" = 10 ]; then ok "example --encrypt"; else bad "example --encrypt: $out"; fi
 # --ws / --wss: the same example over OpenD's WebSocket door, with the key (and a wrong one).
@@ -154,6 +176,7 @@ vg_example get_user_security_group 0 "" -- "$ROOT/target/c/get_user_security_gro
 vg_example get_user_security_group_sync 0 "" -- "$ROOT/target/c/get_user_security_group_sync" 127.0.0.1 '{port}' all
 vg_example encrypt 0 "--rsa-key $KEY" -- "$ROOT/target/c/get_user_security_group" --encrypt "$KEY" 127.0.0.1 '{port}' system
 vg_example sync_failure 1 "--withhold 3222" -- "$ROOT/target/c/get_user_security_group_sync" 127.0.0.1 1
+vg_example channel 0 "" -- "$ROOT/target/c/channel_get_user_security_group" 127.0.0.1 '{port}'
 
 # ---- reliability: fault matrix, hostile input, stress (variants of a case run in parallel) ----
 
@@ -271,6 +294,36 @@ for spec in "${RCB_CASES[@]}"; do
     FTAPI_TEST_DOOR=ws four_ways "ws-rcb-$name" "$flags --ws-port 0" request_callbacks "$name" 127.0.0.1 '{ws_port}' ;;
   esac
 done
+
+# The official native channel (FTAPIChannel_*, tests/c/channel.c), four ways: the watchlist,
+# -100 (no reply in 12 s), -200 (OpenD closes; our Close; Release with requests pending;
+# Release inside a callback), an encrypted connection, a push, callbacks replaced while
+# connected, hostile input.
+CH_CASES=(
+  "watchlist|--rate-limit off"
+  "timeout|--withhold 3222"
+  "server_close|--close-after 3222"
+  "close_pending|--withhold 3222"
+  "release_pending|--withhold 3222"
+  "release_in_callback|--delay-ms 200 --delay-protos 3222 --rate-limit off"
+  "encrypted|--rsa-key $KEY"
+  "encrypted|--rsa-key $KEY --aes ecb"
+  "push|--notify-on 3222"
+  "callbacks|--rate-limit off"
+  "bad_input|--rate-limit off"
+)
+for spec in "${CH_CASES[@]}"; do
+  IFS='|' read -r name flags <<<"$spec"
+  tag="ch-$name"; [[ "$flags" == *ecb* ]] && tag="$tag-ecb"
+  four_ways "$tag" "$flags" channel "$name" 127.0.0.1 '{port}'
+done
+if out=$("$SIM" --port 0 -- "$OUT/channel_dynamic" watchlist 127.0.0.1 '{port}' 2>/dev/null) &&
+   [ "$(head -1 <<<"$out")" = $'All\tSYSTEM' ] && [ "$(grep -c SYSTEM <<<"$out")" = 10 ] &&
+   readelf -d "$OUT/channel_dynamic" | grep -q 'NEEDED.*\[libftapi.so.0\]'; then
+  ok "channel: the watchlist through -lFTAPIChannel"
+else
+  bad "channel: the watchlist through -lFTAPIChannel: $out"
+fi
 
 KEY2048="$KEYS/key2048.pem"
 [ -s "$KEY2048" ] || openssl genrsa -traditional -out "$KEY2048" 2048 2>/dev/null

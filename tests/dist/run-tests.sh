@@ -96,11 +96,12 @@ top="ftapi-$VERSION-linux-x86_64"
 mv "$C/unpack/$top" "$C/moved-here"
 TREE="$C/moved-here"
 missing=""
-for f in lib/libftapi.so.0 lib/libftapi.a include/ftapi.h include/ftapi.hpp lib/pkgconfig/ftapi.pc \
+for f in lib/libftapi.so.0 lib/libftapi.a include/ftapi.h include/ftapi.hpp include/FTAPIChannel.h lib/pkgconfig/ftapi.pc \
          lib/cmake/ftapi/ftapiConfig.cmake lib/cmake/ftapi/ftapiConfigVersion.cmake bin/opend-sim; do
   [ -f "$TREE/$f" ] || missing="$missing $f"
 done
 if [ -z "$missing" ] && [ "$(readlink "$TREE/lib/libftapi.so")" = libftapi.so.0 ] &&
+   [ "$(readlink "$TREE/lib/libFTAPIChannel.so")" = libftapi.so.0 ] &&
    [ "$(ls "$C/unpack")" = "" ] && ! grep -rqF "$ROOT" "$TREE/lib/pkgconfig" "$TREE/lib/cmake"; then
   ok "tarball: one top folder, the layout, no build path in ftapi.pc or the CMake files"
 else
@@ -117,7 +118,8 @@ fi
 
 # CMake: a user's project, out of the repo, against the moved tree.
 mkdir -p "$C/src"
-cp "$HERE/CMakeLists.txt" "$ROOT/examples-c/get_user_security_group.c" "$ROOT/examples-cpp/modern.cpp" "$C/src/"
+cp "$HERE/CMakeLists.txt" "$ROOT/examples-c/get_user_security_group.c" "$ROOT/examples-c/channel_get_user_security_group.c" \
+   "$ROOT/examples-cpp/modern.cpp" "$C/src/"
 command -v cmake >/dev/null || "$ROOT/scripts/install-deps.sh" >/dev/null
 if cmake -S "$C/src" -B "$C/build" -DCMAKE_PREFIX_PATH="$TREE" -DCMAKE_BUILD_TYPE=Release >"$LOG/cmake-configure.out" 2>&1 &&
    cmake --build "$C/build" -j2 >"$LOG/cmake-build.out" 2>&1; then
@@ -132,6 +134,11 @@ if cmake -S "$C/src" -B "$C/build" -DCMAKE_PREFIX_PATH="$TREE" -DCMAKE_BUILD_TYP
   else
     cat "$LOG/cmake-static.out"; bad "cmake ftapi::ftapi_static run"
   fi
+  run cmake-channel 30 "$SIM" --port 0 -- "$C/build/channel_groups" 127.0.0.1 '{port}' &&
+    grep -q "=> $TREE/lib/libftapi.so.0" <<<"$(ldd "$C/build/channel_groups")" &&
+    same_groups "cmake ftapi::FTAPIChannel (the official channel's FTAPIChannel.h, libFTAPIChannel.so)" \
+      <(grep -v '^opend-sim' "$LOG/cmake-channel.out") ||
+    { cat "$LOG/cmake-channel.out"; ldd "$C/build/channel_groups"; bad "cmake ftapi::FTAPIChannel run"; }
   if run cmake-cpp 30 "$SIM" --port 0 -- "$C/build/modern_static" 127.0.0.1 '{port}' &&
      [ "$(grep -cE '^(system|custom) ' "$LOG/cmake-cpp.out")" = 12 ] && grep -q '^system US options$' "$LOG/cmake-cpp.out"; then
     ok "cmake ftapi::ftapi_static (C++, ftapi.hpp)"

@@ -171,6 +171,11 @@ namespace Futu.OpenApi
         private static readonly ReplyGroupFn s_onReplyGroup = OnReplyGroupNative;
         private static readonly FreeUserDataFn s_free = FreeUserDataNative;
         private static readonly StateFn s_onState = OnStateNative;
+        private static readonly PushFn s_onPush = OnPushNative;
+        // Per-request callbacks: user_data is a GCHandle of the request's own sink, which
+        // FTAPI.s_freeHandle releases (the library calls it once, after the one outcome).
+        private static readonly ReplyGroupFn s_onGroupsDone = OnGroupsDoneNative;
+        private static readonly ReplyFn s_onProtoDone = OnProtoDoneNative;
 
         private sealed class StateSink
         {
@@ -220,10 +225,8 @@ namespace Futu.OpenApi
         }
 
         internal readonly QotSafeHandle handle;
-        private readonly object pendingLock = new object();
-        private readonly Dictionary<uint, TaskCompletionSource<QotGetUserSecurityGroup.Response>> pending =
-            new Dictionary<uint, TaskCompletionSource<QotGetUserSecurityGroup.Response>>();
         private volatile FTSPI_Conn connSpi;
+        private volatile Action<FTAPI_Conn, uint, byte[]> pushCallback;
         private int lastResult;
 
         public FTAPI_Conn()
@@ -239,7 +242,7 @@ namespace Futu.OpenApi
                 on_disconnect = Marshal.GetFunctionPointerForDelegate(s_onDisconnect),
                 on_reply_get_user_security_group = Marshal.GetFunctionPointerForDelegate(s_onReplyGroup),
                 on_reply = IntPtr.Zero,
-                on_push = IntPtr.Zero,
+                on_push = Marshal.GetFunctionPointerForDelegate(s_onPush),
                 free_user_data = Marshal.GetFunctionPointerForDelegate(s_free),
             };
             int r = Native.ftapi_qot_set_spi(handle, ref spi);
@@ -443,35 +446,75 @@ namespace Futu.OpenApi
                 TaskCreationOptions.RunContinuationsAsynchronously);
             if (ct.IsCancellationRequested) { tcs.SetCanceled(); return tcs.Task; }
             byte[] b = req.ToByteArray();
-            uint serial = 0;
-            int r;
-            // The lock makes the reply callback (which takes it too) wait until the serial is registered.
-            lock (pendingLock)
-            {
-                try { r = Native.ftapi_qot_get_user_security_group_pb(handle, b, (UIntPtr)b.Length, out serial); }
-                catch (ObjectDisposedException) { r = 6; }
-                lastResult = r;
-                if (r == 0) pending[serial] = tcs;
-            }
-            if (r != 0) { tcs.SetException(new FtapiException(r)); return tcs.Task; }
+            uint serial;
+            int r = SendWithOwnCallback(h => Native.ftapi_qot_get_user_security_group_pb_cb(handle, b, (UIntPtr)b.Length,
+                Marshal.GetFunctionPointerForDelegate(s_onGroupsDone), h, Marshal.GetFunctionPointerForDelegate(FTAPI.s_freeHandle),
+                out serial), tcs);
+            if (r != 0) { tcs.TrySetException(new FtapiException(r)); return tcs.Task; }
+            // Cancelling only stops waiting: the outcome, when it comes, finds the task done.
             if (ct.CanBeCanceled)
             {
-                CancellationTokenRegistration reg = ct.Register(() =>
-                {
-                    // Keep the serial with a null entry: its outcome, when it comes, is dropped
-                    // rather than sent to the SPI, which never saw this request.
-                    bool found;
-                    lock (pendingLock)
-                    {
-                        TaskCompletionSource<QotGetUserSecurityGroup.Response> cur;
-                        found = pending.TryGetValue(serial, out cur) && cur != null;
-                        if (found) pending[serial] = null;
-                    }
-                    if (found) tcs.TrySetCanceled();
-                });
+                CancellationTokenRegistration reg = ct.Register(() => tcs.TrySetCanceled());
                 tcs.Task.ContinueWith(t => reg.Dispose(), TaskContinuationOptions.ExecuteSynchronously);
             }
             return tcs.Task;
+        }
+
+        /// <summary>Calls a native _cb send with a GCHandle of sink as its user_data. The library
+        /// frees the handle exactly once (after the outcome, or before returning when the send fails).</summary>
+        private int SendWithOwnCallback(Func<IntPtr, int> send, object sink)
+        {
+            GCHandle h = GCHandle.Alloc(sink);
+            int r;
+            try { r = send(GCHandle.ToIntPtr(h)); }
+            catch (ObjectDisposedException) { h.Free(); r = 6; } // the native call never ran
+            lastResult = r;
+            return r;
+        }
+
+        /// <summary>Sends any request: body is its serialized Request (protobuf). onReply(conn, replyType,
+        /// protoID, serialNo, body) runs exactly once on the I/O thread: replyType 0 with OpenD's
+        /// serialized Response, or -100 (timeout), -200 (disconnected), -300 (rate limited) with an
+        /// empty body. Returns the serial number, or 0 when nothing was sent (see LastResult; onReply
+        /// then never runs).</summary>
+        public uint SendProto(uint protoID, byte[] body, Action<FTAPI_Conn, int, uint, uint, byte[]> onReply)
+        {
+            if (body == null) throw new ArgumentNullException("body");
+            if (onReply == null) throw new ArgumentNullException("onReply");
+            uint serial = 0;
+            int r = SendWithOwnCallback(h => Native.ftapi_qot_send_proto_cb(handle, protoID, body, (UIntPtr)body.Length,
+                Marshal.GetFunctionPointerForDelegate(s_onProtoDone), h, Marshal.GetFunctionPointerForDelegate(FTAPI.s_freeHandle),
+                out serial), new ProtoSink(this, onReply));
+            return r == 0 ? serial : 0;
+        }
+
+        /// <summary>Task form of SendProto: the task completes with the one outcome (any ReplyType), or
+        /// fails with FtapiException when nothing was sent; cancelling only stops waiting.</summary>
+        public Task<ProtoReply> SendProtoAsync(uint protoID, byte[] body, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (body == null) throw new ArgumentNullException("body");
+            var tcs = new TaskCompletionSource<ProtoReply>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (cancellationToken.IsCancellationRequested) { tcs.SetCanceled(); return tcs.Task; }
+            uint serial = SendProto(protoID, body, (c, type, proto, sn, b) => tcs.TrySetResult(new ProtoReply(type, proto, sn, b)));
+            if (serial == 0) { tcs.TrySetException(new FtapiException(lastResult)); return tcs.Task; }
+            if (cancellationToken.CanBeCanceled)
+            {
+                CancellationTokenRegistration reg = cancellationToken.Register(() => tcs.TrySetCanceled());
+                tcs.Task.ContinueWith(t => reg.Dispose(), TaskContinuationOptions.ExecuteSynchronously);
+            }
+            return tcs.Task;
+        }
+
+        /// <summary>Pushes from OpenD (e.g. Notify, proto 1003): callback(conn, protoID, body) with the
+        /// serialized Response, on the I/O thread, never overlapping the other callbacks. null removes it.
+        /// An exception it throws goes to FTAPI.CallbackException.</summary>
+        public void SetPushCallback(Action<FTAPI_Conn, uint, byte[]> callback) { pushCallback = callback; }
+
+        private sealed class ProtoSink
+        {
+            public readonly FTAPI_Conn Conn;
+            public readonly Action<FTAPI_Conn, int, uint, uint, byte[]> Callback;
+            public ProtoSink(FTAPI_Conn conn, Action<FTAPI_Conn, int, uint, uint, byte[]> cb) { Conn = conn; Callback = cb; }
         }
 
         // ---- dispatch (overridden by FTAPI_Qot and the moomoo classes) ----
@@ -508,21 +551,41 @@ namespace Futu.OpenApi
 
         private static void OnReplyGroupNative(IntPtr ud, IntPtr qot, uint serialNo, IntPtr reply)
         {
+            try { FromUserData(ud).HandleReplyGetUserSecurityGroup(serialNo, ReadReply(reply)); }
+            catch (Exception e) { FTAPI.ReportCallbackException("OnReply_GetUserSecurityGroup", e); }
+        }
+
+        // The outcome of a GetUserSecurityGroupAsync request (its own callback).
+        private static void OnGroupsDoneNative(IntPtr ud, IntPtr qot, uint serialNo, IntPtr reply)
+        {
+            try
+            {
+                var tcs = (TaskCompletionSource<QotGetUserSecurityGroup.Response>)GCHandle.FromIntPtr(ud).Target;
+                tcs.TrySetResult(ReadReply(reply));
+            }
+            catch (Exception e) { FTAPI.ReportCallbackException("GetUserSecurityGroupAsync", e); }
+        }
+
+        // The outcome of a SendProto request (its own callback).
+        private static void OnProtoDoneNative(IntPtr ud, IntPtr qot, int replyType, uint protoId, uint serialNo, IntPtr body, UIntPtr len)
+        {
+            try
+            {
+                var sink = (ProtoSink)GCHandle.FromIntPtr(ud).Target;
+                sink.Callback(sink.Conn, replyType, protoId, serialNo, Native.CopyBytes(body, len));
+            }
+            catch (Exception e) { FTAPI.ReportCallbackException("SendProto", e); }
+        }
+
+        private static void OnPushNative(IntPtr ud, IntPtr qot, uint protoId, IntPtr body, UIntPtr len)
+        {
             try
             {
                 FTAPI_Conn c = FromUserData(ud);
-                QotGetUserSecurityGroup.Response rsp = ReadReply(reply);
-                TaskCompletionSource<QotGetUserSecurityGroup.Response> tcs;
-                bool wasAsync;
-                lock (c.pendingLock)
-                {
-                    wasAsync = c.pending.TryGetValue(serialNo, out tcs);
-                    if (wasAsync) c.pending.Remove(serialNo);
-                }
-                if (tcs != null) tcs.TrySetResult(rsp);
-                else if (!wasAsync) c.HandleReplyGetUserSecurityGroup(serialNo, rsp);
+                Action<FTAPI_Conn, uint, byte[]> cb = c.pushCallback;
+                if (cb != null) cb(c, protoId, Native.CopyBytes(body, len));
             }
-            catch (Exception e) { FTAPI.ReportCallbackException("OnReply_GetUserSecurityGroup", e); }
+            catch (Exception e) { FTAPI.ReportCallbackException("OnPush", e); }
         }
 
         private static void OnStateNative(IntPtr ud, IntPtr qot, int state, IntPtr reason)
@@ -537,40 +600,50 @@ namespace Futu.OpenApi
 
         private static void FreeUserDataNative(IntPtr ud)
         {
-            try
-            {
-                GCHandle h = GCHandle.FromIntPtr(ud);
-                var c = h.Target as FTAPI_Conn;
-                h.Free();
-                if (c != null) c.FailPending();
-            }
+            try { GCHandle.FromIntPtr(ud).Free(); }
             catch (Exception e) { FTAPI.ReportCallbackException("free_user_data", e); }
         }
 
-        // Every request already had its outcome when free_user_data runs; this is a safety net.
-        private void FailPending()
-        {
-            List<TaskCompletionSource<QotGetUserSecurityGroup.Response>> left;
-            lock (pendingLock)
-            {
-                left = new List<TaskCompletionSource<QotGetUserSecurityGroup.Response>>(pending.Values);
-                pending.Clear();
-            }
-            foreach (var t in left)
-                if (t != null) t.TrySetResult(QotGetUserSecurityGroup.Response.CreateBuilder().SetRetType(-200).SetRetMsg("disconnected").Build());
-        }
+        private static readonly int s_groupSize = Marshal.SizeOf(typeof(FtapiGroup));
 
-        /// <summary>Copies a borrowed FtapiUserSecurityGroupReply into a Response (from its pb bytes).</summary>
+        /// <summary>Builds a Response from a borrowed FtapiUserSecurityGroupReply, whose fields the library
+        /// has already decoded: retType always; retMsg and errCode when set; the groups (S2C) on success.</summary>
         internal static QotGetUserSecurityGroup.Response ReadReply(IntPtr reply)
         {
             var rep = (FtapiUserSecurityGroupReply)Marshal.PtrToStructure(reply, typeof(FtapiUserSecurityGroupReply));
-            byte[] pb = Native.CopyBytes(rep.pb, rep.pb_len);
-            try { return QotGetUserSecurityGroup.Response.ParseFrom(pb); }
-            catch (InvalidProtocolBufferException)
+            var b = QotGetUserSecurityGroup.Response.CreateBuilder().SetRetType(rep.ret_type);
+            string msg = Native.FromUtf8(rep.ret_msg);
+            if (msg.Length > 0) b.SetRetMsg(msg);
+            if (rep.err_code != 0) b.SetErrCode(rep.err_code);
+            if (rep.ret_type == 0)
             {
-                return QotGetUserSecurityGroup.Response.CreateBuilder().SetRetType(rep.ret_type)
-                    .SetRetMsg(Native.FromUtf8(rep.ret_msg)).SetErrCode(rep.err_code).Build();
+                var s2c = QotGetUserSecurityGroup.S2C.CreateBuilder();
+                ulong n = rep.group_count.ToUInt64();
+                for (ulong i = 0; i < n; i++)
+                {
+                    var g = (FtapiGroup)Marshal.PtrToStructure(
+                        new IntPtr(rep.groups.ToInt64() + (long)i * s_groupSize), typeof(FtapiGroup));
+                    s2c.AddGroupList(QotGetUserSecurityGroup.GroupData.CreateBuilder()
+                        .SetGroupName(Native.FromUtf8(g.group_name)).SetGroupType(g.group_type));
+                }
+                b.SetS2C(s2c);
             }
+            return b.Build();
+        }
+    }
+
+    /// <summary>The one outcome of a SendProtoAsync request.</summary>
+    public sealed class ProtoReply
+    {
+        /// <summary>0 OpenD's reply (Body is its serialized Response); -100 timeout, -200 disconnected,
+        /// -300 refused by the client-side rate limiter (Body empty).</summary>
+        public int ReplyType { get; private set; }
+        public uint ProtoID { get; private set; }
+        public uint SerialNo { get; private set; }
+        public byte[] Body { get; private set; }
+        public ProtoReply(int replyType, uint protoID, uint serialNo, byte[] body)
+        {
+            ReplyType = replyType; ProtoID = protoID; SerialNo = serialNo; Body = body;
         }
     }
 

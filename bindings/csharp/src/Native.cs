@@ -51,6 +51,14 @@ namespace Futu.OpenApi
     }
 
     /// <summary>FtapiUserSecurityGroupReply: no string fields (decoded by hand).</summary>
+    /// <summary>FtapiGroup: a borrowed UTF-8 name and its type.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct FtapiGroup
+    {
+        public IntPtr group_name;
+        public int group_type;
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     internal struct FtapiUserSecurityGroupReply
     {
@@ -88,6 +96,10 @@ namespace Futu.OpenApi
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_get_state(QotSafeHandle qot);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_close(QotSafeHandle qot);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_get_user_security_group_pb(QotSafeHandle qot, byte[] request, UIntPtr len, out uint serialOut);
+        // Per-request callbacks: the library keeps track of who waits for what (user_data is a
+        // GCHandle, released by free_user_data exactly once, also when the send fails).
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_get_user_security_group_pb_cb(QotSafeHandle qot, byte[] request, UIntPtr len, IntPtr callback, IntPtr userData, IntPtr freeUserData, out uint serialOut);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_send_proto_cb(QotSafeHandle qot, uint protoId, byte[] body, UIntPtr len, IntPtr callback, IntPtr userData, IntPtr freeUserData, out uint serialOut);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_set_auto_reconnect(QotSafeHandle qot, int enable, uint initialMs, uint maxMs, int queueWhileReconnecting);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_set_state_callback(QotSafeHandle qot, IntPtr callback, IntPtr userData, IntPtr freeUserData);

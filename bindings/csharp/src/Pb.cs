@@ -1,6 +1,8 @@
 // Plain C# versions of the Qot_GetUserSecurityGroup (proto 3222) messages, shaped like the
-// protobuf-generated classes of the official C# SDK, with a tiny proto2 wire codec so the
-// bytes are real protobuf (Google.Protobuf users can parse them with their own classes).
+// protobuf-generated classes of the official C# SDK (builders, RetType, S2C.GroupListList), so
+// the official sample compiles unchanged. Requests are encoded here (a tiny proto2 writer: real
+// protobuf bytes); replies are never decoded here: the library has decoded them already, and
+// FTAPI_Conn builds each Response from the C reply struct (ret_type, ret_msg, err_code, groups).
 using System;
 using System.Collections.Generic;
 using System.Collections.ObjectModel;
@@ -9,12 +11,6 @@ using System.Text;
 
 namespace Futu.OpenApi.Pb
 {
-    /// <summary>Thrown when bytes are not a valid message.</summary>
-    public class InvalidProtocolBufferException : IOException
-    {
-        public InvalidProtocolBufferException(string message) : base(message) { }
-    }
-
     /// <summary>Minimal proto2 wire writer (varint and length-delimited fields only).</summary>
     internal sealed class PbWriter
     {
@@ -36,83 +32,7 @@ namespace Futu.OpenApi.Pb
             WriteTag(field, 2); WriteVarint((ulong)b.Length); ms.Write(b, 0, b.Length);
         }
 
-        public void WriteString(int field, string s) { WriteBytes(field, Encoding.UTF8.GetBytes(s)); }
-
         public byte[] ToArray() { return ms.ToArray(); }
-    }
-
-    /// <summary>Minimal proto2 wire reader; unknown fields are skipped.</summary>
-    internal sealed class PbReader
-    {
-        private readonly byte[] buf;
-        private int pos;
-        private readonly int end;
-
-        public PbReader(byte[] buf, int offset, int count) { this.buf = buf; pos = offset; end = offset + count; }
-
-        public bool AtEnd { get { return pos >= end; } }
-
-        public ulong ReadVarint()
-        {
-            ulong result = 0;
-            for (int shift = 0; shift < 64; shift += 7)
-            {
-                if (pos >= end) throw new InvalidProtocolBufferException("truncated varint");
-                byte b = buf[pos++];
-                result |= (ulong)(b & 0x7F) << shift;
-                if ((b & 0x80) == 0) return result;
-            }
-            throw new InvalidProtocolBufferException("malformed varint");
-        }
-
-        public int ReadTag(out int wireType)
-        {
-            ulong tag = ReadVarint();
-            wireType = (int)(tag & 7);
-            int field = (int)(tag >> 3);
-            if (field <= 0) throw new InvalidProtocolBufferException("invalid field number");
-            return field;
-        }
-
-        public int ReadInt32(int wireType)
-        {
-            if (wireType != 0) throw new InvalidProtocolBufferException("expected a varint");
-            return (int)(long)ReadVarint();
-        }
-
-        public PbReader ReadSub(int wireType)
-        {
-            if (wireType != 2) throw new InvalidProtocolBufferException("expected a length-delimited field");
-            ulong len = ReadVarint();
-            if (len > (ulong)(end - pos)) throw new InvalidProtocolBufferException("truncated field");
-            var r = new PbReader(buf, pos, (int)len);
-            pos += (int)len;
-            return r;
-        }
-
-        public string ReadString(int wireType)
-        {
-            PbReader sub = ReadSub(wireType);
-            return new UTF8Encoding(false, true).GetString(sub.buf, sub.pos, sub.end - sub.pos);
-        }
-
-        public void Skip(int wireType)
-        {
-            switch (wireType)
-            {
-                case 0: ReadVarint(); break;
-                case 1: Advance(8); break;
-                case 2: ReadSub(2); break;
-                case 5: Advance(4); break;
-                default: throw new InvalidProtocolBufferException("unsupported wire type " + wireType);
-            }
-        }
-
-        private void Advance(int n)
-        {
-            if (end - pos < n) throw new InvalidProtocolBufferException("truncated field");
-            pos += n;
-        }
     }
 
     /// <summary>Get Groups From Watchlist (proto 3222). A class (not static) so that
@@ -151,26 +71,6 @@ namespace Futu.OpenApi.Pb
                 var w = new PbWriter();
                 if (hasGroupType) w.WriteInt32(1, groupType);
                 return w.ToArray();
-            }
-
-            public static C2S ParseFrom(byte[] data)
-            {
-                if (data == null) throw new ArgumentNullException("data");
-                C2S m = Read(new PbReader(data, 0, data.Length));
-                if (!m.IsInitialized) throw new InvalidProtocolBufferException("C2S.groupType is required");
-                return m;
-            }
-
-            internal static C2S Read(PbReader r)
-            {
-                var m = new C2S();
-                while (!r.AtEnd)
-                {
-                    int wt; int f = r.ReadTag(out wt);
-                    if (f == 1) { m.groupType = r.ReadInt32(wt); m.hasGroupType = true; }
-                    else r.Skip(wt);
-                }
-                return m;
             }
 
             public override string ToString() { return "{ groupType: " + groupType + " }"; }
@@ -221,21 +121,6 @@ namespace Futu.OpenApi.Pb
                 return w.ToArray();
             }
 
-            public static Request ParseFrom(byte[] data)
-            {
-                if (data == null) throw new ArgumentNullException("data");
-                var r = new PbReader(data, 0, data.Length);
-                var m = new Request();
-                while (!r.AtEnd)
-                {
-                    int wt; int f = r.ReadTag(out wt);
-                    if (f == 1) m.c2s = C2S.Read(r.ReadSub(wt));
-                    else r.Skip(wt);
-                }
-                if (!m.IsInitialized) throw new InvalidProtocolBufferException("Request.c2s is required");
-                return m;
-            }
-
             public override string ToString() { return "{ c2s: " + (c2s == null ? "null" : c2s.ToString()) + " }"; }
 
             public sealed class Builder
@@ -275,27 +160,6 @@ namespace Futu.OpenApi.Pb
 
             public static Builder CreateBuilder() { return new Builder(); }
 
-            internal void Write(PbWriter w)
-            {
-                if (hasGroupName) w.WriteString(1, groupName);
-                if (hasGroupType) w.WriteInt32(2, groupType);
-            }
-
-            public byte[] ToByteArray() { var w = new PbWriter(); Write(w); return w.ToArray(); }
-
-            internal static GroupData Read(PbReader r)
-            {
-                var m = new GroupData();
-                while (!r.AtEnd)
-                {
-                    int wt; int f = r.ReadTag(out wt);
-                    if (f == 1) { m.groupName = r.ReadString(wt); m.hasGroupName = true; }
-                    else if (f == 2) { m.groupType = r.ReadInt32(wt); m.hasGroupType = true; }
-                    else r.Skip(wt);
-                }
-                return m;
-            }
-
             public override string ToString()
             {
                 return "{ groupName: \"" + groupName + "\", groupType: " + groupType + " }";
@@ -334,30 +198,6 @@ namespace Futu.OpenApi.Pb
             public GroupData GetGroupList(int index) { return groupList[index]; }
 
             public static Builder CreateBuilder() { return new Builder(); }
-
-            internal void Write(PbWriter w)
-            {
-                foreach (GroupData g in groupList)
-                {
-                    var sub = new PbWriter(); g.Write(sub); w.WriteBytes(1, sub.ToArray());
-                }
-            }
-
-            public byte[] ToByteArray() { var w = new PbWriter(); Write(w); return w.ToArray(); }
-
-            internal static S2C Read(PbReader r)
-            {
-                var list = new List<GroupData>();
-                while (!r.AtEnd)
-                {
-                    int wt; int f = r.ReadTag(out wt);
-                    if (f == 1) list.Add(GroupData.Read(r.ReadSub(wt)));
-                    else r.Skip(wt);
-                }
-                var m = new S2C();
-                m.groupList = list.AsReadOnly();
-                return m;
-            }
 
             public override string ToString()
             {
@@ -403,37 +243,6 @@ namespace Futu.OpenApi.Pb
             public S2C S2C { get { return s2c ?? S2C.DefaultInstance; } }
 
             public static Builder CreateBuilder() { return new Builder(); }
-
-            public byte[] ToByteArray()
-            {
-                var w = new PbWriter();
-                w.WriteInt32(1, retType); // required: always written
-                if (hasRetMsg) w.WriteString(2, retMsg);
-                if (hasErrCode) w.WriteInt32(3, errCode);
-                if (s2c != null) w.WriteBytes(4, s2c.ToByteArray());
-                return w.ToArray();
-            }
-
-            public static Response ParseFrom(byte[] data)
-            {
-                if (data == null) throw new ArgumentNullException("data");
-                var r = new PbReader(data, 0, data.Length);
-                var m = new Response();
-                while (!r.AtEnd)
-                {
-                    int wt; int f = r.ReadTag(out wt);
-                    switch (f)
-                    {
-                        case 1: m.retType = r.ReadInt32(wt); m.hasRetType = true; break;
-                        case 2: m.retMsg = r.ReadString(wt); m.hasRetMsg = true; break;
-                        case 3: m.errCode = r.ReadInt32(wt); m.hasErrCode = true; break;
-                        case 4: m.s2c = S2C.Read(r.ReadSub(wt)); break;
-                        default: r.Skip(wt); break;
-                    }
-                }
-                if (!m.hasRetType) throw new InvalidProtocolBufferException("Response.retType is required");
-                return m;
-            }
 
             public override string ToString()
             {

@@ -127,34 +127,36 @@ namespace Ftapi.Tests
             byte[] b = H.Req(QotGetUserSecurityGroup.GroupType.GroupType_All).ToByteArray();
             // field 1 (c2s) length 2 { field 1 varint 3 }
             CollectionAssert.AreEqual(new byte[] { 0x0A, 0x02, 0x08, 0x03 }, b);
-            Assert.AreEqual(3, QotGetUserSecurityGroup.Request.ParseFrom(b).C2S.GroupType);
+            // a negative int32 is a 10-byte sign-extended varint
+            byte[] neg = QotGetUserSecurityGroup.Request.CreateBuilder()
+                .SetC2S(QotGetUserSecurityGroup.C2S.CreateBuilder().SetGroupType(-100)).Build().ToByteArray();
+            CollectionAssert.AreEqual(new byte[] { 0x0A, 0x0B, 0x08, 0x9C, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01 }, neg);
         }
 
         [Test]
-        public void ResponseRoundTripsNegativeRetTypeUnicodeAndSkipsUnknownFields()
+        public void ResponseBuildersKeepTheOfficialShape()
         {
+            // What FTAPI_Conn builds from the library's reply struct, with the official accessors.
             var rsp = QotGetUserSecurityGroup.Response.CreateBuilder().SetRetType(-100).SetRetMsg("超时 ⏰").SetErrCode(7)
                 .SetS2C(QotGetUserSecurityGroup.S2C.CreateBuilder()
                     .AddGroupList(QotGetUserSecurityGroup.GroupData.CreateBuilder().SetGroupName("🚀").SetGroupType(1))).Build();
-            byte[] b = rsp.ToByteArray();
-            // retType -100 is a 10-byte sign-extended varint
-            CollectionAssert.AreEqual(new byte[] { 0x08, 0x9C, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01 }, b.Take(11).ToArray());
-            var withUnknown = b.Concat(new byte[] { 0x28, 0x05, 0x32, 0x01, 0x41, 0x3D, 1, 2, 3, 4 }).ToArray(); // fields 5, 6, 7
-            var back = QotGetUserSecurityGroup.Response.ParseFrom(withUnknown);
-            Assert.AreEqual(-100, back.RetType);
-            Assert.AreEqual("超时 ⏰", back.RetMsg);
-            Assert.AreEqual(7, back.ErrCode);
-            Assert.AreEqual("🚀", back.S2C.GroupListList[0].GroupName);
-            Assert.AreEqual(1, back.S2C.GroupListList[0].GroupType);
+            Assert.AreEqual(-100, rsp.RetType);
+            Assert.IsTrue(rsp.HasRetMsg && rsp.HasErrCode && rsp.HasS2C);
+            Assert.AreEqual("超时 ⏰", rsp.RetMsg);
+            Assert.AreEqual(7, rsp.ErrCode);
+            Assert.AreEqual("🚀", rsp.S2C.GroupListList[0].GroupName);
+            Assert.AreEqual(1, rsp.S2C.GetGroupList(0).GroupType);
+            Assert.AreEqual(1, rsp.S2C.GroupListCount);
         }
 
         [Test]
-        public void MissingRequiredFieldsAndTruncationAreRejected()
+        public void MissingRequiredFieldsAreRejected()
         {
             Assert.Throws<InvalidOperationException>(() => QotGetUserSecurityGroup.C2S.CreateBuilder().Build());
-            Assert.Throws<InvalidProtocolBufferException>(() => QotGetUserSecurityGroup.Response.ParseFrom(new byte[0]));
-            Assert.Throws<InvalidProtocolBufferException>(() => QotGetUserSecurityGroup.Response.ParseFrom(new byte[] { 0x08, 0x00, 0x12, 0x05, 0x41 }));
+            Assert.Throws<InvalidOperationException>(() => QotGetUserSecurityGroup.Request.CreateBuilder().Build());
+            Assert.Throws<InvalidOperationException>(() => QotGetUserSecurityGroup.Response.CreateBuilder().Build());
             Assert.AreEqual(-400, QotGetUserSecurityGroup.Response.DefaultInstance.RetType);
+            Assert.IsFalse(QotGetUserSecurityGroup.Response.DefaultInstance.HasS2C);
         }
 
         [Test]
@@ -310,6 +312,45 @@ namespace Ftapi.Tests
         }
 
         [Test]
+        public void SendProtoGetsEachOutcomeOnce()
+        {
+            var rec = new Recorder();
+            byte[] req = H.Req(QotGetUserSecurityGroup.GroupType.GroupType_All).ToByteArray();
+            using (FTAPI_Qot qot = H.Connect(rec))
+            {
+                var got = new List<string>();
+                var done = new CountdownEvent(10);
+                for (int i = 0; i < 10; i++)
+                {
+                    uint s = qot.SendProto(3222, req, (c, type, proto, serial, body) =>
+                    {
+                        lock (got) got.Add(type + "/" + proto + "/" + serial + "/" + (body.Length > 0) + "/" + (c == qot));
+                        done.Signal();
+                    });
+                    Assert.AreEqual((uint)(2 + i), s);
+                }
+                Assert.IsTrue(done.Wait(10000));
+                lock (got) CollectionAssert.AreEquivalent(Enumerable.Range(2, 10).Select(x => "0/3222/" + x + "/True/True").ToArray(), got);
+                // The Task form; a proto the simulator does not serve is still OpenD's reply (retType -1 inside).
+                ProtoReply r = qot.SendProtoAsync(1002, new byte[0]).Result;
+                Assert.AreEqual(0, r.ReplyType);
+                Assert.AreEqual(1002u, r.ProtoID);
+                Assert.AreEqual(new byte[] { 0x08, 0xFF }, r.Body.Take(2).ToArray(), "retType -1 first");
+                // Refused sends: 0, the reason in LastResult, the callback never runs.
+                Assert.AreEqual(0u, qot.SendProto(1001, req, (c, t, p, sn, b) => Assert.Fail("no outcome")));
+                Assert.AreEqual(3, qot.LastResult, "FTAPI_ERR_INVALID_ARGUMENT");
+                var ex = Assert.Throws<AggregateException>(() => qot.SendProtoAsync(1001, req).Wait());
+                Assert.AreEqual(3, ((FtapiException)ex.InnerException).Result);
+                Assert.AreEqual(0, rec.Snapshot().Count, "raw replies do not go to the SPI");
+            }
+            using (var idle = new FTAPI_Qot())
+            {
+                Assert.AreEqual(0u, idle.SendProto(3222, req, (c, t, p, sn, b) => Assert.Fail("no outcome")));
+                Assert.AreEqual(5, idle.LastResult, "FTAPI_ERR_NOT_READY");
+            }
+        }
+
+        [Test]
         public void MoomooNamesWork()
         {
             var got = new ManualResetEvent(false);
@@ -389,6 +430,25 @@ namespace Ftapi.Tests
         }
 
         [Test]
+        public void SendProtoTimesOutThenDisposeGivesMinus200()
+        {
+            var rec = new Recorder();
+            byte[] req = H.Req(QotGetUserSecurityGroup.GroupType.GroupType_All).ToByteArray();
+            var qot = H.Connect(rec, 300);
+            ProtoReply r = qot.SendProtoAsync(3222, req).Result;
+            Assert.AreEqual(-100, r.ReplyType);
+            Assert.AreEqual(3222u, r.ProtoID);
+            Assert.AreEqual(0, r.Body.Length);
+            qot.Dispose();
+            qot = H.Connect(new Recorder());
+            var types = new List<int>();
+            for (int i = 0; i < 5; i++)
+                Assert.AreNotEqual(0u, qot.SendProto(3222, req, (c, type, p, s, b) => { lock (types) types.Add(type); }));
+            qot.Dispose(); // returns after every outcome
+            lock (types) CollectionAssert.AreEqual(new[] { -200, -200, -200, -200, -200 }, types);
+        }
+
+        [Test]
         public void AsyncCancellationStopsWaiting()
         {
             var rec = new Recorder();
@@ -420,6 +480,44 @@ namespace Ftapi.Tests
             Assert.IsTrue(rec.Disconnected.WaitOne(5000));
             CollectionAssert.AreEquivalent(new[] { s1, s2 }, rec.Snapshot().Select(r => r.Key).ToArray());
             Assert.AreEqual(4, qot.GetState());
+        }
+    }
+
+    [TestFixture, Category("push")]
+    public class PushTests
+    {
+        [Test]
+        public void NotifyPushArrivesInThePushCallback()
+        {
+            // run-tests.sh runs this category under opend-sim --notify-on 3222
+            var rec = new Recorder();
+            var pushes = new List<KeyValuePair<uint, byte[]>>();
+            var got = new ManualResetEvent(false);
+            using (FTAPI_Qot qot = H.Connect(rec))
+            {
+                qot.SetPushCallback((c, proto, body) =>
+                {
+                    Assert.AreSame(qot, c);
+                    lock (pushes) pushes.Add(new KeyValuePair<uint, byte[]>(proto, body));
+                    got.Set();
+                });
+                qot.GetUserSecurityGroup(H.Req(QotGetUserSecurityGroup.GroupType.GroupType_All));
+                Assert.IsTrue(got.WaitOne(10000), "no push");
+                Assert.IsTrue(rec.WaitReplies(1, 10000));
+                Assert.AreEqual(0, rec.Snapshot()[0].Value.RetType, "a push completes no request");
+                lock (pushes)
+                {
+                    Assert.AreEqual(1003u, pushes[0].Key);
+                    // Notify.Response: retType 0, s2c { type 3 (ConnStatus) ... }
+                    CollectionAssert.AreEqual(new byte[] { 0x08, 0x00, 0x22 }, pushes[0].Value.Take(3).ToArray());
+                }
+                qot.SetPushCallback(null);
+                got.Reset();
+                qot.GetUserSecurityGroup(H.Req(QotGetUserSecurityGroup.GroupType.GroupType_All));
+                Assert.IsTrue(rec.WaitReplies(2, 10000));
+                Thread.Sleep(200);
+                lock (pushes) Assert.AreEqual(1, pushes.Count, "none after the callback was removed");
+            }
         }
     }
 

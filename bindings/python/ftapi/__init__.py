@@ -44,7 +44,7 @@ __all__ = [
     "RET_OK", "RET_ERROR", "UserSecurityGroupType", "OpenQuoteContext", "SysConfig",
     "Group", "GroupsResult", "FtapiError", "FtapiTimeout", "FtapiDisconnected",
     "FtapiConnectError", "native_version", "RateLimitMode", "FtapiRateLimited",
-    "FtapiReconnecting", "set_log_callback", "log_to_logging",
+    "FtapiReconnecting", "set_log_callback", "log_to_logging", "ProtoResult",
 ]
 
 __version__ = "0.1.0"
@@ -174,6 +174,21 @@ class GroupsResult:
         return None if self.ok else _reply_error(self.ret_type, self.ret_msg, self.err_code)
 
 
+@dataclass(frozen=True)
+class ProtoResult:
+    """The one outcome of a send_proto request. reply_type: 0 OpenD's reply (body is its
+    serialized Response), -100 timeout, -200 disconnected, -300 refused by the client-side
+    rate limiter (body empty)."""
+    serial_no: int
+    reply_type: int
+    proto_id: int
+    body: bytes
+
+    @property
+    def ok(self) -> bool:
+        return self.reply_type == 0
+
+
 def _reply_error(ret_type, ret_msg, err_code):
     if ret_type == _n.REPLY_TIMEOUT:
         return FtapiTimeout(MSG_TIMEOUT, ret_type, err_code)
@@ -254,12 +269,53 @@ _on_init_connect = _n.ON_INIT_CONNECT(_guarded(
     lambda core, qot, err, desc: core._on_init_connect(err, _n.c_str(desc))))
 _on_disconnect = _n.ON_DISCONNECT(_guarded(
     lambda core, qot, err, reason: core._on_disconnect(err, _n.c_str(reason))))
-_on_reply_group = _n.ON_REPLY_GROUP(_guarded(
-    lambda core, qot, serial, reply: core._on_reply(_copy_reply(serial, reply))))
+_on_push = _n.ON_PUSH(_guarded(
+    lambda core, qot, proto, body, n: core._on_push(proto, ctypes.string_at(body, n) if n else b"")))
 
 
 _on_state = _n.ON_STATE(_guarded(
     lambda core, qot, state, reason: core._on_state(state, _n.c_str(reason))))
+
+
+# Per-request callbacks (ftapi_qot_*_cb): user_data is the address of the request's own
+# (core, callback) tuple, whose reference the library holds from the send until its
+# free_user_data, which runs exactly once (after the outcome, or before a failed send
+# returns). No table: the library tells each outcome whose it is.
+_incref = ctypes.pythonapi.Py_IncRef
+_incref.argtypes, _incref.restype = [ctypes.py_object], None
+_decref = ctypes.pythonapi.Py_DecRef
+_decref.argtypes, _decref.restype = [ctypes.py_object], None
+
+
+def _hold(obj):
+    """A reference for the library to hold, as user_data; _release_ud gives it back."""
+    _incref(obj)
+    return ctypes.c_void_p(id(obj))
+
+
+def _held(ud):
+    return ctypes.cast(ctypes.c_void_p(ud), ctypes.py_object).value
+
+
+def _release_ud(ud):
+    if ud:
+        _decref(_held(ud))
+
+
+def _request_done(ud, make_result):
+    try:
+        core, callback = _held(ud)
+        core.run_user(callback, make_result())
+    except BaseException:  # never unwind into the I/O thread
+        log.exception("ftapi: internal error in a request callback")
+
+
+_on_groups_done = _n.ON_REPLY_GROUP(
+    lambda ud, qot, serial, reply: _request_done(ud, lambda: _copy_reply(serial, reply)))
+_on_proto_done = _n.ON_REPLY(
+    lambda ud, qot, kind, proto, serial, body, n: _request_done(
+        ud, lambda: ProtoResult(serial, kind, proto, ctypes.string_at(body, n) if n else b"")))
+_release_cb = _n.FREE_USER_DATA(_release_ud)
 
 
 def _free_user_data(ud):
@@ -282,7 +338,6 @@ class _Core:
         if not self.qot:
             raise MemoryError("ftapi_qot_new failed")
         self.lock = threading.Lock()
-        self.registered = threading.Condition(self.lock)
         self.users = 0
         self.closed = False
         self.freed = False
@@ -291,17 +346,18 @@ class _Core:
         self.init_desc = ""
         self.disconnected = threading.Event()
         self.disconnect_info = None
-        self.pending = {}   # serial -> user callback
-        self.early = {}     # serial -> result that came before its callback was stored
         self.callback_errors = []
         self.on_disconnect = None
         self.on_state = None
+        self.on_push = None
         self._spi_released = threading.Event()
         self.token = next(_tokens)
         with _cores_lock:
             _cores[self.token] = self
+        # Every request carries its own callback (or waits in a _sync call): the SPI's
+        # reply callbacks stay NULL.
         spi = _n.FtapiQotSpi(ctypes.c_void_p(self.token), _on_init_connect, _on_disconnect,
-                             _on_reply_group, _n.ON_REPLY(), _n.ON_PUSH(), _free_cb)
+                             _n.ON_REPLY_GROUP(), _n.ON_REPLY(), _on_push, _free_cb)
         rc = _lib.ftapi_qot_set_spi(self.qot, ctypes.byref(spi))
         if rc == _n.OK:
             # Same token; no free_user_data: the SPI's one drops the core, and closing
@@ -363,17 +419,10 @@ class _Core:
         if handler is not None:
             self.run_user(handler, _n.STATE_NAMES.get(state, str(state)), reason)
 
-    def _on_reply(self, result):
-        with self.lock:
-            # The outcome can beat the sender's registration of its callback (the
-            # sender holds no lock across the native call); the sender is past the
-            # native call by then and only needs the GIL, which waiting releases.
-            self.registered.wait_for(lambda: result.serial_no in self.pending, timeout=5.0)
-            cb = self.pending.pop(result.serial_no, None)
-            if cb is None:
-                self.early[result.serial_no] = result
-                return
-        self.run_user(cb, result)
+    def _on_push(self, proto_id, body):
+        handler = self.on_push
+        if handler is not None:
+            self.run_user(handler, proto_id, body)
 
     def run_user(self, fn, *args):
         try:
@@ -590,21 +639,48 @@ class OpenQuoteContext:
         serial = ctypes.c_uint32(0)
         core.enter()
         try:
-            rc = _lib.ftapi_qot_get_user_security_group(core.qot, code, ctypes.byref(serial))
+            rc = _lib.ftapi_qot_get_user_security_group_cb(
+                core.qot, code, _on_groups_done, _hold((core, callback)), _release_cb,
+                ctypes.byref(serial))
         finally:
             core.leave()
         if rc != _n.OK:
             raise _result_error(rc)
-        s = serial.value
-        with core.lock:
-            early = core.early.pop(s, None)
-            if early is None:
-                core.pending[s] = callback
-                core.registered.notify_all()
-        if early is not None:
-            # The outcome beat us to it: deliver it here, on the caller's thread.
-            core.run_user(callback, early)
-        return s
+        return serial.value
+
+    def send_proto(self, proto_id: int, body: bytes,
+                   callback: Callable[["ProtoResult"], None]) -> int:
+        """Sends any OpenD request: body is its serialized Request (protobuf bytes). Returns
+        the serial number at once; callback(ProtoResult) runs exactly once on the library's
+        I/O thread with the outcome (OpenD's serialized Response, or -100 / -200 / -300 with
+        an empty body). Raises FtapiError when nothing could be sent (then callback never
+        runs). As for get_user_security_group_async: do not block in the callback."""
+        if not callable(callback):
+            raise TypeError("callback must be callable")
+        if not isinstance(body, (bytes, bytearray, memoryview)):
+            raise TypeError("body must be bytes")
+        if not 0 <= int(proto_id) < 2**32:
+            raise ValueError(f"invalid proto_id: {proto_id!r}")
+        data = bytes(body)
+        core = self._core
+        serial = ctypes.c_uint32(0)
+        core.enter()
+        try:
+            rc = _lib.ftapi_qot_send_proto_cb(core.qot, int(proto_id), data, len(data),
+                                              _on_proto_done, _hold((core, callback)),
+                                              _release_cb, ctypes.byref(serial))
+        finally:
+            core.leave()
+        if rc != _n.OK:
+            raise _result_error(rc)
+        return serial.value
+
+    def set_push_handler(self, handler: Optional[Callable[[int, bytes], None]]):
+        """handler(proto_id, body) runs on the I/O thread for each push from OpenD (e.g.
+        Notify, 1003), with its serialized Response; None removes it."""
+        if handler is not None and not callable(handler):
+            raise TypeError("handler must be callable")
+        self._core.on_push = handler
 
     def __enter__(self):
         return self

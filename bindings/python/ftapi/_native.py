@@ -165,6 +165,12 @@ _sig("ftapi_qot_get_server_ver", c_int32, _Qot)
 _sig("ftapi_set_log_callback", None, ON_LOG, c_void_p, FREE_USER_DATA, c_int32)
 _sig("ftapi_qot_set_silence_timeout", c_int32, _Qot, c_uint32)
 _sig("ftapi_qot_wait_init", c_int32, _Qot, c_uint32, POINTER(c_int64))
+# Per-request callbacks: the library keeps track of who waits for what, and runs
+# free_user_data exactly once per call (after the outcome, or before a failed call returns).
+_sig("ftapi_qot_get_user_security_group_cb", c_int32, _Qot, c_int32, ON_REPLY_GROUP, c_void_p,
+     FREE_USER_DATA, POINTER(c_uint32))
+_sig("ftapi_qot_send_proto_cb", c_int32, _Qot, c_uint32, c_char_p, c_size_t, ON_REPLY, c_void_p,
+     FREE_USER_DATA, POINTER(c_uint32))
 
 
 def result_message(code):

@@ -1,5 +1,6 @@
 package com.futu.openapi;
 
+import com.futu.openapi.pb.Notify;
 import com.futu.openapi.pb.QotGetUserSecurityGroup;
 import java.lang.ref.Cleaner;
 import java.util.concurrent.TimeoutException;
@@ -38,6 +39,7 @@ public class FTAPI_Conn implements AutoCloseable {
     private final Cleaner.Cleanable cleanable;
     private volatile FTSPI_Conn connSpi;
     private volatile FTAPI_StateListener stateListener;
+    private volatile FTAPI_PushListener pushListener;
 
     private static final class Release implements Runnable {
         private final long handle;
@@ -117,6 +119,27 @@ public class FTAPI_Conn implements AutoCloseable {
         stateListener = listener;
     }
 
+    /**
+     * Pushes from OpenD (e.g. Notify, 1003) with their serialized Response, on the I/O thread,
+     * never overlapping the other callbacks; null removes the listener. (Quote connections
+     * also hand Notify to {@link FTSPI_Qot#onPush_Notify}.)
+     */
+    public void setPushListener(FTAPI_PushListener listener) {
+        pushListener = listener;
+    }
+
+    /**
+     * Sends any request: {@code body} is its serialized Request. The listener gets its one
+     * outcome on the I/O thread (see {@link FTAPI_ReplyListener}). Returns the serial number,
+     * or 0 when nothing was sent (not connected, InitConnect not done, closed, send buffer
+     * full); then the listener never runs.
+     */
+    public int sendProto(int protoID, byte[] body, FTAPI_ReplyListener listener) {
+        if (body == null) throw new NullPointerException("body");
+        if (listener == null) throw new NullPointerException("listener");
+        return NativeLib.sendProto(handle, protoID, body, new ProtoRequest(this, listener));
+    }
+
     public void setConnSpi(FTSPI_Conn spi) {
         connSpi = spi;
     }
@@ -193,6 +216,28 @@ public class FTAPI_Conn implements AutoCloseable {
     }
 
     void onReplyGetUserSecurityGroup(int serialNo, QotGetUserSecurityGroup.Response rsp) {}
+
+    void dispatchPush(int protoID, byte[] body) {
+        FTAPI_PushListener l = pushListener;
+        if (l != null) {
+            try { l.onPush(this, protoID, body); } catch (Throwable t) { report("onPush", t); }
+        }
+        if (protoID == NOTIFY) {
+            Notify.Response rsp;
+            try {
+                rsp = Notify.Response.parseFrom(body);
+            } catch (Throwable t) {
+                report("Notify parsing", t);
+                return;
+            }
+            try { onPushNotify(rsp); } catch (Throwable t) { report("onPush_Notify", t); }
+        }
+    }
+
+    /** Proto ID of Notify pushes. */
+    static final int NOTIFY = 1003;
+
+    void onPushNotify(Notify.Response rsp) {}
 
     /** Sends the request; the serial number, or 0 when the connection is not ready. */
     int sendGetUserSecurityGroup(QotGetUserSecurityGroup.Request req) {

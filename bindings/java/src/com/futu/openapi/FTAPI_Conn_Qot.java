@@ -1,5 +1,6 @@
 package com.futu.openapi;
 
+import com.futu.openapi.pb.Notify;
 import com.futu.openapi.pb.QotGetUserSecurityGroup;
 
 /** A quote connection. */
@@ -19,5 +20,11 @@ public class FTAPI_Conn_Qot extends FTAPI_Conn {
     void onReplyGetUserSecurityGroup(int serialNo, QotGetUserSecurityGroup.Response rsp) {
         FTSPI_Qot s = qotSpi;
         if (s != null) s.onReply_GetUserSecurityGroup(this, serialNo, rsp);
+    }
+
+    @Override
+    void onPushNotify(Notify.Response rsp) {
+        FTSPI_Qot s = qotSpi;
+        if (s != null) s.onPush_Notify(this, rsp);
     }
 }

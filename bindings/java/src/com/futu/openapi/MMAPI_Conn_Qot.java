@@ -1,5 +1,6 @@
 package com.futu.openapi;
 
+import com.futu.openapi.pb.Notify;
 import com.futu.openapi.pb.QotGetUserSecurityGroup;
 
 /** The moomoo name of {@link FTAPI_Conn_Qot}. */
@@ -18,5 +19,11 @@ public class MMAPI_Conn_Qot extends MMAPI_Conn {
     void onReplyGetUserSecurityGroup(int serialNo, QotGetUserSecurityGroup.Response rsp) {
         MMSPI_Qot s = qotSpi;
         if (s != null) s.onReply_GetUserSecurityGroup(this, serialNo, rsp);
+    }
+
+    @Override
+    void onPushNotify(Notify.Response rsp) {
+        MMSPI_Qot s = qotSpi;
+        if (s != null) s.onPush_Notify(this, rsp);
     }
 }

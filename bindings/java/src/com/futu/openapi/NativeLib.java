@@ -15,6 +15,7 @@ final class NativeLib {
     static native int getState(long handle);
     static native void close(long handle);
     static native int getUserSecurityGroup(long handle, byte[] request);
+    static native int sendProto(long handle, int protoID, byte[] body, ProtoRequest request);
     static native void setRateLimitMode(long handle, int mode);
     static native void setRateLimit(long handle, int protoID, int max, int windowMs);
     static native void setAutoReconnect(long handle, boolean enable, int initialMs, int maxMs, boolean queue);

@@ -3,6 +3,8 @@ package com.futu.openapi;
 import static org.junit.Assert.*;
 
 import java.util.*;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.BeforeClass;
 import org.junit.Test;
@@ -45,6 +47,30 @@ public class TimeoutTest {
         assertEquals(Long.valueOf(0), r.disconnects.poll());
         Thread.sleep(300);
         assertEquals("nothing after close", 20, r.allReplies.size());
+    }
+
+    @Test public void sendProtoTimesOutThenCloseGivesMinus200() throws Exception {
+        Recorder r = new Recorder();
+        byte[] req = Recorder.request(3).toByteArray();
+        BlockingQueue<int[]> got = new LinkedBlockingQueue<>();
+        FTAPI_ReplyListener l = (c, type, proto, serial, body) -> got.add(new int[] {type, proto, serial, body.length});
+        try (FTAPI_Conn_Qot q = Recorder.connect(r, 300)) {
+            int s = q.sendProto(3222, req, l);
+            int[] o = got.poll(10, TimeUnit.SECONDS);
+            assertNotNull(o);
+            assertArrayEquals(new int[] {-100, 3222, s, 0}, o);
+        }
+        Recorder r2 = new Recorder();
+        FTAPI_Conn_Qot q = Recorder.connect(r2, 0);
+        Set<Integer> sent = new HashSet<>();
+        for (int i = 0; i < 5; i++) sent.add(q.sendProto(3222, req, l));
+        q.close(); // returns after every outcome
+        assertEquals(5, got.size());
+        for (int[] o : got) {
+            assertEquals(-200, o[0]);
+            assertTrue(sent.remove(o[2]));
+        }
+        assertTrue(r.allReplies.isEmpty() && r2.allReplies.isEmpty());
     }
 
     @Test public void closeFromInsideACallback() throws Exception {
