@@ -478,6 +478,7 @@ impl Connection {
         events: impl Events,
     ) -> Result<Connection, ConnectError> {
         check_start(host, port, &options)?;
+        reap_orphans();
         let (tx, rx) = crossbeam_channel::unbounded();
         let waker =
             Waker::new().map_err(|e| ConnectError::InvalidArgument(format!("eventfd: {e}")))?;
@@ -604,12 +605,23 @@ impl Connection {
             }
         }
         s.waker.wake();
+        let handle = s.thread.lock().take();
         if self.is_current_io_thread() {
+            // A thread cannot join itself: someone else does, later (see `adopt_orphan`).
+            if let Some(h) = handle {
+                adopt_orphan(h);
+            }
             return;
         }
-        let handle = s.thread.lock().take();
-        if let Some(h) = handle {
-            let _ = h.join();
+        match handle {
+            Some(h) => {
+                let _ = h.join();
+            }
+            // Another close took the handle (maybe from a callback): wait for the end
+            // all the same, so that this returns after every outcome.
+            None => {
+                self.wait_closed(Duration::from_secs(u32::MAX.into()));
+            }
         }
     }
 
@@ -719,6 +731,47 @@ pub(crate) fn check_start(host: &str, port: u16, options: &Options) -> Result<()
         return Err(ConnectError::NoRsaKey);
     }
     Ok(())
+}
+
+/// I/O threads whose connection was closed (or freed) from one of its own callbacks, where
+/// nothing can join them. They are joined later: by the next connection's start, and at
+/// exit (waiting at most 2 s for each to end), so that a program that frees a connection
+/// inside a callback and then returns from `main` leaves no thread running, whose memory
+/// valgrind would report as possibly lost.
+static ORPHANS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+
+fn adopt_orphan(h: JoinHandle<()>) {
+    static AT_EXIT: std::sync::Once = std::sync::Once::new();
+    AT_EXIT.call_once(|| {
+        // SAFETY: registers a plain extern "C" function; in a shared library glibc runs it
+        // at exit or when the library is unloaded, whichever comes first.
+        unsafe { libc::atexit(join_orphans_at_exit) };
+    });
+    ORPHANS.lock().push(h);
+}
+
+/// Joins the orphaned I/O threads that have ended.
+fn reap_orphans() {
+    let done: Vec<JoinHandle<()>> = {
+        let mut o = ORPHANS.lock();
+        let (done, live): (Vec<_>, Vec<_>) = o.drain(..).partition(|h| h.is_finished());
+        *o = live;
+        done
+    };
+    for h in done {
+        let _ = h.join();
+    }
+}
+
+extern "C" fn join_orphans_at_exit() {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        reap_orphans();
+        if ORPHANS.lock().is_empty() || std::time::Instant::now() >= deadline {
+            return;
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
 }
 
 fn take_serial(submit: &mut Submit) -> u32 {

@@ -459,9 +459,7 @@ int main(int argc, char **argv) {
         g_release_in_reply = ch;
         pthread_mutex_unlock(&g_lock);
         CHECK(wait_for(&g_disc_calls, 1, 15000));
-        /* Nothing can join an I/O thread released from inside its own callback: give it time
-           to end before exit, or valgrind reports its thread block as "possibly lost". */
-        sleep_ms(300);
+        sleep_ms(100);
         expect(s, 8, 1);
         int ok = 0, dropped = 0;
         for (int i = 0; i < 8; i++) {
