@@ -680,6 +680,36 @@ fn pushes_arrive_over_the_websocket_door() {
     }
 }
 
+/// A push queued behind a reply goes out whole at once, not when the next ping happens to
+/// push its last byte out (the sim's frame filter once read the HTTP upgrade as frames and
+/// held a byte back; the default ping interval is 8 s, this waits 3).
+#[test]
+fn a_push_after_a_reply_arrives_without_waiting_for_a_ping() {
+    for kind in DOORS {
+        let s = sim(
+            kind,
+            Config {
+                notify_on: vec![3222],
+                ..no_limit()
+            },
+        );
+        let rec = Rec::default();
+        let q = Qot::connect_with(
+            "127.0.0.1",
+            s.ws_port().unwrap(),
+            options(kind),
+            rec.clone(),
+        )
+        .unwrap();
+        for round in 1..=3 {
+            q.get_user_security_group(GroupType::All).unwrap();
+            wait_for("the push", 3, || rec.pushes.lock().unwrap().len() == round);
+        }
+        assert_eq!(rec.pushes.lock().unwrap().as_slice(), &[1003, 1003, 1003]);
+        drop(q);
+    }
+}
+
 #[test]
 fn broken_frames_end_the_connection_with_a_reason_and_no_request_is_left_hanging() {
     let cases: [(&str, Faults); 5] = [

@@ -138,6 +138,8 @@ impl Write for Link {
 /// OpenD is made. Raw writes (partial or broken frames) go around the frame tracking.
 struct Frames {
     link: Link,
+    /// Off during the HTTP upgrade, whose response is not made of frames.
+    tracking: bool,
     drop_pongs: bool,
     /// Header bytes of the frame being written, until it is complete.
     head: Vec<u8>,
@@ -177,6 +179,9 @@ impl Read for Frames {
 
 impl Write for Frames {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.tracking {
+            return self.link.write(buf);
+        }
         let mut rest = buf;
         while !rest.is_empty() {
             if self.left > 0 {
@@ -272,6 +277,7 @@ fn handshake(shared: &Arc<Shared>, sock: TcpStream) -> Option<(WebSocket<Frames>
     };
     let frames = Frames {
         link,
+        tracking: false,
         drop_pongs: false,
         head: Vec::new(),
         left: 0,
@@ -281,6 +287,8 @@ fn handshake(shared: &Arc<Shared>, sock: TcpStream) -> Option<(WebSocket<Frames>
         .max_message_size(Some(shared.cfg.max_body_len + ws::REQUEST_HEADER_LEN))
         .max_frame_size(Some(shared.cfg.max_body_len + ws::REQUEST_HEADER_LEN));
     let mut ws = tungstenite::accept_with_config(frames, Some(config)).ok()?;
+    // Frames from here on.
+    ws.get_mut().tracking = true;
     // From here reads wake every 50 ms, so that queued pushes go out and stop is seen.
     let wire = ws.get_mut().link.wire();
     wire.sock
