@@ -109,6 +109,8 @@ pub struct NotifyObj {
     pub ret_type: i32,
     pub ret_msg: Option<String>,
     pub err_code: Option<i32>,
+    /// napi would spell it `hasS2C`; lib/ftapi.js reads this name.
+    #[napi(js_name = "hasS2c")]
     pub has_s2c: bool,
     pub r#type: Option<i32>,
     pub event_type: Option<i32>,

@@ -232,7 +232,25 @@ describe('the API', { concurrency: true }, () => {
       await sim.stop();
     }
   });
-  test('onPush: a Notify as a message, other pushes as bytes (the JavaScript half; opend-sim cannot push from its command line)', () => {
+  test('onPush gets OpenD\'s Notify end to end (opend-sim --notify-on 3222)', async () => {
+    const sim = await startSim(['--notify-on', '3222']);
+    const ws = new ftWebsocket({ rateLimit: 'off' });
+    try {
+      const pushed = new Promise((resolve) => { ws.onPush = (cmd, msg) => resolve([cmd, msg]); });
+      ws.start('127.0.0.1', sim.wsPort);
+      await ws.ready();
+      await ws.GetUserSecurityGroup(ALL_REQ);
+      const [cmd, msg] = await pushed;
+      assert.equal(cmd, 1003);
+      assert.equal(msg.retType, 0);
+      assert.equal(msg.s2c.type, 3); // ConnStatus
+      assert.equal(msg.s2c.connectStatus.qotLogined, true);
+    } finally {
+      ws.stop();
+      await sim.stop();
+    }
+  });
+  test('onPush: a Notify as a message, other pushes as bytes (how the addon\'s push events are turned into arguments)', () => {
     const ws = new ftWebsocket();
     const got = [];
     ws.onPush = (cmd, msg) => got.push([cmd, msg]);
