@@ -92,10 +92,7 @@ impl FtProtocol {
         let rsp = pb::init_connect::Response::decode(plain.as_slice())
             .map_err(|e| fail(format!("cannot parse InitConnect's reply: {e}")))?;
         if rsp.ret_type != 0 {
-            return Err(Failure::Rejected(match rsp.ret_msg {
-                Some(m) if !m.is_empty() => m,
-                _ => format!("retType={}", rsp.ret_type),
-            }));
+            return Err(Failure::rejected(rsp.ret_type, rsp.ret_msg));
         }
         let s2c = rsp
             .s2c

@@ -60,6 +60,16 @@ pub(crate) enum Failure {
     Ended(String),
 }
 
+impl Failure {
+    /// OpenD's refusal of a login: its retMsg, or the retType when it gave none.
+    pub(crate) fn rejected(ret_type: i32, ret_msg: Option<String>) -> Failure {
+        Failure::Rejected(match ret_msg {
+            Some(m) if !m.is_empty() => m,
+            _ => format!("retType={ret_type}"),
+        })
+    }
+}
+
 /// What a protocol tells the engine, in the order the input produced it.
 #[derive(Debug)]
 pub(crate) enum Event {

@@ -98,10 +98,7 @@ impl WsProtocol {
             })?
             .ok_or_else(|| Failure::Protocol("the WebSocket login's reply has no body".into()))?;
         if rsp.ret_type != 0 {
-            return Err(Failure::Rejected(match rsp.ret_msg {
-                Some(m) if !m.is_empty() => m,
-                _ => format!("retType={}", rsp.ret_type),
-            }));
+            return Err(Failure::rejected(rsp.ret_type, rsp.ret_msg));
         }
         let s2c = rsp
             .s2c

@@ -304,6 +304,12 @@ fn ms(v: f64) -> u64 {
     }
 }
 
+/// A request's timeout from JavaScript: 0 (or nothing sensible) means the connection's.
+fn request_timeout(timeout_ms: f64) -> Option<std::time::Duration> {
+    let ms = ms(timeout_ms);
+    (ms != 0).then(|| std::time::Duration::from_millis(ms))
+}
+
 fn js_err(e: impl std::fmt::Display) -> napi::Error {
     napi::Error::new(Status::InvalidArg, e.to_string())
 }
@@ -413,8 +419,7 @@ impl NativeQot {
             Ok(v) => v,
             Err(f) => return Some(f),
         };
-        let timeout =
-            (ms(timeout_ms) != 0).then(|| std::time::Duration::from_millis(ms(timeout_ms)));
+        let timeout = request_timeout(timeout_ms);
         q.get_user_security_group_raw(group_type, timeout, move |reply| {
             post(
                 &tsfn,
@@ -443,8 +448,7 @@ impl NativeQot {
             Ok(v) => v,
             Err(f) => return Some(f),
         };
-        let timeout =
-            (ms(timeout_ms) != 0).then(|| std::time::Duration::from_millis(ms(timeout_ms)));
+        let timeout = request_timeout(timeout_ms);
         q.send_proto(proto, body.to_vec(), timeout, move |r: Reply| {
             let kind = match r.kind {
                 ReplyKind::Server => 0,
