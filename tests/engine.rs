@@ -1,11 +1,15 @@
 //! The client against `opend-sim` over loopback: every outcome a request can have.
 
+#[path = "support/watchlist.rs"]
+mod watchlist;
+
 use ftapi::conn::errcode;
 use ftapi::{Connection, Events, GroupType, GroupsReply, Options, Qot, QotError, ReplyKind, State};
 use opend_sim::{Config, Faults, GroupEntry, Lang, RateLimit, Sim};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use watchlist::{expected, names};
 
 fn sim(config: Config) -> Sim {
     Sim::start(config).expect("simulator starts")
@@ -23,21 +27,6 @@ fn quick() -> Options {
         request_timeout: Duration::from_millis(400),
         ..Options::default()
     }
-}
-
-fn names(groups: &[ftapi::Group]) -> Vec<(String, i32)> {
-    groups
-        .iter()
-        .map(|g| (g.name.clone(), g.group_type))
-        .collect()
-}
-
-fn expected(groups: &[GroupEntry], want: GroupType) -> Vec<(String, i32)> {
-    groups
-        .iter()
-        .filter(|g| want == GroupType::All || g.group_type == want as i32)
-        .map(|g| (g.name.clone(), g.group_type))
-        .collect()
 }
 
 #[test]

@@ -4,6 +4,8 @@
 
 #[path = "support/tls.rs"]
 mod tls;
+#[path = "support/watchlist.rs"]
+mod watchlist;
 
 use ftapi::conn::errcode;
 use ftapi::{
@@ -14,6 +16,7 @@ use opend_sim::{Config, Faults, GroupEntry, RateLimit, Sim, WsTls};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use watchlist::{expected, names};
 
 /// Both flavours of the door.
 const DOORS: [TransportKind; 2] = [TransportKind::WebSocket, TransportKind::WebSocketTls];
@@ -55,19 +58,12 @@ fn connect(s: &Sim, o: Options) -> Qot {
     Qot::connect("127.0.0.1", s.ws_port().unwrap(), o).expect("connects over the WebSocket door")
 }
 
-fn names(groups: &[ftapi::Group]) -> Vec<(String, i32)> {
-    groups
-        .iter()
-        .map(|g| (g.name.clone(), g.group_type))
-        .collect()
-}
-
-fn expected(groups: &[GroupEntry], want: GroupType) -> Vec<(String, i32)> {
-    groups
-        .iter()
-        .filter(|g| want == GroupType::All || g.group_type == want as i32)
-        .map(|g| (g.name.clone(), g.group_type))
-        .collect()
+/// As [`connect`], with a recorder for the connection's callbacks.
+fn connect_recorded(s: &Sim, o: Options) -> (Qot, Rec) {
+    let rec = Rec::default();
+    let q = Qot::connect_with("127.0.0.1", s.ws_port().unwrap(), o, rec.clone())
+        .expect("connects over the WebSocket door");
+    (q, rec)
 }
 
 /// Records disconnects and pushes.
@@ -253,30 +249,12 @@ fn a_withheld_reply_times_out_and_opends_error_field_becomes_the_outcome() {
 #[test]
 fn a_server_close_gives_minus_200_to_every_pending_request_then_on_disconnect() {
     for kind in DOORS {
-        let s = sim(
-            kind,
-            Config {
-                faults: Faults {
-                    delay: Some(Duration::from_millis(300)),
-                    close_after: Some(3222),
-                    after_n: 0,
-                    ..Default::default()
-                },
-                ..no_limit()
-            },
-        );
+        let s = sim(kind, no_limit());
         s.set_faults(Faults {
             withhold: vec![3222],
             ..Default::default()
         });
-        let rec = Rec::default();
-        let q = Qot::connect_with(
-            "127.0.0.1",
-            s.ws_port().unwrap(),
-            options(kind),
-            rec.clone(),
-        )
-        .unwrap();
+        let (q, rec) = connect_recorded(&s, options(kind));
         let out = send_n(&q, 5);
         std::thread::sleep(Duration::from_millis(100));
         s.set_faults(Faults {
@@ -307,14 +285,7 @@ fn cmd_2_ends_the_session_and_every_pending_request_gets_minus_200() {
             withhold: vec![3222],
             ..Default::default()
         });
-        let rec = Rec::default();
-        let q = Qot::connect_with(
-            "127.0.0.1",
-            s.ws_port().unwrap(),
-            options(kind),
-            rec.clone(),
-        )
-        .unwrap();
+        let (q, rec) = connect_recorded(&s, options(kind));
         let out = send_n(&q, 3);
         std::thread::sleep(Duration::from_millis(100));
         s.set_faults(Faults {
@@ -405,14 +376,7 @@ fn our_close_with_requests_pending_gives_each_minus_200() {
                 ..no_limit()
             },
         );
-        let rec = Rec::default();
-        let q = Qot::connect_with(
-            "127.0.0.1",
-            s.ws_port().unwrap(),
-            options(kind),
-            rec.clone(),
-        )
-        .unwrap();
+        let (q, rec) = connect_recorded(&s, options(kind));
         let out = send_n(&q, 10);
         q.close();
         let got = out.lock().unwrap().clone();
@@ -493,7 +457,6 @@ fn auto_reconnect_redoes_the_login_after_the_simulator_restarts() {
     for kind in DOORS {
         let s = sim(kind, no_limit());
         let port = s.ws_port().unwrap();
-        let rec = Rec::default();
         let mut o = options(kind);
         o.set_auto_reconnect(
             true,
@@ -501,7 +464,7 @@ fn auto_reconnect_redoes_the_login_after_the_simulator_restarts() {
             Some(Duration::from_millis(200)),
             false,
         );
-        let q = Qot::connect_with("127.0.0.1", port, o, rec.clone()).unwrap();
+        let (q, rec) = connect_recorded(&s, o);
         let first = q.connection().conn_id();
         drop(s);
         wait_for("the disconnect", 5, || {
@@ -633,12 +596,11 @@ fn the_login_times_out_and_a_silent_opend_is_caught_through_unanswered_pings() {
 
         // Pings every 300 ms keep a 1.2 s watchdog quiet while OpenD answers them...
         s.set_faults(Faults::default());
-        let rec = Rec::default();
         let o = Options {
             silence_timeout: Some(Duration::from_millis(1200)),
             ..options(kind)
         };
-        let q = Qot::connect_with("127.0.0.1", s.ws_port().unwrap(), o, rec.clone()).unwrap();
+        let (q, rec) = connect_recorded(&s, o);
         std::thread::sleep(Duration::from_millis(2000));
         assert!(
             rec.disconnects.lock().unwrap().is_empty(),
@@ -662,14 +624,7 @@ fn the_login_times_out_and_a_silent_opend_is_caught_through_unanswered_pings() {
 fn pushes_arrive_over_the_websocket_door() {
     for kind in DOORS {
         let s = sim(kind, no_limit());
-        let rec = Rec::default();
-        let q = Qot::connect_with(
-            "127.0.0.1",
-            s.ws_port().unwrap(),
-            options(kind),
-            rec.clone(),
-        )
-        .unwrap();
+        let (q, rec) = connect_recorded(&s, options(kind));
         s.push_notify(ftapi::pb::notify::S2c {
             r#type: 3,
             ..Default::default()
@@ -693,14 +648,7 @@ fn a_push_after_a_reply_arrives_without_waiting_for_a_ping() {
                 ..no_limit()
             },
         );
-        let rec = Rec::default();
-        let q = Qot::connect_with(
-            "127.0.0.1",
-            s.ws_port().unwrap(),
-            options(kind),
-            rec.clone(),
-        )
-        .unwrap();
+        let (q, rec) = connect_recorded(&s, options(kind));
         for round in 1..=3 {
             q.get_user_security_group(GroupType::All).unwrap();
             wait_for("the push", 3, || rec.pushes.lock().unwrap().len() == round);
@@ -752,9 +700,7 @@ fn broken_frames_end_the_connection_with_a_reason_and_no_request_is_left_hanging
     for kind in DOORS {
         for (what, faults) in &cases {
             let s = sim(kind, no_limit());
-            let rec = Rec::default();
-            let q = Qot::connect_with("127.0.0.1", s.ws_port().unwrap(), quick(kind), rec.clone())
-                .unwrap();
+            let (q, rec) = connect_recorded(&s, quick(kind));
             s.set_faults(faults.clone());
             let out = send_n(&q, 3);
             wait_for(what, 5, || !rec.disconnects.lock().unwrap().is_empty());
