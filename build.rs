@@ -21,8 +21,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     prost_build::Config::new().out_dir(&out).compile_fds(fds)?;
 
     // Programs linked against libftapi.so record this name, so an ABI-breaking
-    // release can ship beside an older one.
-    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libftapi.so.0");
+    // release can ship beside an older one. An ELF (GNU ld) option: Linux only.
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libftapi.so.0");
+    }
     println!("cargo:rerun-if-changed=build.rs");
     Ok(())
 }

@@ -68,8 +68,9 @@ impl std::error::Error for CryptoError {}
 /// The RSA key shared by the client and OpenD.
 #[derive(Clone)]
 pub struct RsaKey {
-    private: RsaPrivateKey,
-    public: RsaPublicKey,
+    // Shared: a key is cloned into every connection's settings.
+    private: std::sync::Arc<RsaPrivateKey>,
+    public: std::sync::Arc<RsaPublicKey>,
 }
 
 impl fmt::Debug for RsaKey {
@@ -91,7 +92,10 @@ impl RsaKey {
             return Err(CryptoError::KeySize(bits));
         }
         let public = RsaPublicKey::from(&private);
-        Ok(RsaKey { private, public })
+        Ok(RsaKey {
+            private: private.into(),
+            public: public.into(),
+        })
     }
 
     /// Encrypts with the public key, 100 plaintext bytes per 128-byte block.

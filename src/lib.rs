@@ -7,8 +7,10 @@
 //! - `transport`: TCP, WebSocket over TCP, WebSocket over TLS;
 //! - `protocol`: one sans-I/O state machine per door (FT: frames, SHA-1, InitConnect,
 //!   AES, KeepAlive; WS: frames, the Init login, sections, pings);
-//! - [`engine`]: the engine core: one connection's I/O thread, pending requests,
-//!   timeouts, exactly one outcome each, rate limiter, reconnect, state, callbacks;
+//! - [`door`]: a door with its settings, which builds its transport and protocol;
+//! - [`engine`]: the sans-I/O core (pending requests, timeouts, exactly one outcome
+//!   each, rate limiter, reconnect, state) and the thin mio driver around it (one I/O
+//!   thread per connection: socket, clock, callbacks);
 //! - [`qot`]: the Rust API: typed Get Groups From Watchlist and the reusable
 //!   connection slot;
 //! - `ffi`: the C ABI over [`qot`] (header `include/ftapi.h`); `jni`: the Java binding's.
@@ -16,6 +18,7 @@
 //! [`limiter`] and [`log`] serve several layers.
 
 pub mod crypto;
+pub mod door;
 pub mod engine;
 pub mod ffi;
 #[cfg(feature = "java")]
@@ -35,7 +38,7 @@ pub use engine::errcode;
 pub use engine::{Backoff, Quota, RateLimitMode};
 pub use engine::{
     ConnectError, Connection, Events, Options, Reply, ReplyKind, SendError, SessionInfo, State,
-    TlsError, TlsRoots, TransportKind, WebSocketKey,
+    TlsError, TlsRoots, WebSocketKey,
 };
 pub use qot::{
     ConfigError, Door, Group, GroupType, GroupsReply, Qot, QotError, QotSlot, SecondConnect,

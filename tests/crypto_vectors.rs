@@ -218,8 +218,10 @@ fn debug_output_never_shows_key_material() {
     let pem = private.to_pkcs1_pem(LineEnding::LF).unwrap();
     let key = RsaKey::from_pem(&pem).unwrap();
     let options = ftapi::Options {
-        rsa_key: Some(key.clone()),
-        encrypt: true,
+        door: ftapi::door::Door::Tcp {
+            encrypt: true,
+            rsa_key: Some(key.clone()),
+        },
         ..Default::default()
     };
     let (cbc, ecb) = ciphers();

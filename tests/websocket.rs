@@ -8,15 +8,22 @@ mod tls;
 mod watchlist;
 
 use ftapi::conn::errcode;
+use ftapi::door::Door;
 use ftapi::{
-    Connection, Events, GroupType, Options, Qot, QotError, ReplyKind, State, TlsRoots,
-    TransportKind, WebSocketKey,
+    Connection, Events, GroupType, Options, Qot, QotError, ReplyKind, State, TlsRoots, WebSocketKey,
 };
 use opend_sim::{Config, Faults, GroupEntry, RateLimit, Sim, WsTls};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use watchlist::{expected, names};
+
+/// The two flavours of the door.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TransportKind {
+    WebSocket,
+    WebSocketTls,
+}
 
 /// Both flavours of the door.
 const DOORS: [TransportKind; 2] = [TransportKind::WebSocket, TransportKind::WebSocketTls];
@@ -41,9 +48,42 @@ fn no_limit() -> Config {
 
 fn options(kind: TransportKind) -> Options {
     Options {
-        transport: kind,
-        tls_roots: Some(TlsRoots::from_pem_file(&tls::pki().ca).unwrap()),
+        door: Door::WebSocket {
+            tls: kind == TransportKind::WebSocketTls,
+            key: None,
+            tls_roots: Some(TlsRoots::from_pem_file(&tls::pki().ca).unwrap()),
+        },
         ..Options::default()
+    }
+}
+
+/// `o` with OpenD's WebSocket key.
+fn with_key(o: Options, key: Option<WebSocketKey>) -> Options {
+    let Door::WebSocket { tls, tls_roots, .. } = o.door else {
+        unreachable!("a WebSocket door")
+    };
+    Options {
+        door: Door::WebSocket {
+            tls,
+            key,
+            tls_roots,
+        },
+        ..o
+    }
+}
+
+/// `o` trusting `roots` (besides the system's).
+fn with_roots(o: Options, roots: Option<TlsRoots>) -> Options {
+    let Door::WebSocket { tls, key, .. } = o.door else {
+        unreachable!("a WebSocket door")
+    };
+    Options {
+        door: Door::WebSocket {
+            tls,
+            key,
+            tls_roots: roots,
+        },
+        ..o
     }
 }
 
@@ -162,10 +202,7 @@ fn the_login_carries_the_keys_md5_and_a_wrong_key_is_refused() {
                 ..no_limit()
             },
         );
-        let good = Options {
-            websocket_key: Some(WebSocketKey::new("7522027ccf5a06b1")),
-            ..options(kind)
-        };
+        let good = with_key(options(kind), Some(WebSocketKey::new("7522027ccf5a06b1")));
         let q = connect(&s, good);
         assert_eq!(
             q.get_user_security_group(GroupType::Custom).unwrap().len(),
@@ -182,10 +219,7 @@ fn the_login_carries_the_keys_md5_and_a_wrong_key_is_refused() {
         );
 
         for key in [Some("sekrit-Zq9"), None] {
-            let bad = Options {
-                websocket_key: key.map(WebSocketKey::new),
-                ..options(kind)
-            };
+            let bad = with_key(options(kind), key.map(WebSocketKey::new));
             match Qot::connect("127.0.0.1", s.ws_port().unwrap(), bad) {
                 Err(ftapi::ConnectError::Init { err_code, desc }) => {
                     assert_eq!(
@@ -514,14 +548,11 @@ fn a_certificate_nobody_trusts_is_refused_with_a_clear_reason() {
         },
     );
     let port = s.ws_port().unwrap();
-    let untrusted = Options {
-        tls_roots: Some(TlsRoots::from_pem_file(&tls::pki().other_ca).unwrap()),
-        ..options(TransportKind::WebSocketTls)
-    };
-    let none = Options {
-        tls_roots: None,
-        ..untrusted.clone()
-    };
+    let untrusted = with_roots(
+        options(TransportKind::WebSocketTls),
+        Some(TlsRoots::from_pem_file(&tls::pki().other_ca).unwrap()),
+    );
+    let none = with_roots(untrusted.clone(), None);
     for o in [untrusted, none] {
         match Qot::connect("127.0.0.1", port, o) {
             Err(ftapi::ConnectError::Init { err_code, desc }) => {
@@ -751,15 +782,20 @@ fn wrong_proto_and_duplicate_replies_are_dropped_like_on_the_tcp_door() {
     }
 }
 
+/// The WebSocket door has no AES: its settings have no place for it (TLS is its
+/// encryption). What the TCP door's encryption needs is checked before connecting.
 #[test]
-fn a_wss_option_mismatch_is_refused_before_connecting() {
+fn a_door_setting_that_cannot_work_is_refused_before_connecting() {
     let o = Options {
-        encrypt: true,
+        door: Door::Tcp {
+            encrypt: true,
+            rsa_key: None,
+        },
         ..options(TransportKind::WebSocket)
     };
     assert!(matches!(
         Qot::connect("127.0.0.1", 1, o),
-        Err(ftapi::ConnectError::InvalidArgument(_))
+        Err(ftapi::ConnectError::NoRsaKey)
     ));
     let _ = ReplyKind::Server;
 }
@@ -784,17 +820,17 @@ fn log_lines_name_the_door_and_never_the_key_or_its_md5() {
             ..no_limit()
         },
     );
-    let right = Options {
-        websocket_key: Some(WebSocketKey::new(key)),
-        ..options(TransportKind::WebSocket)
-    };
+    let right = with_key(
+        options(TransportKind::WebSocket),
+        Some(WebSocketKey::new(key)),
+    );
     let q = connect(&s, right);
     q.get_user_security_group(GroupType::All).unwrap();
     drop(q);
-    let wrong = Options {
-        websocket_key: Some(WebSocketKey::new("other-Secret-88")),
-        ..options(TransportKind::WebSocket)
-    };
+    let wrong = with_key(
+        options(TransportKind::WebSocket),
+        Some(WebSocketKey::new("other-Secret-88")),
+    );
     assert!(Qot::connect("127.0.0.1", s.ws_port().unwrap(), wrong).is_err());
     ftapi::log::set_logger(None, None);
     let lines = lines.lock().unwrap().clone();

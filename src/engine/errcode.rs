@@ -27,6 +27,19 @@ pub mod init_fail {
     pub const OPEND_REJECT: i32 = 5;
 }
 
+/// OS error numbers the library makes itself, as the low part of a `ConnectFailType`
+/// code: the values this platform's sockets report.
+pub mod os {
+    /// A connect, a handshake or the silence watchdog timed out: `ETIMEDOUT`.
+    #[cfg(unix)]
+    pub const TIMED_OUT: i32 = libc::ETIMEDOUT;
+    /// A connect, a handshake or the silence watchdog timed out: `WSAETIMEDOUT`.
+    #[cfg(windows)]
+    pub const TIMED_OUT: i32 = 10060;
+    #[cfg(not(any(unix, windows)))]
+    pub const TIMED_OUT: i32 = 0;
+}
+
 /// Builds `high << 32 | low`; the low part is taken as 32 unsigned bits.
 pub const fn make(high: i32, low: i32) -> i64 {
     ((high as i64) << 32) | (low as u32 as i64)

@@ -3,11 +3,17 @@
 //! the rate limiter, auto-reconnect, the connection state, the callbacks and the
 //! send-buffer limit.
 //!
-//! Each connection has one background I/O thread (`driver`) that owns the transport and
-//! waits in `poll` on its socket and on a wake-up fd, with a timeout set to its next
-//! timer. Other threads hand it requests through a channel; sending never waits for the
-//! network. Every callback runs on that I/O thread. The engine knows no transport: it
-//! sees packets and the protocol's "ready" and "lost" events (`crate::protocol`).
+//! Two parts:
+//! - [`core`]: the rules, as a state machine with no socket, no thread and no clock
+//!   (time is an argument); unit-tested on a virtual clock;
+//! - `driver`: each connection's background I/O thread, which owns the socket (through
+//!   `mio`: epoll, kqueue or IOCP), the clock and the callbacks, and waits in
+//!   `mio::Poll` on its socket and a waker, with a timeout set to the next timer.
+//!
+//! Other threads hand the I/O thread requests through a channel; sending never waits for
+//! the network. Every callback runs on that I/O thread. The engine knows no door: a
+//! [`Door`] builds the transport and the protocol, and the core sees packets and the
+//! protocol's "ready" and "lost" events (`crate::protocol`).
 //!
 //! Guarantees:
 //! - every request accepted by [`Connection::send_proto`] gets exactly one [`Reply`]:
@@ -16,18 +22,19 @@
 //!   `on_disconnect`;
 //! - a packet that breaks the protocol ends the connection with a reason that says why.
 
+pub(crate) mod core;
 mod driver;
 pub mod errcode;
 pub(crate) use driver::guard as guard_callback;
 pub(crate) mod oneshot;
-mod waker;
 
+pub use crate::door::{Door, DoorError};
 pub use crate::protocol::SessionInfo;
 pub use crate::protocol::ws::WebSocketKey;
-pub use crate::transport::{TlsError, TlsRoots, TransportKind};
+pub use crate::transport::{TlsError, TlsRoots};
 
-use crate::crypto::RsaKey;
 use crate::pb::proto_id;
+use core::Request;
 use crossbeam_channel::Sender;
 use parking_lot::{Condvar, Mutex};
 use std::cell::Cell;
@@ -37,7 +44,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
-use waker::Waker;
 
 /// How a connection is set up.
 #[derive(Clone, Debug)]
@@ -62,17 +68,9 @@ pub struct Options {
     pub silence_timeout: Option<Duration>,
     /// Most bytes that may wait to be sent; past it, sends fail with [`SendError::Backpressure`].
     pub max_queued_bytes: usize,
-    /// Which door: OpenD's TCP API port (the default) or its WebSocket port, plain or TLS.
-    pub transport: TransportKind,
-    /// The WebSocket door's key (OpenD's `websocket_key`); only its MD5 is sent. `None`
-    /// sends an empty key.
-    pub websocket_key: Option<WebSocketKey>,
-    /// CA certificates trusted for `wss://` besides the system's roots.
-    pub tls_roots: Option<TlsRoots>,
-    /// The RSA private key shared with OpenD, needed when `encrypt` is set (TCP door).
-    pub rsa_key: Option<RsaKey>,
-    /// Ask OpenD for an encrypted connection (RSA InitConnect, then AES; TCP door).
-    pub encrypt: bool,
+    /// Which door, with its own settings: OpenD's TCP API port (the default; encryption
+    /// and its RSA key) or its WebSocket port (plain or TLS; its key and CA roots).
+    pub door: Door,
     /// Reconnect after an unexpected disconnect (off by default). Requests pending at the
     /// drop still complete with -200 and are never resent.
     pub auto_reconnect: Option<Backoff>,
@@ -146,19 +144,14 @@ impl Default for Backoff {
 }
 
 impl Backoff {
-    /// The wait before attempt `n` (1-based).
-    pub fn delay(&self, attempt: u32) -> Duration {
+    /// The wait before attempt `n` (1-based), with `jitter` in 0..1000 (thousandths of
+    /// the upper half).
+    pub fn delay(&self, attempt: u32, jitter: u32) -> Duration {
         let exp = self
             .initial
             .saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
         let d = exp.min(self.max).max(Duration::from_millis(1));
-        // Jitter from the clock's nanoseconds: enough to spread a fleet of clients.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|t| t.subsec_nanos())
-            .unwrap_or(0);
-        let frac = nanos % 1000; // 0..999
-        d / 2 + (d / 2) * frac / 1000
+        d / 2 + (d / 2) * jitter.min(999) / 1000
     }
 }
 
@@ -229,11 +222,7 @@ impl Default for Options {
             max_body_len: crate::wire::DEFAULT_MAX_BODY_LEN,
             silence_timeout: Some(Duration::from_secs(33)),
             max_queued_bytes: Options::DEFAULT_MAX_QUEUED_BYTES,
-            transport: TransportKind::Tcp,
-            websocket_key: None,
-            tls_roots: None,
-            rsa_key: None,
-            encrypt: false,
+            door: Door::default(),
             auto_reconnect: None,
             queue_while_reconnecting: false,
             rate_limit_mode: RateLimitMode::from_env(),
@@ -414,13 +403,7 @@ pub fn on_io_thread() -> bool {
 }
 
 pub(crate) enum Cmd {
-    Request {
-        proto_id: u32,
-        serial: u32,
-        body: Vec<u8>,
-        timeout: Duration,
-        done: Completion,
-    },
+    Request(Request),
     Close,
 }
 
@@ -434,7 +417,9 @@ struct Shared {
     /// increasing order; also orders sends against the I/O thread's final drain.
     submit: Mutex<Submit>,
     tx: Sender<Cmd>,
-    waker: Waker,
+    waker: Arc<mio::Waker>,
+    /// Set while a wake-up is on its way, so a burst of sends costs one.
+    wake_pending: AtomicBool,
     /// Request body bytes queued in the channel.
     queued_bytes: AtomicUsize,
     /// Bytes the transport has not written yet (set by the I/O thread).
@@ -449,6 +434,15 @@ struct Shared {
     finished: AtomicBool,
     thread: Mutex<Option<JoinHandle<()>>>,
     options: Options,
+}
+
+impl Shared {
+    /// Wakes the I/O thread (once for a burst: it clears the flag before it drains).
+    fn wake(&self) {
+        if !self.wake_pending.swap(true, Ordering::AcqRel) {
+            let _ = self.waker.wake();
+        }
+    }
 }
 
 /// A handle to one OpenD connection. Clones share the connection; it ends on
@@ -480,13 +474,17 @@ impl Connection {
         check_start(host, port, &options)?;
         reap_orphans();
         let (tx, rx) = crossbeam_channel::unbounded();
-        let waker =
-            Waker::new().map_err(|e| ConnectError::InvalidArgument(format!("eventfd: {e}")))?;
+        let no_loop = |e: std::io::Error| {
+            ConnectError::InvalidArgument(format!("cannot create the event loop: {e}"))
+        };
+        let poll = mio::Poll::new().map_err(no_loop)?;
+        let waker = Arc::new(mio::Waker::new(poll.registry(), driver::WAKER).map_err(no_loop)?);
         let shared = Arc::new(Shared {
             state: AtomicU8::new(State::Connecting as u8),
             submit: Mutex::new(Submit { next_serial: 1 }),
             tx,
             waker,
+            wake_pending: AtomicBool::new(false),
             queued_bytes: AtomicUsize::new(0),
             unsent_bytes: AtomicUsize::new(0),
             conn_id: AtomicU64::new(0),
@@ -507,7 +505,7 @@ impl Connection {
                 // Before any callback can run: a callback that closes its own connection
                 // must be recognised as running on this thread (no self-join).
                 IO_THREAD_OF.with(|c| c.set(io_conn.shared_addr()));
-                driver::run(io_conn, rx, events, host, port);
+                driver::run(io_conn, rx, events, poll, host, port);
             })
             .map_err(|e| {
                 ConnectError::InvalidArgument(format!("cannot start the I/O thread: {e}"))
@@ -559,33 +557,30 @@ impl Connection {
         let limit = s.options.max_queued_bytes;
         let size = body.len();
         let mut submit = s.submit.lock();
-        match self.state() {
-            State::Ready => {}
-            State::Reconnecting if s.options.queue_while_reconnecting => {}
-            State::Reconnecting => return Err(SendError::Reconnecting),
-            State::Connecting | State::Initializing => return Err(SendError::NotReady),
-            State::Closing | State::Closed => return Err(SendError::Closed),
-        }
         let queued =
             s.queued_bytes.load(Ordering::Acquire) + s.unsent_bytes.load(Ordering::Acquire);
-        if queued + size > limit {
-            return Err(SendError::Backpressure { queued, limit });
-        }
+        core::admit(
+            self.state(),
+            s.options.queue_while_reconnecting,
+            queued,
+            size,
+            limit,
+        )?;
         let serial = take_serial(&mut submit);
         s.queued_bytes.fetch_add(size, Ordering::AcqRel);
         let timeout = timeout.unwrap_or(s.options.request_timeout);
         // The receiver lives as long as `shared` (the I/O thread drains it before it ends).
-        let _ = s.tx.send(Cmd::Request {
+        let _ = s.tx.send(Cmd::Request(Request {
             proto_id,
             serial,
             body,
             timeout,
             done,
-        });
+        }));
         drop(submit);
         // From a callback the I/O thread drains the channel before it sleeps again.
         if !self.is_current_io_thread() {
-            s.waker.wake();
+            s.wake();
         }
         Ok(serial)
     }
@@ -604,7 +599,7 @@ impl Connection {
                 let _ = s.tx.send(Cmd::Close);
             }
         }
-        s.waker.wake();
+        s.wake();
         let handle = s.thread.lock().take();
         if self.is_current_io_thread() {
             // A thread cannot join itself: someone else does, later (see `adopt_orphan`).
@@ -705,15 +700,6 @@ impl Connection {
     }
 }
 
-/// How often the WebSocket door pings: a quarter of the silence watchdog's time (so a
-/// healthy OpenD is heard from several times before it fires), between 250 ms and 8 s
-/// (the TCP door's KeepAlive period).
-pub(crate) fn ping_interval(silence_timeout: Option<Duration>) -> Duration {
-    silence_timeout.map_or(Duration::from_secs(8), |t| {
-        (t / 4).clamp(Duration::from_millis(250), Duration::from_secs(8))
-    })
-}
-
 /// The arguments of a connect, checked before anything is attempted.
 pub(crate) fn check_start(host: &str, port: u16, options: &Options) -> Result<(), ConnectError> {
     if host.is_empty() {
@@ -722,15 +708,9 @@ pub(crate) fn check_start(host: &str, port: u16, options: &Options) -> Result<()
     if port == 0 {
         return Err(ConnectError::InvalidArgument("port 0".into()));
     }
-    if options.encrypt && options.transport.is_websocket() {
-        return Err(ConnectError::InvalidArgument(
-            "the WebSocket door has no AES encryption; use TLS (wss://) instead".into(),
-        ));
-    }
-    if options.encrypt && options.rsa_key.is_none() {
-        return Err(ConnectError::NoRsaKey);
-    }
-    Ok(())
+    options.door.check().map_err(|e| match e {
+        DoorError::NoRsaKey => ConnectError::NoRsaKey,
+    })
 }
 
 /// I/O threads whose connection was closed (or freed) from one of its own callbacks, where
@@ -741,12 +721,17 @@ pub(crate) fn check_start(host: &str, port: u16, options: &Options) -> Result<()
 static ORPHANS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
 
 fn adopt_orphan(h: JoinHandle<()>) {
-    static AT_EXIT: std::sync::Once = std::sync::Once::new();
-    AT_EXIT.call_once(|| {
-        // SAFETY: registers a plain extern "C" function; in a shared library glibc runs it
-        // at exit or when the library is unloaded, whichever comes first.
-        unsafe { libc::atexit(join_orphans_at_exit) };
-    });
+    #[cfg(unix)]
+    {
+        static AT_EXIT: std::sync::Once = std::sync::Once::new();
+        AT_EXIT.call_once(|| {
+            // SAFETY: registers a plain extern "C" function; in a shared library the C
+            // library runs it at exit or when the library is unloaded, whichever comes
+            // first. Elsewhere (Windows) the process's end takes the threads with it, and
+            // waiting for them from a DLL's unload would hold the loader lock.
+            unsafe { libc::atexit(join_orphans_at_exit) };
+        });
+    }
     ORPHANS.lock().push(h);
 }
 
@@ -763,6 +748,7 @@ fn reap_orphans() {
     }
 }
 
+#[cfg(unix)]
 extern "C" fn join_orphans_at_exit() {
     let deadline = std::time::Instant::now() + Duration::from_secs(2);
     loop {
@@ -790,18 +776,20 @@ mod tests {
             initial: Duration::from_millis(100),
             max: Duration::from_millis(1000),
         };
-        for _ in 0..50 {
-            let d1 = b.delay(1);
+        assert_eq!(b.delay(1, 0), Duration::from_millis(50));
+        assert_eq!(b.delay(1, 999), Duration::from_micros(99_950));
+        for j in (0..1000).step_by(37) {
+            let d1 = b.delay(1, j);
             assert!(
                 d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100),
                 "{d1:?}"
             );
-            let d3 = b.delay(3);
+            let d3 = b.delay(3, j);
             assert!(
                 d3 >= Duration::from_millis(200) && d3 <= Duration::from_millis(400),
                 "{d3:?}"
             );
-            let d30 = b.delay(30);
+            let d30 = b.delay(30, j);
             assert!(
                 d30 >= Duration::from_millis(500) && d30 <= Duration::from_millis(1000),
                 "{d30:?}"

@@ -317,7 +317,7 @@ pub unsafe extern "C" fn FTAPIChannel_SetRSAPrivateKey(channel: Ch, pem: *const 
             .map_err(|e| message(e).to_owned())
             .and_then(|pem| ch.slot.set_rsa_private_key(pem).map_err(|e| e.to_string()));
         if let Err(why) = r {
-            ch.slot.configure(|o| o.rsa_key = None);
+            ch.slot.set_rsa_key(None);
             warn(
                 "FTAPIChannel_SetRSAPrivateKey",
                 &format!("{why}; no key is set"),

@@ -10,7 +10,7 @@ use crate::pb::{self, proto_id};
 use crate::wire::{self, Frame, FrameReader};
 use prost::Message;
 use std::collections::VecDeque;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const TARGET: &str = "ftapi::conn";
 
@@ -25,6 +25,8 @@ pub(crate) struct FtConfig {
     pub max_body_len: usize,
     /// How long a KeepAlive's reply is watched for (it is never waited on).
     pub keep_alive_reply_window: Duration,
+    /// Seconds since the Unix epoch when the session starts: KeepAlive carries the time.
+    pub unix_time_at_start: i64,
 }
 
 pub(crate) struct FtProtocol {
@@ -32,6 +34,8 @@ pub(crate) struct FtProtocol {
     reader: FrameReader,
     cipher: Option<BodyCipher>,
     init_serial: u32,
+    /// When `start` ran (with `cfg.unix_time_at_start`, the KeepAlive's clock).
+    started: Option<Instant>,
     ready: bool,
     /// A failure was reported; nothing more comes out.
     dead: bool,
@@ -52,6 +56,7 @@ impl FtProtocol {
             cfg,
             cipher: None,
             init_serial: 0,
+            started: None,
             ready: false,
             dead: false,
             keep_alive_every: Duration::from_secs(8),
@@ -78,7 +83,7 @@ impl FtProtocol {
         }
     }
 
-    fn init_reply(&mut self, frame: Frame) -> Result<SessionInfo, Failure> {
+    fn init_reply(&mut self, frame: Frame, now: Instant) -> Result<SessionInfo, Failure> {
         let h = frame.header;
         let fail = Failure::Protocol;
         let plain = match (&self.cfg.rsa_key, self.cfg.encrypt) {
@@ -105,7 +110,7 @@ impl FtProtocol {
         let interval_s = s2c.keep_alive_interval.max(1);
         self.keep_alive_every = Duration::from_millis(interval_s as u64 * 800);
         self.ready = true;
-        self.next_keep_alive = Some(Instant::now() + self.keep_alive_every);
+        self.next_keep_alive = Some(now + self.keep_alive_every);
         Ok(SessionInfo {
             conn_id: s2c.conn_id,
             login_user_id: s2c.login_user_id,
@@ -128,11 +133,8 @@ impl FtProtocol {
 }
 
 impl Protocol for FtProtocol {
-    fn handshake_name(&self) -> &'static str {
-        "InitConnect"
-    }
-
-    fn start(&mut self, _now: Instant, out: &mut Outbox, serials: Serials<'_>) {
+    fn start(&mut self, now: Instant, out: &mut Outbox, serials: Serials<'_>) {
+        self.started = Some(now);
         let cfg = &self.cfg;
         let req = pb::init_connect::Request {
             c2s: pb::init_connect::C2s {
@@ -160,13 +162,13 @@ impl Protocol for FtProtocol {
         );
     }
 
-    fn handle_input(&mut self, data: &[u8]) {
+    fn handle_input(&mut self, data: &[u8], _now: Instant) {
         if !self.dead {
             self.reader.push(data);
         }
     }
 
-    fn poll_event(&mut self) -> Option<Event> {
+    fn poll_event(&mut self, now: Instant) -> Option<Event> {
         loop {
             if self.dead {
                 return None;
@@ -182,7 +184,7 @@ impl Protocol for FtProtocol {
             if !self.ready {
                 // Nothing but InitConnect's reply is expected before it.
                 if h.proto_id == proto_id::INIT_CONNECT && h.serial == self.init_serial {
-                    return Some(match self.init_reply(frame) {
+                    return Some(match self.init_reply(frame, now) {
                         Ok(info) => Event::Ready(info),
                         Err(f) => self.lose(f),
                     });
@@ -235,10 +237,10 @@ impl Protocol for FtProtocol {
         if !self.ready || self.dead || now < t {
             return;
         }
-        let time = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let since_start = self
+            .started
+            .map_or(0, |s| now.saturating_duration_since(s).as_secs());
+        let time = self.cfg.unix_time_at_start + since_start as i64;
         let body = pb::keep_alive::Request {
             c2s: pb::keep_alive::C2s { time },
         }
@@ -262,12 +264,6 @@ impl Protocol for FtProtocol {
         self.keep_alives.push_back((serial, now));
         self.next_keep_alive = Some(now + self.keep_alive_every);
     }
-
-    fn handshake_failure_hint(&self) -> Option<&'static str> {
-        self.cfg.encrypt.then_some(
-            "with encryption on this usually means OpenD's RSA key differs from ours (or OpenD has none)",
-        )
-    }
 }
 
 #[cfg(test)]
@@ -284,6 +280,7 @@ mod tests {
             encrypt: false,
             max_body_len: 1 << 20,
             keep_alive_reply_window: Duration::from_secs(12),
+            unix_time_at_start: 1_700_000_000,
         }
     }
 
@@ -330,9 +327,9 @@ mod tests {
         stream.extend(encode_frame(3222, 2, b"reply"));
         stream.extend(encode_frame(1003, 9, b"push"));
         for b in &stream {
-            p.handle_input(std::slice::from_ref(b));
+            p.handle_input(std::slice::from_ref(b), Instant::now());
         }
-        let Some(Event::Ready(info)) = p.poll_event() else {
+        let Some(Event::Ready(info)) = p.poll_event(Instant::now()) else {
             panic!("expected Ready")
         };
         assert_eq!(
@@ -340,7 +337,7 @@ mod tests {
             (42, 903, false)
         );
         assert!(matches!(
-            p.poll_event(),
+            p.poll_event(Instant::now()),
             Some(Event::Reply(Packet {
                 proto_id: 3222,
                 serial: 2,
@@ -348,10 +345,10 @@ mod tests {
             }))
         ));
         assert!(matches!(
-            p.poll_event(),
+            p.poll_event(Instant::now()),
             Some(Event::Push(Packet { proto_id: 1003, .. }))
         ));
-        assert!(p.poll_event().is_none());
+        assert!(p.poll_event(Instant::now()).is_none());
 
         // KeepAlive at 4/5 of the interval; its reply is swallowed.
         let due = p.next_timeout().expect("a KeepAlive is scheduled");
@@ -361,12 +358,12 @@ mod tests {
         r.push(out.unwritten());
         let ka = r.next_frame().unwrap().unwrap();
         assert_eq!(ka.header.proto_id, 1004);
-        p.handle_input(&encode_frame(1004, ka.header.serial, b""));
-        assert!(p.poll_event().is_none());
+        p.handle_input(&encode_frame(1004, ka.header.serial, b""), Instant::now());
+        assert!(p.poll_event(Instant::now()).is_none());
         // A 1004 reply that is not ours goes to the engine.
-        p.handle_input(&encode_frame(1004, 77, b""));
+        p.handle_input(&encode_frame(1004, 77, b""), Instant::now());
         assert!(matches!(
-            p.poll_event(),
+            p.poll_event(Instant::now()),
             Some(Event::Reply(Packet { serial: 77, .. }))
         ));
     }
@@ -382,17 +379,20 @@ mod tests {
         bad[20] ^= 1;
         stream.extend(bad);
         stream.extend(encode_frame(3222, 4, b"after"));
-        p.handle_input(&stream);
-        assert!(matches!(p.poll_event(), Some(Event::Ready(_))));
+        p.handle_input(&stream, Instant::now());
         assert!(matches!(
-            p.poll_event(),
+            p.poll_event(Instant::now()),
+            Some(Event::Ready(_))
+        ));
+        assert!(matches!(
+            p.poll_event(Instant::now()),
             Some(Event::Reply(Packet { serial: 2, .. }))
         ));
-        match p.poll_event() {
+        match p.poll_event(Instant::now()) {
             Some(Event::Lost(Failure::Protocol(why))) => assert!(why.contains("SHA-1"), "{why}"),
             other => panic!("expected Lost, got {other:?}"),
         }
-        assert!(p.poll_event().is_none());
+        assert!(p.poll_event(Instant::now()).is_none());
     }
 
     #[test]
@@ -406,7 +406,50 @@ mod tests {
             err_code: None,
             s2c: None,
         };
-        p.handle_input(&encode_frame(1001, 1, &rsp.encode_to_vec()));
-        assert!(matches!(p.poll_event(), Some(Event::Lost(Failure::Rejected(m))) if m == "no"));
+        p.handle_input(&encode_frame(1001, 1, &rsp.encode_to_vec()), Instant::now());
+        assert!(
+            matches!(p.poll_event(Instant::now()), Some(Event::Lost(Failure::Rejected(m))) if m == "no")
+        );
+    }
+
+    /// KeepAlive on a virtual clock: the first at 4/5 of OpenD's interval after the
+    /// reply, then every 4/5 of it, each carrying the session's Unix time.
+    #[test]
+    fn keep_alive_runs_on_the_time_it_is_given() {
+        let t0 = Instant::now();
+        let mut p = FtProtocol::new(cfg());
+        let mut out = Outbox::default();
+        let mut next = 0u32;
+        let mut serials = || {
+            next += 1;
+            next
+        };
+        p.start(t0, &mut out, &mut serials);
+        out.consume(out.pending());
+        assert_eq!(
+            p.next_timeout(),
+            None,
+            "no KeepAlive before InitConnect's reply"
+        );
+        let ready_at = t0 + Duration::from_secs(3);
+        p.handle_input(&init_ok(1, 10), ready_at);
+        assert!(matches!(p.poll_event(ready_at), Some(Event::Ready(_))));
+        let due = p.next_timeout().unwrap();
+        assert_eq!(due, ready_at + Duration::from_secs(8));
+        // Not yet: nothing is sent a millisecond early.
+        p.handle_timeout(due - Duration::from_millis(1), &mut out, &mut serials);
+        assert_eq!(out.pending(), 0);
+        for round in 1..=3u64 {
+            let now = ready_at + Duration::from_secs(8 * round);
+            assert_eq!(p.next_timeout(), Some(now));
+            p.handle_timeout(now, &mut out, &mut serials);
+            let mut r = FrameReader::new(1 << 20);
+            r.push(out.unwritten());
+            let f = r.next_frame().unwrap().unwrap();
+            assert_eq!(f.header.proto_id, 1004);
+            let req = pb::keep_alive::Request::decode(f.body.as_slice()).unwrap();
+            assert_eq!(req.c2s.time, 1_700_000_000 + 3 + 8 * round as i64);
+            out.consume(out.pending());
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The protocols, one per door, as sans-I/O state machines: bytes in; bytes, packets and
 //! timers out. Neither owns a socket, a thread or a clock; the engine's driver
 //! (`crate::engine`) feeds them what its transport read and the time, and hands what they
-//! queued in their [`Outbox`] to the transport.
+//! queued in their [`Outbox`] to the transport. A door (`crate::door`) builds them.
 //!
 //! - [`ft::FtProtocol`]: the TCP door (44-byte frames, SHA-1, InitConnect, RSA/AES,
 //!   KeepAlive);
@@ -92,19 +92,17 @@ pub(crate) enum Event {
 /// KeepAlive, the Init login), from the same counter as the user's requests.
 pub(crate) type Serials<'a> = &'a mut dyn FnMut() -> u32;
 
-/// One door's protocol.
+/// One door's protocol. Every entry point that can start a timer takes the time; none
+/// reads a clock.
 pub(crate) trait Protocol: Send {
-    /// The handshake's name, for messages ("InitConnect").
-    fn handshake_name(&self) -> &'static str;
-
     /// Queues the handshake. Called once, when the transport is up.
     fn start(&mut self, now: Instant, out: &mut Outbox, serials: Serials<'_>);
 
     /// Bytes from the transport: the next piece of a stream, or one whole message.
-    fn handle_input(&mut self, data: &[u8]);
+    fn handle_input(&mut self, data: &[u8], now: Instant);
 
     /// The next event the input produced; [`Event::Lost`] is the last one.
-    fn poll_event(&mut self) -> Option<Event>;
+    fn poll_event(&mut self, now: Instant) -> Option<Event>;
 
     /// Queues a request (after [`Event::Ready`]).
     fn send(&mut self, proto_id: u32, serial: u32, body: &[u8], out: &mut Outbox);
@@ -114,12 +112,6 @@ pub(crate) trait Protocol: Send {
 
     /// Liveness traffic that is due (KeepAlive, WebSocket ping).
     fn handle_timeout(&mut self, now: Instant, out: &mut Outbox, serials: Serials<'_>);
-
-    /// A hint added when the link closes during the handshake (e.g. "the RSA keys may
-    /// differ").
-    fn handshake_failure_hint(&self) -> Option<&'static str> {
-        None
-    }
 }
 
 /// Bytes on their way out, owned by the transport and filled by the protocol: one

@@ -132,10 +132,6 @@ fn peer_failure(error: i32) -> (PeerFailure, &'static str) {
 }
 
 impl Protocol for WsProtocol {
-    fn handshake_name(&self) -> &'static str {
-        "the WebSocket login"
-    }
-
     fn start(&mut self, _now: Instant, out: &mut Outbox, serials: Serials<'_>) {
         let req = pb::init_web_socket::Request {
             c2s: Some(pb::init_web_socket::C2s {
@@ -163,7 +159,7 @@ impl Protocol for WsProtocol {
         out.end_message();
     }
 
-    fn handle_input(&mut self, msg: &[u8]) {
+    fn handle_input(&mut self, msg: &[u8], now: Instant) {
         if self.dead {
             return;
         }
@@ -184,7 +180,7 @@ impl Protocol for WsProtocol {
                 match self.login_reply(&h, body) {
                     Ok(info) => {
                         self.ready = true;
-                        self.next_ping = Some(Instant::now() + self.cfg.ping_every);
+                        self.next_ping = Some(now + self.cfg.ping_every);
                         self.events.push_back(Event::Ready(info));
                     }
                     Err(f) => self.lose(f),
@@ -221,7 +217,7 @@ impl Protocol for WsProtocol {
         });
     }
 
-    fn poll_event(&mut self) -> Option<Event> {
+    fn poll_event(&mut self, _now: Instant) -> Option<Event> {
         self.events.pop_front()
     }
 
@@ -303,8 +299,8 @@ mod tests {
                 .is_none()
         );
 
-        p.handle_input(&reply(cmd::INIT, 5, 7, "bad key", b""));
-        match p.poll_event() {
+        p.handle_input(&reply(cmd::INIT, 5, 7, "bad key", b""), Instant::now());
+        match p.poll_event(Instant::now()) {
             Some(Event::Lost(Failure::Rejected(m))) => {
                 assert!(m.contains("bad key") && m.contains("error 7"), "{m}")
             }
@@ -317,11 +313,11 @@ mod tests {
         let mut p = proto(None);
         let mut out = Outbox::default();
         p.start(Instant::now(), &mut out, &mut || 1);
-        p.handle_input(&reply(3222, 1, 0, "", b"too early"));
-        assert!(p.poll_event().is_none());
-        p.handle_input(&login_ok(1));
+        p.handle_input(&reply(3222, 1, 0, "", b"too early"), Instant::now());
+        assert!(p.poll_event(Instant::now()).is_none());
+        p.handle_input(&login_ok(1), Instant::now());
         assert!(matches!(
-            p.poll_event(),
+            p.poll_event(Instant::now()),
             Some(Event::Ready(SessionInfo { conn_id: 99, .. }))
         ));
 
@@ -330,25 +326,28 @@ mod tests {
         let (h, _) = ws::decode_request(out.next_message().unwrap()).unwrap();
         assert_eq!(h.section, 2);
 
-        p.handle_input(&reply(3222, 2, 0, "", b"ok"));
-        p.handle_input(&reply(3222, 3, 1, "", b""));
-        p.handle_input(&reply(3222, 4, 3, "gone", b""));
-        p.handle_input(&reply(1003, 0, 0, "", b"push"));
-        p.handle_input(&reply(cmd::OPEND_DISCONNECTED, 0, 0, "", b""));
-        p.handle_input(&reply(3222, 5, 0, "", b"after the end"));
+        p.handle_input(&reply(3222, 2, 0, "", b"ok"), Instant::now());
+        p.handle_input(&reply(3222, 3, 1, "", b""), Instant::now());
+        p.handle_input(&reply(3222, 4, 3, "gone", b""), Instant::now());
+        p.handle_input(&reply(1003, 0, 0, "", b"push"), Instant::now());
+        p.handle_input(
+            &reply(cmd::OPEND_DISCONNECTED, 0, 0, "", b""),
+            Instant::now(),
+        );
+        p.handle_input(&reply(3222, 5, 0, "", b"after the end"), Instant::now());
         assert!(matches!(
-            p.poll_event(),
+            p.poll_event(Instant::now()),
             Some(Event::Reply(Packet { serial: 2, .. }))
         ));
         assert!(matches!(
-            p.poll_event(),
+            p.poll_event(Instant::now()),
             Some(Event::Failed {
                 serial: 3,
                 kind: PeerFailure::Timeout,
                 ..
             })
         ));
-        match p.poll_event() {
+        match p.poll_event(Instant::now()) {
             Some(Event::Failed {
                 serial: 4,
                 kind: PeerFailure::Disconnected,
@@ -360,14 +359,14 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            p.poll_event(),
+            p.poll_event(Instant::now()),
             Some(Event::Push(Packet { proto_id: 1003, .. }))
         ));
         assert!(matches!(
-            p.poll_event(),
+            p.poll_event(Instant::now()),
             Some(Event::Lost(Failure::Ended(_)))
         ));
-        assert!(p.poll_event().is_none());
+        assert!(p.poll_event(Instant::now()).is_none());
     }
 
     #[test]
@@ -376,8 +375,8 @@ mod tests {
         let mut out = Outbox::default();
         p.start(Instant::now(), &mut out, &mut || 1);
         assert!(p.next_timeout().is_none());
-        p.handle_input(&login_ok(1));
-        let _ = p.poll_event();
+        p.handle_input(&login_ok(1), Instant::now());
+        let _ = p.poll_event(Instant::now());
         let t = p.next_timeout().unwrap();
         p.handle_timeout(t, &mut out, &mut || 0);
         assert_eq!(out.take_pings(), 1);
@@ -389,9 +388,9 @@ mod tests {
         let mut p = proto(None);
         let mut out = Outbox::default();
         p.start(Instant::now(), &mut out, &mut || 1);
-        p.handle_input(b"hello");
+        p.handle_input(b"hello", Instant::now());
         assert!(matches!(
-            p.poll_event(),
+            p.poll_event(Instant::now()),
             Some(Event::Lost(Failure::Protocol(_)))
         ));
     }

@@ -18,7 +18,7 @@
 use super::Qot;
 use crate::crypto::{CryptoError, RsaKey};
 use crate::engine::{self, ConnectError, Events, Options, Quota, RateLimitMode, Reply, State};
-use crate::engine::{TlsError, TlsRoots, TransportKind, WebSocketKey};
+use crate::engine::{TlsError, TlsRoots, WebSocketKey};
 use crate::qot::QotError;
 use parking_lot::Mutex;
 use std::fmt;
@@ -34,7 +34,9 @@ pub enum SecondConnect {
     Replace,
 }
 
-/// Which of OpenD's doors a connect goes through, with that door's own settings.
+/// Which of OpenD's doors a connect goes through, with the settings a connect call
+/// names. The slot completes it with the keys it holds (the RSA key, the CA roots) into
+/// the engine's [`crate::door::Door`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Door {
     /// The TCP API port; `encrypt` asks for RSA + AES (needs the RSA key).
@@ -84,6 +86,28 @@ pub enum WaitError {
     InCallback,
 }
 
+/// Keys a connect's door takes from the slot.
+#[derive(Clone, Default)]
+struct Keys {
+    rsa_key: Option<RsaKey>,
+    tls_roots: Option<TlsRoots>,
+}
+
+impl Keys {
+    fn from_door(door: &engine::Door) -> Keys {
+        match door {
+            engine::Door::Tcp { rsa_key, .. } => Keys {
+                rsa_key: rsa_key.clone(),
+                tls_roots: None,
+            },
+            engine::Door::WebSocket { tls_roots, .. } => Keys {
+                rsa_key: None,
+                tls_roots: tls_roots.clone(),
+            },
+        }
+    }
+}
+
 /// A millisecond setting: 0 means "the default".
 fn ms(v: u64) -> Option<Duration> {
     (v != 0).then(|| Duration::from_millis(v))
@@ -92,6 +116,9 @@ fn ms(v: u64) -> Option<Duration> {
 /// A reusable connection (see the module documentation).
 pub struct QotSlot {
     options: Mutex<Options>,
+    /// The TCP door's RSA key and the WebSocket door's extra CA roots, kept until a
+    /// connect picks its door.
+    keys: Mutex<Keys>,
     current: Mutex<Option<Arc<Qot>>>,
     second_connect: SecondConnect,
 }
@@ -109,6 +136,7 @@ impl QotSlot {
     /// A slot that connects with `options` (as changed by the setters).
     pub fn new(options: Options, second_connect: SecondConnect) -> QotSlot {
         QotSlot {
+            keys: Mutex::new(Keys::from_door(&options.door)),
             options: Mutex::new(options),
             current: Mutex::new(None),
             second_connect,
@@ -146,7 +174,7 @@ impl QotSlot {
         } else {
             Some(RsaKey::from_pem(pem).map_err(ConfigError::BadRsaKey)?)
         };
-        self.configure(|o| o.rsa_key = key);
+        self.set_rsa_key(key);
         Ok(())
     }
 
@@ -158,8 +186,18 @@ impl QotSlot {
         } else {
             Some(TlsRoots::from_pem_file(path).map_err(ConfigError::BadCaFile)?)
         };
-        self.configure(|o| o.tls_roots = roots);
+        self.keys.lock().tls_roots = roots;
         Ok(())
+    }
+
+    /// Sets or clears the RSA private key shared with OpenD (already parsed).
+    pub fn set_rsa_key(&self, key: Option<RsaKey>) {
+        self.keys.lock().rsa_key = key;
+    }
+
+    /// The RSA private key the TCP door's next connect uses.
+    pub fn rsa_key(&self) -> Option<RsaKey> {
+        self.keys.lock().rsa_key.clone()
     }
 
     /// The per-request timeout (and InitConnect's); 0 restores 12 s.
@@ -240,21 +278,18 @@ impl QotSlot {
         events: impl Events,
     ) -> Result<Arc<Qot>, ConnectError> {
         let mut options = self.options();
-        match door {
-            Door::Tcp { encrypt } => {
-                options.transport = TransportKind::Tcp;
-                options.encrypt = encrypt;
-            }
-            Door::WebSocket { tls, key } => {
-                options.transport = if tls {
-                    TransportKind::WebSocketTls
-                } else {
-                    TransportKind::WebSocket
-                };
-                options.encrypt = false;
-                options.websocket_key = key.filter(|k| !k.is_empty()).map(WebSocketKey::new);
-            }
-        }
+        let keys = self.keys.lock().clone();
+        options.door = match door {
+            Door::Tcp { encrypt } => engine::Door::Tcp {
+                encrypt,
+                rsa_key: keys.rsa_key,
+            },
+            Door::WebSocket { tls, key } => engine::Door::WebSocket {
+                tls,
+                key: key.filter(|k| !k.is_empty()).map(WebSocketKey::new),
+                tls_roots: keys.tls_roots,
+            },
+        };
         // An ended connection is forgotten by any connect, even one whose arguments are
         // then refused (the object reads as never connected).
         let ended = {
@@ -392,7 +427,7 @@ mod tests {
             Err(ConfigError::BadRsaKey(_))
         ));
         s.set_rsa_private_key("  \n").unwrap();
-        assert!(s.options().rsa_key.is_none());
+        assert!(s.rsa_key().is_none());
         s.set_silence_timeout_ms(0);
         assert_eq!(s.options().silence_timeout, None);
         assert!(matches!(

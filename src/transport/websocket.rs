@@ -3,12 +3,11 @@
 //! message received goes to the protocol whole. Pings asked for by the protocol go out
 //! as WebSocket pings; pings and pongs received count as activity.
 
-use super::{Broken, Opening, ReadStatus, Transport, TransportConfig, TransportKind, tls};
-use crate::protocol::{Outbox, Protocol};
+use super::{Broken, Opening, ReadStatus, TlsRoots, Transport, tls};
+use crate::protocol::Outbox;
+use mio::net::TcpStream;
 use rustls::{ClientConnection, StreamOwned};
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
-use std::os::fd::{AsRawFd, RawFd};
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Bytes, Message, WebSocket};
 
@@ -70,23 +69,22 @@ struct WsOpening {
     state: Option<Handshake>,
     /// Sec-WebSocket-Key, to check the server's Sec-WebSocket-Accept.
     key: String,
-    fd: RawFd,
     config: WebSocketConfig,
     tls: bool,
     peer: String,
 }
 
-/// Starts the TLS (for `wss://`) and WebSocket handshakes over a connected socket.
+/// Starts the TLS (for `wss://`, when `tls` holds the extra roots, if any) and WebSocket
+/// handshakes over a connected socket. `max_packet_len` bounds a message.
 pub(crate) fn open(
-    cfg: &TransportConfig,
     sock: TcpStream,
     host: &str,
     port: u16,
+    max_packet_len: usize,
+    tls: Option<Option<&TlsRoots>>,
 ) -> Result<Box<dyn Opening>, String> {
-    let fd = sock.as_raw_fd();
-    let tls = cfg.kind == TransportKind::WebSocketTls;
-    let stream = if tls {
-        let config = tls::client_config(cfg.tls_roots.as_ref())?;
+    let stream = if let Some(roots) = tls {
+        let config = tls::client_config(roots)?;
         let conn = ClientConnection::new(config, tls::server_name(host)?)
             .map_err(|e| format!("TLS setup failed: {e}"))?;
         Stream::Tls(Box::new(StreamOwned::new(conn, sock)))
@@ -99,8 +97,8 @@ pub(crate) fn open(
         host.to_owned()
     };
     let config = WebSocketConfig::default()
-        .max_message_size(Some(cfg.max_packet_len))
-        .max_frame_size(Some(cfg.max_packet_len));
+        .max_message_size(Some(max_packet_len))
+        .max_frame_size(Some(max_packet_len));
     let key = tungstenite::handshake::client::generate_key();
     let request = format!(
         "GET / HTTP/1.1\r\nHost: {url_host}:{port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
@@ -113,9 +111,8 @@ pub(crate) fn open(
             written: 0,
         }),
         key,
-        fd,
         config,
-        tls,
+        tls: tls.is_some(),
         peer: format!("{host}:{port}"),
     }))
 }
@@ -177,18 +174,6 @@ impl WsOpening {
 }
 
 impl Opening for WsOpening {
-    fn fd(&self) -> RawFd {
-        self.fd
-    }
-
-    fn wants_write(&self) -> bool {
-        match &self.state {
-            Some(Handshake::Request { .. }) => true,
-            Some(Handshake::Response { stream, .. }) => stream.tls_wants_write(),
-            None => false,
-        }
-    }
-
     fn step(&mut self) -> Result<Option<Box<dyn Transport>>, String> {
         loop {
             let state = self
@@ -264,7 +249,6 @@ impl Opening for WsOpening {
                                     ws,
                                     out: Outbox::default(),
                                     needs_flush: false,
-                                    fd: self.fd,
                                 })));
                             }
                             self.state = Some(Handshake::Response { stream, buf });
@@ -291,7 +275,6 @@ pub(crate) struct WsTransport {
     out: Outbox,
     /// tungstenite holds bytes the socket has not taken yet.
     needs_flush: bool,
-    fd: RawFd,
 }
 
 /// Most messages handed to the protocol per read, so sends get their turn.
@@ -332,19 +315,15 @@ fn broken(e: tungstenite::Error, send: bool) -> Broken {
 }
 
 impl Transport for WsTransport {
-    fn fd(&self) -> RawFd {
-        self.fd
-    }
-
     fn outbox(&mut self) -> &mut Outbox {
         &mut self.out
     }
 
-    fn wants_write(&self) -> bool {
-        self.needs_flush || self.out.next_message().is_some() || self.ws.get_ref().tls_wants_write()
-    }
-
     fn flush(&mut self) -> Result<(), Broken> {
+        // TLS records of its own (an alert, a key update) rustls wants to send.
+        if self.ws.get_ref().tls_wants_write() {
+            self.needs_flush = true;
+        }
         // What tungstenite already holds goes first: while the socket takes nothing, no
         // more is handed over, so its buffer stays bounded and the outbox counts the rest.
         if self.needs_flush {
@@ -388,18 +367,18 @@ impl Transport for WsTransport {
         Ok(())
     }
 
-    fn read(&mut self, proto: &mut dyn Protocol) -> Result<ReadStatus, Broken> {
+    fn read(&mut self, sink: &mut dyn FnMut(&[u8])) -> Result<ReadStatus, Broken> {
         let mut status = ReadStatus::default();
         for _ in 0..MESSAGES_PER_READ {
             match self.ws.read() {
                 Ok(Message::Binary(b)) => {
                     status.activity = true;
-                    proto.handle_input(&b);
+                    sink(&b);
                 }
                 // OpenD sends binary frames only; the protocol says why this is not one.
                 Ok(Message::Text(t)) => {
                     status.activity = true;
-                    proto.handle_input(t.as_bytes());
+                    sink(t.as_bytes());
                 }
                 Ok(Message::Ping(_)) => {
                     // tungstenite has queued the pong; it goes out with the next flush.

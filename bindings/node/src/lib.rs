@@ -469,29 +469,13 @@ impl NativeQot {
     }
 
     /// Ends the connection: pending requests get -200 (delivered to JavaScript after this
-    /// returns), then the disconnect and the final state. Idempotent. Never waits long:
-    /// while (re)connecting the close happens on a thread of its own.
+    /// returns), then the disconnect and the final state. Idempotent. Never waits long: the
+    /// library's I/O thread never blocks, not in DNS nor in a TCP connect, so a close is
+    /// taken at once in every phase.
     #[napi]
     pub fn close(&self) {
-        let Some(q) = self.slot.current() else {
-            return;
-        };
-        match q.connection().state() {
-            // The I/O thread may be inside a blocking TCP connect (up to the connect
-            // timeout, 10 s) or a DNS lookup: end it from a thread of its own rather than
-            // hold the event loop meanwhile. Its outcomes and the final state still come
-            // through the connection's thread-safe function, which keeps the process alive
-            // until then.
-            State::Connecting | State::Reconnecting => {
-                let q2 = q.clone();
-                let spawned = std::thread::Builder::new()
-                    .name("ftapi-node-close".into())
-                    .spawn(move || q2.close());
-                if spawned.is_err() {
-                    q.close();
-                }
-            }
-            _ => q.close(),
+        if let Some(q) = self.slot.current() {
+            q.close();
         }
     }
 
