@@ -217,7 +217,9 @@ int main(int argc, char **argv) {
         struct conn *c = &g_c[i];
         c->index = i;
         c->mode = (enum mode)(i % M_COUNT);
-        c->max_serial = attempts_per_conn + 8;
+        /* Serials also go to InitConnect and to a KeepAlive every 8 s, for as long as the
+         * run may last (the watchdog's time: a slow valgrind run on a busy machine). */
+        c->max_serial = attempts_per_conn + 8 + g_watchdog / 8;
         c->outcome = calloc((size_t)c->max_serial, sizeof *c->outcome);
         c->accepted = calloc((size_t)c->max_serial, sizeof *c->accepted);
         CHECK(c->outcome && c->accepted);
