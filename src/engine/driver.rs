@@ -183,11 +183,11 @@ impl Driver {
             if self.core.is_done() {
                 return;
             }
+            let next = self.next_timer();
             let timeout = if self.input_pending {
                 Some(Duration::ZERO)
             } else {
-                self.next_timer()
-                    .map(|t| t.saturating_duration_since(Instant::now()))
+                next.map(|t| t.saturating_duration_since(Instant::now()))
             };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
@@ -197,7 +197,7 @@ impl Driver {
                 }
                 continue;
             }
-            let mut socket = false;
+            let (mut socket, mut woken) = (false, false);
             for ev in events.iter() {
                 if ev.token() == WAKER {
                     // Before the queue is drained, so a send after this wakes us again.
@@ -205,6 +205,7 @@ impl Driver {
                         .shared
                         .wake_pending
                         .store(false, Ordering::Release);
+                    woken = true;
                 } else if Some(ev.token()) == self.link.token() {
                     socket = true;
                     if ev.is_read_closed() || ev.is_error() {
@@ -212,13 +213,20 @@ impl Driver {
                     }
                 }
             }
-            self.drain_commands();
-            self.run_actions();
+            // A close that woke us is taken before the socket is read.
+            if woken {
+                self.drain_commands();
+                self.run_actions();
+            }
             if socket || self.input_pending {
                 self.on_socket();
             }
             self.check_resolver();
-            self.run_timers();
+            // The timers as they stood before the wait: one added since is in the future,
+            // or the next round's wait does not sleep.
+            if next.is_some() {
+                self.run_timers();
+            }
         }
     }
 
