@@ -14,7 +14,30 @@ use tungstenite::{Bytes, Message, WebSocket};
 /// The byte stream under the WebSocket.
 pub(crate) enum Stream {
     Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+    Tls(Box<StreamOwned<ClientConnection, NoSigPipe>>),
+}
+
+/// The socket under TLS, written one buffer at a time. rustls hands its records over with
+/// `write_vectored`, which a TCP stream turns into `writev`; unlike the `send(..,
+/// MSG_NOSIGNAL)` behind `write`, `writev` to a socket the peer has reset raises SIGPIPE,
+/// whose default action ends a C program (and nothing in the C ABI asks the program to
+/// ignore it). Without a `write_vectored` of its own, each buffer goes through `write`.
+pub(crate) struct NoSigPipe(TcpStream);
+
+impl Read for NoSigPipe {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Write for NoSigPipe {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 impl Read for Stream {
@@ -87,7 +110,7 @@ pub(crate) fn open(
         let config = tls::client_config(roots)?;
         let conn = ClientConnection::new(config, tls::server_name(host)?)
             .map_err(|e| format!("TLS setup failed: {e}"))?;
-        Stream::Tls(Box::new(StreamOwned::new(conn, sock)))
+        Stream::Tls(Box::new(StreamOwned::new(conn, NoSigPipe(sock))))
     } else {
         Stream::Plain(sock)
     };
