@@ -59,6 +59,8 @@ suites=(
   "LimiterTest|--rate-limit off"
   "FeaturesTest|--rate-limit off"
   "RawAndPushTest|--notify-on 3222 --rate-limit off"
+  # Makes its own never-answering listener; the simulator is not used.
+  "CloseDuringConnectTest|--rate-limit off"
 )
 # FeaturesTest starts its own simulators (restarts on the same port) and an encrypted one.
 export OPEND_SIM
