@@ -18,6 +18,8 @@
 pub mod crypto;
 pub mod engine;
 pub mod ffi;
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "java")]
 mod jni;
 pub mod limiter;
