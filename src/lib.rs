@@ -21,6 +21,8 @@ pub mod crypto;
 pub mod door;
 pub mod engine;
 pub mod ffi;
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "java")]
 mod jni;
 pub mod limiter;
