@@ -100,6 +100,8 @@ pub struct WsSession {
     proto: WsProtocol,
     out: Outbox,
     next_serial: u32,
+    /// The session's clock: set at the start, moved on by [`timeout`](Self::timeout).
+    now: Instant,
 }
 
 impl WsSession {
@@ -116,9 +118,10 @@ impl WsSession {
             }),
             out: Outbox::default(),
             next_serial: first_serial,
+            now: Instant::now(),
         };
         let serial = &mut s.next_serial;
-        s.proto.start(Instant::now(), &mut s.out, &mut || {
+        s.proto.start(s.now, &mut s.out, &mut || {
             let v = *serial;
             *serial = serial.wrapping_add(1);
             v
@@ -134,12 +137,12 @@ impl WsSession {
 
     /// One WebSocket message from the server.
     pub fn input(&mut self, msg: &[u8]) {
-        self.proto.handle_input(msg);
+        self.proto.handle_input(msg, self.now);
     }
 
     /// The next event, if any.
     pub fn poll(&mut self) -> Option<WsEvent> {
-        self.proto.poll_event().map(WsEvent::from)
+        self.proto.poll_event(self.now).map(WsEvent::from)
     }
 
     /// Sends a request; returns the messages it queued.
@@ -156,6 +159,7 @@ impl WsSession {
     /// Runs the protocol's timer at `now`: the messages it queued and the pings it asked
     /// for.
     pub fn timeout(&mut self, now: Instant) -> (Vec<Vec<u8>>, u32) {
+        self.now = self.now.max(now);
         let serial = &mut self.next_serial;
         self.proto.handle_timeout(now, &mut self.out, &mut || {
             let v = *serial;
