@@ -80,15 +80,7 @@ KEY="$KEYS/key.pem"; KEY2="$KEYS/key2.pem"
 [ -s "$KEY2" ] || openssl genrsa -traditional -out "$KEY2" 1024 2>/dev/null
 # For wss://: a CA and a certificate it signs for 127.0.0.1 and localhost.
 TLS_CA="$KEYS/ca.pem"; TLS_CERT="$KEYS/server.pem"; TLS_KEY="$KEYS/server.key"
-if [ ! -s "$TLS_CERT" ]; then
-  ( cd "$KEYS" &&
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=ftapi C suite CA" -keyout ca.key -out ca.pem \
-      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
-    openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out server.csr &&
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >ext.cnf &&
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext.cnf -out server.pem
-  ) >/dev/null 2>&1 || bad "test certificates"
-fi
+"$ROOT/tests/c/make-test-certs.sh" "$KEYS" || bad "test certificates"
 
 # case name | simulator flags | extra environment
 CASES=(
