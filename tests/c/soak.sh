@@ -63,17 +63,17 @@ run() { # name door secs rss-limit command...
 # first minutes whatever the library does (60 s runs: +368 to +1 104 KiB, while massif saw
 # the heap flat); with 2 it measured -32 to +672 KiB. `make soak` keeps glibc's default.
 VG=(valgrind -q --error-exitcode=1 --leak-check=full)
-{ run plain tcp "$SECS" 1024 env MALLOC_ARENA_MAX=2 "$OUT/soak"
+{ run tcp-plain tcp "$SECS" 1024 env MALLOC_ARENA_MAX=2 "$OUT/soak"
   run ws-plain ws "$WS_SECS" 1024 env MALLOC_ARENA_MAX=2 "$OUT/soak"
   run wss-plain wss "$WS_SECS" 1024 env MALLOC_ARENA_MAX=2 "$OUT/soak"; } &
-{ run asan tcp "$ASAN_SECS" -1 "$OUT/soak_asan"
-  run valgrind tcp "$VG_SECS" -1 "${VG[@]}" "$OUT/soak"
+{ run tcp-asan tcp "$ASAN_SECS" -1 "$OUT/soak_asan"
+  run tcp-valgrind tcp "$VG_SECS" -1 "${VG[@]}" "$OUT/soak"
   run ws-asan ws "$WS_ASAN_SECS" -1 "$OUT/soak_asan"
   run ws-valgrind ws "$VG_SECS" -1 "${VG[@]}" "$OUT/soak"
   run wss-asan wss "$WS_ASAN_SECS" -1 "$OUT/soak_asan"; } &
 wait
 
-for name in plain asan valgrind ws-plain ws-asan ws-valgrind wss-plain wss-asan; do
+for name in tcp-plain tcp-asan tcp-valgrind ws-plain ws-asan ws-valgrind wss-plain wss-asan; do
   [ -f "$OUT/$name.rc" ] || continue
   log="$OUT/$name.log"; rc=$(cat "$OUT/$name.rc"); last=$(tail -1 "$log")
   why=""
