@@ -791,7 +791,7 @@ int main(int argc, char **argv) {
      * first moment like that from the end of the warm-up, and from the end of the load,
      * which then goes on without restarts). While OpenD is down the connections' buffers
      * are freed: over the WebSocket door, whose buffers malloc maps and unmaps, VmRSS
-     * then drops by 2-3 MiB, so a sample taken in a restart's gap would not compare. */
+     * then drops by 1-3 MiB, so a sample taken in a restart's gap would not compare. */
     long warm_ms = g_secs * 200L;
     if (warm_ms < 20000) warm_ms = g_secs * 500L < 20000 ? g_secs * 500L : 20000;
     long t_load = now_ms(), t_end = t_load + g_secs * 1000L, t_warm = t_load + warm_ms;
