@@ -79,21 +79,55 @@ install: build
 clean:
 	$(CARGO) clean
 
+# Which door of OpenD `make stress` and `make soak` use: tcp (the API port), ws (the
+# WebSocket port, ws://) or wss (the WebSocket port over TLS, with a CA and a certificate
+# that tests/c/make-test-certs.sh makes in target/c-tests/certs-TARGET). E.g.
+# `make stress DOOR=ws`, `make soak DOOR=wss SOAK_SECS=600`.
+DOOR ?= tcp
+CERTS = $(ROOT)/target/c-tests/certs-$@
+DOOR_KEY := door-key
+ifeq ($(DOOR),tcp)
+DOOR_SIM :=
+DOOR_PORT := {port}
+else ifeq ($(DOOR),ws)
+DOOR_SIM := --ws-port 0 --ws-key $(DOOR_KEY)
+DOOR_PORT := {ws_port}
+else ifeq ($(DOOR),wss)
+DOOR_SIM = --ws-port 0 --ws-key $(DOOR_KEY) --ws-tls-cert $(CERTS)/server.pem --ws-tls-key $(CERTS)/server.key
+DOOR_PORT := {ws_port}
+else
+$(error DOOR must be tcp, ws or wss, not "$(DOOR)")
+endif
+# The certificates for a wss:// run (kept while less than a day old: a soak restarting its
+# simulator reads them again and again).
+DOOR_CERTS = $(if $(filter wss,$(DOOR)),tests/c/make-test-certs.sh $(CERTS),true)
+
 # The full stress run (tests/c/stress.c): 64 connections x 4 sender threads x 1000 requests
-# per thread, random closes and frees; figures in docs/RELIABILITY.md. SEED=N repeats a run.
+# per thread, random closes and frees; figures in docs/RELIABILITY.md. SEED=N repeats a run;
+# DOOR=ws|wss runs it over the WebSocket door.
 stress: build
 	@mkdir -p $(ROOT)/target/c-tests
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude tests/c/stress.c -o $(ROOT)/target/c-tests/stress_full \
 	    -L$(REL) -lftapi -Wl,-rpath,$(REL) -lpthread
-	FTAPI_RATE_LIMIT=off $(SIM) --port 0 --rate-limit off -- $(ROOT)/target/c-tests/stress_full 127.0.0.1 {port} 64 4 1000 180 $(SEED)
+	@$(DOOR_CERTS)
+	FTAPI_RATE_LIMIT=off FTAPI_TEST_DOOR=$(DOOR) FTAPI_TEST_WS_KEY=$(DOOR_KEY) FTAPI_TEST_CA=$(CERTS)/ca.pem \
+	    $(SIM) --port 0 --rate-limit off $(DOOR_SIM) -- $(ROOT)/target/c-tests/stress_full 127.0.0.1 $(DOOR_PORT) 64 4 1000 180 $(SEED)
 
 # The soak (tests/c/soak.c): 32 auto-reconnecting connections, connect/close churn and
 # requests from 4 threads for SOAK_SECS seconds (default 600), against an opend-sim killed and
 # restarted every 1-5 s; checks outcomes, RSS, fds, threads; figures in docs/RELIABILITY.md.
-# `make test` runs 60 s of it (tests/c/soak.sh). SEED=N repeats a run.
+# DOOR=ws|wss runs it over the WebSocket door. `make test` runs 40 s over the API port and
+# 35 s over ws:// and wss:// each, beside short ASan+UBSan and valgrind runs
+# (tests/c/soak.sh). SEED=N repeats a run. Over wss:// SIGPIPE is counted instead of ending
+# the run (SOAK_SIGPIPE=count, reported as sigpipe=N) until the library stops raising it
+# (docs/RELIABILITY.md, "Library bugs found", 7); SOAK_SIGPIPE= makes it fatal again.
 SOAK_SECS ?= 600
+SOAK_SIGPIPE ?= $(if $(filter wss,$(DOOR)),count)
 soak: build
 	@mkdir -p $(ROOT)/target/c-tests
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude tests/c/soak.c -o $(ROOT)/target/c-tests/soak \
 	    -L$(REL) -lftapi -Wl,-rpath,$(REL) -lpthread
-	FTAPI_RATE_LIMIT=off $(ROOT)/target/c-tests/soak $(SOAK_SECS) "$(SEED)"
+	@$(DOOR_CERTS)
+	FTAPI_RATE_LIMIT=off SOAK_DOOR=$(DOOR) SOAK_SIGPIPE=$(SOAK_SIGPIPE) SOAK_TLS_CA=$(CERTS)/ca.pem \
+	    SOAK_TLS_CERT=$(CERTS)/server.pem SOAK_TLS_KEY=$(CERTS)/server.key \
+	    $(ROOT)/target/c-tests/soak $(SOAK_SECS) "$(SEED)"

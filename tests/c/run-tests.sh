@@ -4,10 +4,12 @@
 # Also: the header compiles alone as C99 and C++11 with warnings as errors, and the C
 # examples print the watchlist. Then the reliability suite (docs/RELIABILITY.md): the fault
 # matrix (fault_matrix.c, one opend-sim fault switch per case), the hostile-input table
-# (abi_table.c) and a small stress run (stress.c; `make stress` runs the full size), each
-# dynamic, static, ASan+UBSan and valgrind; the official native channel (channel.c, linked
-# with -lFTAPIChannel, FTAPIChannel.h alone as C99/C11/C++11) the same four ways. Cases known to fail because of a library bug
-# run LAST (KNOWN_BUG_CASES) and keep the suite red until fixed.
+# (abi_table.c), each dynamic, static, ASan+UBSan and valgrind, and the stress run
+# (stress.c: full size under ASan over the TCP port, ws:// and wss://, small under
+# valgrind; `make stress DOOR=..` runs the full size without a sanitizer); the official
+# native channel (channel.c, linked with -lFTAPIChannel, FTAPIChannel.h alone as
+# C99/C11/C++11) the same four ways. Cases known to fail because of a library bug run LAST
+# (KNOWN_BUG_CASES) and keep the suite red until fixed.
 # Ends with "N passed, N failed".
 # Many requests per test: the client-side rate limiter (10 per 30 s for 3222 by default)
 # starts off here unless the caller says otherwise; its own tests set it explicitly.
@@ -80,15 +82,7 @@ KEY="$KEYS/key.pem"; KEY2="$KEYS/key2.pem"
 [ -s "$KEY2" ] || openssl genrsa -traditional -out "$KEY2" 1024 2>/dev/null
 # For wss://: a CA and a certificate it signs for 127.0.0.1 and localhost.
 TLS_CA="$KEYS/ca.pem"; TLS_CERT="$KEYS/server.pem"; TLS_KEY="$KEYS/server.key"
-if [ ! -s "$TLS_CERT" ]; then
-  ( cd "$KEYS" &&
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=ftapi C suite CA" -keyout ca.key -out ca.pem \
-      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
-    openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out server.csr &&
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >ext.cnf &&
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext.cnf -out server.pem
-  ) >/dev/null 2>&1 || bad "test certificates"
-fi
+"$ROOT/tests/c/make-test-certs.sh" "$KEYS" || bad "test certificates"
 
 # case name | simulator flags | extra environment
 CASES=(
@@ -330,14 +324,21 @@ KEY2048="$KEYS/key2048.pem"
 four_ways abi_table "--rate-limit off" abi_table 127.0.0.1 '{port}' "$KEY2048"
 
 # Stress: CONNS THREADS REQS WATCHDOG_S SEED. ASan runs the full size (64 x 4 x 1000, about
-# 1 s); valgrind serialises threads, so it runs 32 x 4 x 250 (about 7 s).
+# 1 s); valgrind serialises threads, so it runs 32 x 4 x 250 (about 7 s). The full size
+# also runs under ASan over the WebSocket door, ws:// and wss:// (1-3 s each, beside the
+# valgrind run); `make stress DOOR=ws|wss` runs them without a sanitizer.
 SEED=${FTAPI_STRESS_SEED:-$RANDOM}
 rm -f "$OUT"/res-*-stress
 run_one "asan-stress" "--rate-limit off" -- "$OUT/stress_asan" 127.0.0.1 '{port}' 64 4 1000 100 "$SEED" &
 run_one "valgrind-stress" "--rate-limit off" -- "${VG[@]}" "$OUT/stress_dynamic" 127.0.0.1 '{port}' 32 4 250 120 "$SEED" &
+FTAPI_TEST_DOOR=ws run_one "asan-ws-stress" "--rate-limit off --ws-port 0 --ws-key c-suite%20key" -- \
+  "$OUT/stress_asan" 127.0.0.1 '{ws_port}' 64 4 1000 100 "$SEED" &
+FTAPI_TEST_DOOR=wss run_one "asan-wss-stress" \
+  "--rate-limit off --ws-port 0 --ws-key c-suite%20key --ws-tls-cert $TLS_CERT --ws-tls-key $TLS_KEY" -- \
+  "$OUT/stress_asan" 127.0.0.1 '{ws_port}' 64 4 1000 100 "$SEED" &
 wait
-tally asan-stress valgrind-stress
-grep -h "accepted:\|wall:" "$OUT/asan-stress.log" "$OUT/valgrind-stress.log" | sed 's/^/    /'
+tally asan-stress valgrind-stress asan-ws-stress asan-wss-stress
+grep -h "accepted:\|wall:" "$OUT"/{asan,valgrind,asan-ws,asan-wss}-stress.log | sed 's/^/    /'
 
 # Beyond the official SDKs (tests/c/features.c): the rate limiter in each mode,
 # auto-reconnect across a simulator restart and without it, the state and log callbacks.

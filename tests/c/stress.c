@@ -10,6 +10,9 @@
  *
  * Usage: stress HOST PORT [CONNS THREADS REQS WATCHDOG_S SEED]
  * Run opend-sim with --rate-limit off (and FTAPI_RATE_LIMIT=off for a client-side limiter).
+ * FTAPI_TEST_DOOR=ws|wss connects to OpenD's WebSocket door instead (PORT is then the
+ * simulator's WebSocket port, {ws_port}), as the fault matrix does: FTAPI_TEST_WS_KEY is
+ * the WebSocket key (unset: none), FTAPI_TEST_CA the CA that signed the wss:// certificate.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ftapi.h"
@@ -26,6 +29,7 @@
 
 static const char *g_host;
 static uint16_t g_port;
+static int g_ws, g_wss; /* FTAPI_TEST_DOOR */
 static int g_conns = 64, g_threads = 4, g_reqs = 1000, g_watchdog = 120;
 static unsigned g_seed;
 
@@ -203,8 +207,12 @@ int main(int argc, char **argv) {
     if (argc > 5) g_reqs = atoi(argv[5]);
     if (argc > 6) g_watchdog = atoi(argv[6]);
     g_seed = argc > 7 ? (unsigned)strtoul(argv[7], NULL, 10) : (unsigned)time(NULL);
-    fprintf(stderr, "stress: %d connections x %d threads x %d requests, seed %u, watchdog %d s\n", g_conns,
-            g_threads, g_reqs, g_seed, g_watchdog);
+    const char *door = getenv("FTAPI_TEST_DOOR");
+    g_ws = door && (strcmp(door, "ws") == 0 || strcmp(door, "wss") == 0);
+    g_wss = door && strcmp(door, "wss") == 0;
+    const char *door_name = g_wss ? "wss" : g_ws ? "ws" : "tcp";
+    fprintf(stderr, "stress: %d connections x %d threads x %d requests, seed %u, watchdog %d s, door %s\n", g_conns,
+            g_threads, g_reqs, g_seed, g_watchdog, door_name);
     unsigned rnd = g_seed;
     long t0 = now_ms();
     pthread_t wd;
@@ -236,7 +244,12 @@ int main(int argc, char **argv) {
         spi.on_reply_get_user_security_group = cb_reply;
         spi.free_user_data = cb_free;
         CHECK(ftapi_qot_set_spi(c->qot, &spi) == FTAPI_OK);
-        CHECK(ftapi_qot_init_connect(c->qot, g_host, g_port, 0) == FTAPI_OK);
+        if (!g_ws) {
+            CHECK(ftapi_qot_init_connect(c->qot, g_host, g_port, 0) == FTAPI_OK);
+        } else {
+            if (g_wss) CHECK(ftapi_qot_set_tls_ca_file(c->qot, getenv("FTAPI_TEST_CA")) == FTAPI_OK);
+            CHECK(ftapi_qot_init_connect_ws(c->qot, g_host, g_port, g_wss, getenv("FTAPI_TEST_WS_KEY")) == FTAPI_OK);
+        }
     }
     for (int i = 0; i < g_conns; i++) {
         int64_t code = -1;
@@ -313,7 +326,8 @@ int main(int argc, char **argv) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     long attempts = atomic_load(&g_attempts);
-    printf("stress: %d connections x %d threads x %d attempts (seed %u)\n", g_conns, g_threads, g_reqs, g_seed);
+    printf("stress: %d connections x %d threads x %d attempts (seed %u, door %s)\n", g_conns, g_threads, g_reqs, g_seed,
+           door_name);
     printf("  attempts made: %ld (the rest skipped after their connection was freed)\n", attempts);
     printf("  accepted: %ld, outcomes: %ld (each accepted request exactly once)\n", accepted, outcomes);
     for (int k = 0; k < K_N; k++)
