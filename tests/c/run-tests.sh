@@ -361,6 +361,19 @@ for c in limiter_fail_fast limiter_wait limiter_off reconnect_on reconnect_off l
   done
 done
 
+# A wss:// (and ws://) session that OpenD resets must not end the program with SIGPIPE
+# (wss_sigpipe.c, SIGPIPE left at its default action; bug 7 in docs/RELIABILITY.md).
+gcc "${CFLAGS[@]/-std=c99/-std=c11}" "$ROOT/tests/c/wss_sigpipe.c" -o "$OUT/wss_sigpipe" -L"$LIB" -lftapi \
+  -Wl,-rpath,"$LIB" -lpthread || bad "build wss_sigpipe"
+if timeout 120 "$SIM" --port 0 --ws-port 0 --ws-tls-cert "$TLS_CERT" --ws-tls-key "$TLS_KEY" --reset 3222 -- \
+     "$OUT/wss_sigpipe" 127.0.0.1 '{ws_port}' "$TLS_CA" >"$OUT/wss_sigpipe.log" 2>&1; then
+  ok "wss:// reset by OpenD: no SIGPIPE"
+else bad "wss:// reset by OpenD: no SIGPIPE (exit $?)"; tail -5 "$OUT/wss_sigpipe.log" | sed 's/^/    | /'; fi
+if timeout 120 "$SIM" --port 0 --ws-port 0 --reset 3222 -- "$OUT/wss_sigpipe" 127.0.0.1 '{ws_port}' \
+     >"$OUT/ws_sigpipe.log" 2>&1; then
+  ok "ws:// reset by OpenD: no SIGPIPE"
+else bad "ws:// reset by OpenD: no SIGPIPE"; tail -5 "$OUT/ws_sigpipe.log" | sed 's/^/    | /'; fi
+
 # close() and free() interrupt a connect in every phase (close_interrupts.c): a TCP connect
 # never answered, DNS that answers late (in a network and mount namespace of its own whose
 # resolv.conf names this program's DNS server), a WebSocket upgrade and a TLS handshake

@@ -52,8 +52,8 @@
  * SOAK_BREAK=MODE breaks the harness on purpose, to show that each check can fail (over
  * every door): skip_free, leak_fd, leak_thread, leak_mem, dup_outcome, lose_outcome,
  * late_callback.
- * SOAK_SIGPIPE=count (for wss:// until the library is fixed) counts SIGPIPE instead of
- * dying of it; the last line then ends with ", sigpipe=N".
+ * SOAK_SIGPIPE=count counts SIGPIPE instead of dying of it (for diagnosis: the library
+ * must never raise it); the last line then ends with ", sigpipe=N".
  */
 #define _GNU_SOURCE
 #include "ftapi.h"
@@ -97,9 +97,8 @@ static const char *door_names[] = {"tcp", "ws", "wss"};
 static const char *g_ws_key = "soak key";
 static const char *g_tls_ca, *g_tls_cert, *g_tls_key;
 /* SOAK_SIGPIPE=count: SIGPIPE is counted instead of ending the process (its default
- * action, which every other run keeps). Only for wss://, where the library raises it
- * (docs/RELIABILITY.md, "Library bugs found", 7; tests/c/wss_sigpipe.c); the count is
- * reported, so the bug stays visible in every run until it is fixed. */
+ * action, which every run keeps: the library must never raise it; it did over wss://
+ * until docs/RELIABILITY.md's bug 7 was fixed, tests/c/wss_sigpipe.c). For diagnosis. */
 static int g_count_sigpipe;
 static atomic_long g_sigpipes;
 static void on_sigpipe(int sig) {

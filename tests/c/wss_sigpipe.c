@@ -16,8 +16,8 @@
  * --ws-tls-* flags the same runs over ws://, where it passes.) Several rounds, each: connect,
  * send 3222, get its -200 and on_disconnect, free. Prints "ok: ..." and exits 0 if the
  * program is still alive at the end; a library that raises SIGPIPE ends it with 141.
- * Fails until the library fix (docs/RELIABILITY.md, "Library bugs found", 7); not part of
- * `make test`.
+ * It exited 141 before the fix (docs/RELIABILITY.md, "Library bugs found", 7); it runs in
+ * `make test` (tests/c/run-tests.sh) over wss:// and ws://.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ftapi.h"
