@@ -816,13 +816,6 @@ impl Core {
                 reason,
             };
         }
-        if let Phase::Opening { .. } = self.phase {
-            // The transport's own handshake (TLS, WebSocket upgrade) broke.
-            return End::Init {
-                code: errcode::make(connect_fail::CONNECT_FAILED, low),
-                desc: reason,
-            };
-        }
         let kind = if high == connect_fail::RECV_FAILED || high == connect_fail::SEND_FAILED {
             init_fail::DISCONNECT
         } else {

@@ -221,7 +221,6 @@ impl Driver {
             if socket || self.input_pending {
                 self.on_socket();
             }
-            self.check_resolver();
             // The timers as they stood before the wait: one added since is in the future,
             // or the next round's wait does not sleep.
             if next.is_some() {
@@ -325,14 +324,9 @@ impl Driver {
                     guard("a reply callback", || done(reply));
                     self.after_callback();
                 }
-                Action::Push(p) => {
-                    let conn = self.conn.clone();
-                    let events = &mut self.events;
-                    guard("on_push", || {
-                        events.on_push(&conn, p.proto_id, p.serial, &p.body)
-                    });
-                    self.after_callback();
-                }
+                Action::Push(p) => self.notify("on_push", |e, c| {
+                    e.on_push(c, p.proto_id, p.serial, &p.body)
+                }),
                 Action::SessionUp(info) => {
                     let door = &self.conn.options().door;
                     crate::ftlog!(
@@ -345,34 +339,26 @@ impl Driver {
                     s.conn_id.store(info.conn_id, Ordering::Release);
                     *s.info.lock() = info;
                 }
-                Action::State { state, reason } => {
-                    let conn = self.conn.clone();
-                    let events = &mut self.events;
-                    guard("on_state_change", || {
-                        events.on_state_change(&conn, state, &reason)
-                    });
-                    self.after_callback();
-                }
+                Action::State { state, reason } => self.notify("on_state_change", |e, c| {
+                    e.on_state_change(c, state, &reason)
+                }),
                 Action::InitDone { code, desc } => {
                     self.signal_init(code, &desc);
-                    let conn = self.conn.clone();
-                    let events = &mut self.events;
-                    guard("on_init_connect", || {
-                        events.on_init_connect(&conn, code, &desc)
-                    });
-                    self.after_callback();
+                    self.notify("on_init_connect", |e, c| e.on_init_connect(c, code, &desc));
                 }
                 Action::Disconnected { code, reason } => {
-                    let conn = self.conn.clone();
-                    let events = &mut self.events;
-                    guard("on_disconnect", || {
-                        events.on_disconnect(&conn, code, &reason)
-                    });
-                    self.after_callback();
+                    self.notify("on_disconnect", |e, c| e.on_disconnect(c, code, &reason))
                 }
                 Action::Finished => {}
             }
         }
+    }
+
+    /// Runs one of the connection's callbacks, guarded, then [`after_callback`](Self::after_callback).
+    fn notify(&mut self, what: &str, f: impl FnOnce(&mut dyn Events, &Connection)) {
+        let (events, conn) = (&mut self.events, &self.conn);
+        guard(what, || f(&mut **events, conn));
+        self.after_callback();
     }
 
     /// A callback that closed the connection: the core hears of it before anything

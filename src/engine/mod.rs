@@ -721,18 +721,42 @@ pub(crate) fn check_start(host: &str, port: u16, options: &Options) -> Result<()
 static ORPHANS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
 
 fn adopt_orphan(h: JoinHandle<()>) {
-    #[cfg(unix)]
-    {
+    exit_hook::install();
+    ORPHANS.lock().push(h);
+}
+
+/// At exit, waits (at most 2 s) for the orphaned I/O threads to end and joins them. Unix
+/// only: the C library's `atexit`, which in a shared library runs at exit or when the
+/// library is unloaded, whichever comes first.
+#[cfg(unix)]
+mod exit_hook {
+    use std::time::{Duration, Instant};
+
+    pub(super) fn install() {
         static AT_EXIT: std::sync::Once = std::sync::Once::new();
-        AT_EXIT.call_once(|| {
-            // SAFETY: registers a plain extern "C" function; in a shared library the C
-            // library runs it at exit or when the library is unloaded, whichever comes
-            // first. Elsewhere (Windows) the process's end takes the threads with it, and
-            // waiting for them from a DLL's unload would hold the loader lock.
-            unsafe { libc::atexit(join_orphans_at_exit) };
+        // SAFETY: registers a plain extern "C" function that touches only statics.
+        AT_EXIT.call_once(|| unsafe {
+            libc::atexit(join_orphans_at_exit);
         });
     }
-    ORPHANS.lock().push(h);
+
+    extern "C" fn join_orphans_at_exit() {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            super::reap_orphans();
+            if super::ORPHANS.lock().is_empty() || Instant::now() >= deadline {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// Elsewhere (Windows) the process's end takes the threads with it, and waiting for them
+/// from a DLL's unload would hold the loader lock: nothing is installed.
+#[cfg(not(unix))]
+mod exit_hook {
+    pub(super) fn install() {}
 }
 
 /// Joins the orphaned I/O threads that have ended.
@@ -745,18 +769,6 @@ fn reap_orphans() {
     };
     for h in done {
         let _ = h.join();
-    }
-}
-
-#[cfg(unix)]
-extern "C" fn join_orphans_at_exit() {
-    let deadline = std::time::Instant::now() + Duration::from_secs(2);
-    loop {
-        reap_orphans();
-        if ORPHANS.lock().is_empty() || std::time::Instant::now() >= deadline {
-            return;
-        }
-        thread::sleep(Duration::from_millis(1));
     }
 }
 
