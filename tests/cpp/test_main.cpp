@@ -901,6 +901,9 @@ void group_features() {
         sim.stop();
         CHECK(wait_until([&] { return api->GetState() == FTAPI_STATE_RECONNECTING; }));
         CHECK(api->GetUserSecurityGroup(request(3)) == 0);  // FTAPI_ERR_RECONNECTING
+        // The state is published before the session's last outcomes and OnDisConnect run
+        // on the library's thread (new sends must see it first), so wait for the callback.
+        CHECK(rec.disconnected.wait(1));
         CHECK(rec.disconnected.count() == 1 && rec.disconnects[0] != 0);
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
         sim.start(port);
