@@ -7,7 +7,8 @@
 #   ftapi-V.jar, ftapi-V-sources.jar   Java (libftapi.so inside, loaded by the jar itself)
 #   Futu.OpenApi.V.nupkg          C# (lib/net45 + runtimes/linux-x64/native/libftapi.so)
 #   ftapi-V.tgz                   Node (npm pack of bindings/node by `make node`, the addon inside)
-#   ftapi-V.crate, opend-sim-V.crate   Rust (`cargo package`, each verified from its tarball)
+#   ftapi-proto-V.crate, ftapi-V.crate, opend-sim-V.crate
+#                                      Rust (`cargo package`, each verified from its tarball)
 #   SHA256SUMS
 #
 # Idempotent: target/dist is made anew on each run. Timestamps inside the tarball and the
@@ -152,12 +153,13 @@ node_tarball() {
 
 # --- 6. Rust ---------------------------------------------------------------------------
 rust_crates() {
-  # Both crates at once: cargo verifies opend-sim against the ftapi it just packaged (a local
-  # overlay), each built from its own tarball. The working tree is packaged as it is, like
-  # every other artifact here (--allow-dirty).
-  cargo package -p ftapi -p opend-sim --allow-dirty >&2
-  cp "target/package/ftapi-$VERSION.crate" "target/package/opend-sim-$VERSION.crate" "$DIST/"
-  say "ftapi-$VERSION.crate, opend-sim-$VERSION.crate"
+  # The three crates at once: cargo verifies ftapi and opend-sim against the ftapi-proto it
+  # just packaged (a local overlay), each built from its own tarball. The working tree is
+  # packaged as it is, like every other artifact here (--allow-dirty).
+  cargo package -p ftapi-proto -p ftapi -p opend-sim --allow-dirty >&2
+  cp "target/package/ftapi-proto-$VERSION.crate" "target/package/ftapi-$VERSION.crate" \
+    "target/package/opend-sim-$VERSION.crate" "$DIST/"
+  say "ftapi-proto-$VERSION.crate, ftapi-$VERSION.crate, opend-sim-$VERSION.crate"
 }
 
 # --- 7. Checksums ----------------------------------------------------------------------

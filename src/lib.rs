@@ -17,21 +17,20 @@
 //!
 //! [`limiter`] and [`log`] serve several layers.
 
-pub mod crypto;
 pub mod door;
 pub mod engine;
 pub mod ffi;
-#[doc(hidden)]
-pub mod fuzzing;
 #[cfg(feature = "java")]
 mod jni;
-pub mod limiter;
-pub mod log;
-pub mod pb;
-mod protocol;
 pub mod qot;
 mod transport;
-pub mod wire;
+
+// The layer below, in its own crate (crates/proto, shared with opend-sim): the protobuf
+// messages, the log sink and the rate limiter are part of this API; the codecs, the
+// crypto and the protocol state machines are used here under their usual names.
+pub(crate) use ftapi_proto::ftlog;
+pub(crate) use ftapi_proto::{crypto, protocol, wire};
+pub use ftapi_proto::{limiter, log, pb};
 
 /// The engine's earlier name, kept for programs written against it.
 pub use engine as conn;

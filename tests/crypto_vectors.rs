@@ -1,4 +1,4 @@
-//! Known-answer tests of `ftapi::crypto` against the official futu-api Python package.
+//! Known-answer tests of `ftapi_proto::crypto` against the official futu-api Python package.
 //!
 //! Nothing here is a stored ciphertext: every expected value is produced at test time by
 //! the official SDK's own code (`FutuConnMng.encrypt_conn_data` / `decrypt_conn_data` for
@@ -9,7 +9,7 @@
 #[path = "interop/venv.rs"]
 mod venv;
 
-use ftapi::crypto::{BodyCipher, RsaKey};
+use ftapi_proto::crypto::{BodyCipher, RsaKey};
 use rsa::RsaPrivateKey;
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};

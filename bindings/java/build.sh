@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds target/java/ftapi.jar: the protobuf-java classes generated from proto/ plus
+# Builds target/java/ftapi.jar: the protobuf-java classes generated from crates/proto/proto/ plus
 # com.futu.openapi. Needs protoc, javac and Debian's /usr/share/java/protobuf.jar.
 # Usage: bindings/java/build.sh   (from any directory)
 set -euo pipefail
@@ -12,7 +12,7 @@ PROTOBUF_JAR="${PROTOBUF_JAR:-/usr/share/java/protobuf.jar}"
 [ -f "$PROTOBUF_JAR" ] || "$repo/scripts/install-deps.sh"
 rm -rf "$out/gen" "$out/classes"
 mkdir -p "$out/gen" "$out/classes"
-protoc -I "$repo/proto" --java_out="$out/gen" "$repo"/proto/*.proto
+protoc -I "$repo/crates/proto/proto" --java_out="$out/gen" "$repo"/crates/proto/proto/*.proto
 find "$out/gen" "$here/src" -name '*.java' > "$out/sources.txt"
 "$JAVAC" -nowarn --release 11 -encoding UTF-8 -cp "$PROTOBUF_JAR" -d "$out/classes" @"$out/sources.txt" 2>&1 \
   | grep -v '^Note:' || true

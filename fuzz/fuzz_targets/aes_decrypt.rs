@@ -1,7 +1,7 @@
 //! Both AES body decoders on arbitrary bytes, and the encrypt/decrypt round trip.
 //! Input: 16-byte key, 16-byte IV, then the body.
 #![no_main]
-use ftapi::crypto::BodyCipher;
+use ftapi_proto::crypto::BodyCipher;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -6,9 +6,9 @@
 use crate::conn::{Conn, FtPushState, PushSink};
 use crate::route::{self, GROUPS, INIT_CONNECT, Plan, Session};
 use crate::{AesMode, Faults, Lang, Shared};
-use ftapi::crypto::{BodyCipher, PacketEncAlgo};
-use ftapi::pb;
-use ftapi::wire::{FrameReader, HEADER_LEN, Header, Sha1Memo};
+use ftapi_proto::crypto::{BodyCipher, PacketEncAlgo};
+use ftapi_proto::pb;
+use ftapi_proto::wire::{FrameReader, HEADER_LEN, Header, Sha1Memo};
 use prost::Message;
 use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
@@ -234,8 +234,10 @@ impl FtDoor {
                 return Err(End::Close);
             }
             out.clear();
-            self.conn
-                .push(ftapi::pb::proto_id::NOTIFY, &crate::conn_status_notify());
+            self.conn.push(
+                ftapi_proto::pb::proto_id::NOTIFY,
+                &crate::conn_status_notify(),
+            );
         }
         Ok(())
     }
@@ -252,7 +254,7 @@ impl FtDoor {
         let digest = if req.proto_id == GROUPS {
             self.send_sha1.digest(plain)
         } else {
-            ftapi::wire::sha1(plain)
+            ftapi_proto::wire::sha1(plain)
         };
         let mut head = Header::with_digest(req.proto_id, req.serial, digest, wire_body.len());
         head.fmt = req.fmt;

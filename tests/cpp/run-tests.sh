@@ -40,7 +40,7 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 # 1. The header alone, C++11 and C++17, both modes, warnings as errors.
 printf '#include "ftapi.hpp"\nint main() { return 0; }\n' > "$OUT/header_alone.cpp"
-protoc --cpp_out="$OUT/gen" -I"$ROOT/proto" "$ROOT"/proto/*.proto || bad "protoc"
+protoc --cpp_out="$OUT/gen" -I"$ROOT/crates/proto/proto" "$ROOT"/crates/proto/proto/*.proto || bad "protoc"
 for std in 11 17; do
   if "$CXX" -std=c++$std -Wall -Wextra -Wpedantic -Werror "${INC[@]}" -fsyntax-only "$OUT/header_alone.cpp"; then
     ok "header_alone_cxx${std}_light"; else bad "header_alone_cxx${std}_light"; fi

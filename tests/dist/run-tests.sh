@@ -75,7 +75,7 @@ fi
 [ -x "$SIM" ] || { echo "missing $SIM: run make build" >&2; bad "prerequisites"; finish; }
 TARBALL="$DIST/ftapi-$VERSION-linux-x86_64.tar.gz"
 for f in "$TARBALL" "$DIST/ftapi-$VERSION.tgz" "$DIST/ftapi-$VERSION.jar" "$DIST/ftapi-$VERSION-sources.jar" "$DIST/Futu.OpenApi.$VERSION.nupkg" \
-         "$DIST/ftapi-$VERSION.crate" "$DIST/opend-sim-$VERSION.crate" "$DIST/SHA256SUMS"; do
+         "$DIST/ftapi-proto-$VERSION.crate" "$DIST/ftapi-$VERSION.crate" "$DIST/opend-sim-$VERSION.crate" "$DIST/SHA256SUMS"; do
   [ -f "$f" ] || { echo "missing $f" >&2; bad "artifacts present"; finish; }
 done
 WHEEL=$(ls "$DIST"/ftapi-"$VERSION"-py3-none-manylinux_*_x86_64.whl 2>/dev/null | head -1)
@@ -316,6 +316,7 @@ fi
 # --- Rust: the crate ------------------------------------------------------------------------
 R="$T/rust"; mkdir -p "$R/dist-check/src"
 tar -xzf "$DIST/ftapi-$VERSION.crate" -C "$R"
+tar -xzf "$DIST/ftapi-proto-$VERSION.crate" -C "$R"
 cat > "$R/dist-check/Cargo.toml" <<EOF
 [package]
 name = "dist-check"
@@ -325,6 +326,10 @@ publish = false
 
 [dependencies]
 ftapi = { path = "../ftapi-$VERSION" }
+
+# ftapi's protocol layer, from its own crate as crates.io would serve it.
+[patch.crates-io]
+ftapi-proto = { path = "../ftapi-proto-$VERSION" }
 
 [workspace]
 EOF
@@ -345,9 +350,9 @@ else
 fi
 unset CARGO_TARGET_DIR
 sim_list=$(tar -tzf "$DIST/opend-sim-$VERSION.crate")
-sim_dep=$(tar -xzOf "$DIST/opend-sim-$VERSION.crate" "opend-sim-$VERSION/Cargo.toml" | grep -A3 '^\[dependencies.ftapi\]')
+sim_dep=$(tar -xzOf "$DIST/opend-sim-$VERSION.crate" "opend-sim-$VERSION/Cargo.toml" | grep -A3 '^\[dependencies.ftapi-proto\]')
 if grep -q "^opend-sim-$VERSION/src/main.rs$" <<<"$sim_list" && grep -q "version = \"=$VERSION\"" <<<"$sim_dep"; then
-  ok "rust: opend-sim-$VERSION.crate depends on ftapi =$VERSION"
+  ok "rust: opend-sim-$VERSION.crate depends on ftapi-proto =$VERSION"
 else
   bad "rust: opend-sim crate"
 fi

@@ -39,7 +39,7 @@ impl fmt::Debug for WebSocketKey {
 }
 
 #[derive(Clone, Debug)]
-pub(crate) struct WsConfig {
+pub struct WsConfig {
     pub key: Option<WebSocketKey>,
     pub client_id: String,
     pub programming_language: String,
@@ -49,7 +49,7 @@ pub(crate) struct WsConfig {
     pub tls: bool,
 }
 
-pub(crate) struct WsProtocol {
+pub struct WsProtocol {
     cfg: WsConfig,
     login_section: u64,
     ready: bool,
@@ -59,7 +59,7 @@ pub(crate) struct WsProtocol {
 }
 
 impl WsProtocol {
-    pub(crate) fn new(cfg: WsConfig) -> WsProtocol {
+    pub fn new(cfg: WsConfig) -> WsProtocol {
         WsProtocol {
             cfg,
             login_section: 0,

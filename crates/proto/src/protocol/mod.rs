@@ -1,7 +1,7 @@
 //! The protocols, one per door, as sans-I/O state machines: bytes in; bytes, packets and
-//! timers out. Neither owns a socket, a thread or a clock; the engine's driver
-//! (`crate::engine`) feeds them what its transport read and the time, and hands what they
-//! queued in their [`Outbox`] to the transport. A door (`crate::door`) builds them.
+//! timers out. Neither owns a socket, a thread or a clock; the client's engine driver
+//! (`ftapi::engine`) feeds them what its transport read and the time, and hands what they
+//! queued in their [`Outbox`] to the transport. A door (`ftapi::door`) builds them.
 //!
 //! - [`ft::FtProtocol`]: the TCP door (44-byte frames, SHA-1, InitConnect, RSA/AES,
 //!   KeepAlive);
@@ -10,8 +10,8 @@
 //!
 //! A protocol never sees a user callback: what it tells the engine are [`Event`]s.
 
-pub(crate) mod ft;
-pub(crate) mod ws;
+pub mod ft;
+pub mod ws;
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -33,7 +33,7 @@ pub struct SessionInfo {
 
 /// A request's reply or a push, with its plaintext body.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Packet {
+pub struct Packet {
     pub proto_id: u32,
     pub serial: u32,
     pub body: Vec<u8>,
@@ -42,7 +42,7 @@ pub(crate) struct Packet {
 /// A request that the far side answered with a failure of its own instead of a body
 /// (the WebSocket door's `error` field).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PeerFailure {
+pub enum PeerFailure {
     /// No answer in time (becomes retType -100).
     Timeout,
     /// The link to OpenD went away (becomes retType -200).
@@ -51,7 +51,7 @@ pub(crate) enum PeerFailure {
 
 /// Why a session cannot go on.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Failure {
+pub enum Failure {
     /// The peer broke the protocol: a bad frame, SHA-1 or body.
     Protocol(String),
     /// OpenD refused the handshake; its reason.
@@ -62,7 +62,7 @@ pub(crate) enum Failure {
 
 impl Failure {
     /// OpenD's refusal of a login: its retMsg, or the retType when it gave none.
-    pub(crate) fn rejected(ret_type: i32, ret_msg: Option<String>) -> Failure {
+    pub fn rejected(ret_type: i32, ret_msg: Option<String>) -> Failure {
         Failure::Rejected(match ret_msg {
             Some(m) if !m.is_empty() => m,
             _ => format!("retType={ret_type}"),
@@ -72,7 +72,7 @@ impl Failure {
 
 /// What a protocol tells the engine, in the order the input produced it.
 #[derive(Debug)]
-pub(crate) enum Event {
+pub enum Event {
     /// The handshake succeeded: requests may go.
     Ready(SessionInfo),
     Reply(Packet),
@@ -90,11 +90,11 @@ pub(crate) enum Event {
 
 /// Hands out serial numbers for the packets a protocol makes itself (InitConnect,
 /// KeepAlive, the Init login), from the same counter as the user's requests.
-pub(crate) type Serials<'a> = &'a mut dyn FnMut() -> u32;
+pub type Serials<'a> = &'a mut dyn FnMut() -> u32;
 
 /// One door's protocol. Every entry point that can start a timer takes the time; none
 /// reads a clock.
-pub(crate) trait Protocol: Send {
+pub trait Protocol: Send {
     /// Queues the handshake. Called once, when the transport is up.
     fn start(&mut self, now: Instant, out: &mut Outbox, serials: Serials<'_>);
 
@@ -118,7 +118,7 @@ pub(crate) trait Protocol: Send {
 /// buffer, written as it is by a stream transport (TCP) or cut into the messages the
 /// protocol marked by a message transport (WebSocket); plus liveness probes asked for.
 #[derive(Default)]
-pub(crate) struct Outbox {
+pub struct Outbox {
     buf: Vec<u8>,
     /// Bytes at the front of `buf` already handed on.
     pos: usize,
@@ -129,36 +129,36 @@ pub(crate) struct Outbox {
 
 impl Outbox {
     /// The buffer to append the next packet's bytes to.
-    pub(crate) fn buf(&mut self) -> &mut Vec<u8> {
+    pub fn buf(&mut self) -> &mut Vec<u8> {
         &mut self.buf
     }
 
     /// Marks the bytes appended since the last mark as one message.
-    pub(crate) fn end_message(&mut self) {
+    pub fn end_message(&mut self) {
         self.ends.push_back(self.buf.len());
     }
 
     /// Asks the transport for a liveness probe (a WebSocket ping).
-    pub(crate) fn ping(&mut self) {
+    pub fn ping(&mut self) {
         self.pings += 1;
     }
 
     /// Bytes queued and not handed on yet.
-    pub(crate) fn pending(&self) -> usize {
+    pub fn pending(&self) -> usize {
         self.buf.len() - self.pos
     }
 
-    pub(crate) fn take_pings(&mut self) -> u32 {
+    pub fn take_pings(&mut self) -> u32 {
         std::mem::take(&mut self.pings)
     }
 
     /// Stream side: the bytes not written yet.
-    pub(crate) fn unwritten(&self) -> &[u8] {
+    pub fn unwritten(&self) -> &[u8] {
         &self.buf[self.pos..]
     }
 
     /// Stream side: `n` more bytes were written.
-    pub(crate) fn consume(&mut self, n: usize) {
+    pub fn consume(&mut self, n: usize) {
         self.pos += n;
         while self.ends.front().is_some_and(|&e| e <= self.pos) {
             self.ends.pop_front();
@@ -178,12 +178,12 @@ impl Outbox {
     }
 
     /// Message side: the next whole message, if any.
-    pub(crate) fn next_message(&self) -> Option<&[u8]> {
+    pub fn next_message(&self) -> Option<&[u8]> {
         self.ends.front().map(|&e| &self.buf[self.pos..e])
     }
 
     /// Message side: the message [`next_message`](Self::next_message) gave was taken.
-    pub(crate) fn message_taken(&mut self) {
+    pub fn message_taken(&mut self) {
         if let Some(e) = self.ends.front() {
             let n = e - self.pos;
             self.consume(n);

@@ -16,7 +16,7 @@ const TARGET: &str = "ftapi::conn";
 
 /// What InitConnect says about us, and how to encrypt.
 #[derive(Clone, Debug)]
-pub(crate) struct FtConfig {
+pub struct FtConfig {
     pub client_id: String,
     pub client_ver: i32,
     pub programming_language: String,
@@ -29,7 +29,7 @@ pub(crate) struct FtConfig {
     pub unix_time_at_start: i64,
 }
 
-pub(crate) struct FtProtocol {
+pub struct FtProtocol {
     cfg: FtConfig,
     reader: FrameReader,
     cipher: Option<BodyCipher>,
@@ -50,7 +50,7 @@ pub(crate) struct FtProtocol {
 }
 
 impl FtProtocol {
-    pub(crate) fn new(cfg: FtConfig) -> FtProtocol {
+    pub fn new(cfg: FtConfig) -> FtProtocol {
         FtProtocol {
             reader: FrameReader::new(cfg.max_body_len),
             cfg,
