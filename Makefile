@@ -9,8 +9,6 @@ REL      := $(ROOT)/target/release
 SIM      := $(REL)/opend-sim
 OUT      := $(ROOT)/target/c
 CFLAGS   ?= -O2 -g -Wall -Wextra -Werror -std=c99
-# The Java binding's JNI exports live in libftapi itself.
-FEATURES := --features ftapi/java
 
 export FTAPI_LIB_DIR := $(REL)
 export OPEND_SIM := $(SIM)
@@ -21,7 +19,7 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
-	$(CARGO) build --release -p ftapi -p opend-sim $(FEATURES)
+	$(CARGO) build --release -p ftapi-c -p opend-sim
 	@# Programs linked with -lftapi record the SONAME libftapi.so.0.
 	ln -sf libftapi.so $(REL)/libftapi.so.0
 	@# The official native channel's name (include/FTAPIChannel.h): programs written for it
@@ -67,9 +65,9 @@ node: deps
 dist: build java csharp wheel node
 	@scripts/dist.sh
 
-# Regenerates include/ftapi.h from src/ffi.
+# Regenerates include/ftapi.h from crates/capi/src.
 header:
-	FTAPI_UPDATE_HEADER=1 $(CARGO) test --release $(FEATURES) --test header
+	FTAPI_UPDATE_HEADER=1 $(CARGO) test --release -p ftapi-c --test header
 
 # The same tree as the tarball of `make dist` (scripts/install-tree.sh): libraries, headers,
 # ftapi.pc and the CMake package (both relocatable), opend-sim.

@@ -39,10 +39,10 @@ check_inputs() {
     [ -f "$f" ] || die "$f missing: run make build"
   done
   # One libftapi.so serves C, Python, C# and Java, so it must carry the JNI exports
-  # (`make build` builds with --features ftapi/java; a plain cargo build replaces it without).
+  # (ftapi-c's default feature `java`; a --no-default-features build would lack them).
   local syms; syms=$(nm -D "$REL/libftapi.so")
   grep -q ' T Java_com_futu_openapi_NativeLib_create$' <<<"$syms" ||
-    die "$REL/libftapi.so has no JNI exports: cargo build --release -p ftapi --features java (make build)"
+    die "$REL/libftapi.so has no JNI exports: make build"
   local dyn; dyn=$(readelf -d "$REL/libftapi.so")
   grep -q 'SONAME.*\[libftapi\.so\.0\]' <<<"$dyn" || die "libftapi.so has no SONAME libftapi.so.0"
   local py sim

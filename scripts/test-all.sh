@@ -30,7 +30,7 @@ run_suite() {
 cargo_suite() {
   # cargo's own summary lines are summed into one line of the same form.
   local log; log=$(mktemp)
-  cargo test --release --workspace --features ftapi/java 2>&1 | tee "$log"
+  cargo test --release --workspace 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
   local p f
   p=$(grep -E '^test result:' "$log" | sed -E 's/.* ([0-9]+) passed.*/\1/' | awk '{s+=$1} END {print s+0}')
@@ -45,6 +45,7 @@ cargo_suite() {
 # the limiter's own tests (tests/features.rs, tests/c) set its mode explicitly.
 export FTAPI_RATE_LIMIT="${FTAPI_RATE_LIMIT:-off}"
 
+run_suite "scripts/lint.sh" scripts/lint.sh
 run_suite "cargo test" cargo_suite
 for suite in tests/c/run-tests.sh tests/c/soak.sh tests/cpp/run-tests.sh bindings/python/run-tests.sh \
              bindings/csharp/run-tests.sh bindings/java/run-tests.sh bindings/node/run-tests.sh tests/dist/run-tests.sh; do

@@ -1,27 +1,21 @@
 //! ftapi: a client for Futu / moomoo OpenD, through its TCP API port or its WebSocket port.
 //!
-//! Layers, from the bytes up (see `docs/DESIGN.md`):
-//! - [`wire`]: the frame codecs of both doors (shared with the simulator);
-//! - [`crypto`]: RSA for InitConnect, AES-CBC and FTAES-ECB for the bodies after it;
-//! - [`pb`]: protobuf messages generated from `proto/`;
-//! - `transport`: TCP, WebSocket over TCP, WebSocket over TLS;
-//! - `protocol`: one sans-I/O state machine per door (FT: frames, SHA-1, InitConnect,
-//!   AES, KeepAlive; WS: frames, the Init login, sections, pings);
-//! - [`door`]: a door with its settings, which builds its transport and protocol;
-//! - [`engine`]: the sans-I/O core (pending requests, timeouts, exactly one outcome
-//!   each, rate limiter, reconnect, state) and the thin mio driver around it (one I/O
-//!   thread per connection: socket, clock, callbacks);
-//! - [`qot`]: the Rust API: typed Get Groups From Watchlist and the reusable
-//!   connection slot;
-//! - `ffi`: the C ABI over [`qot`] (header `include/ftapi.h`); `jni`: the Java binding's.
-//!
-//! [`limiter`] and [`log`] serve several layers.
+//! The workspace's layers, from the bytes up (see `docs/DESIGN.md`):
+//! - `ftapi-proto` (crates/proto, shared with the simulator): the frame codecs of both
+//!   doors, RSA and AES, the protobuf messages ([`pb`]), one sans-I/O state machine per
+//!   door, the rate limiter ([`limiter`]) and the log sink ([`log`]);
+//! - this crate: `transport` (TCP, WebSocket over TCP, WebSocket over TLS); [`door`] (a
+//!   door with its settings, which builds its transport and protocol); [`engine`] (the
+//!   sans-I/O core: pending requests, timeouts, exactly one outcome each, rate limit,
+//!   reconnect, state; and the thin mio driver around it: one I/O thread per connection
+//!   with its socket, clock and callbacks); [`qot`] (the typed API and the reusable
+//!   connection slot);
+//! - `ftapi-c` (crates/capi): the C ABI (`libftapi`, header `include/ftapi.h`), the
+//!   official channel's `FTAPIChannel_*` and the Java binding's JNI exports, translating
+//!   this API; the Node addon (bindings/node) translates it too.
 
 pub mod door;
 pub mod engine;
-pub mod ffi;
-#[cfg(feature = "java")]
-mod jni;
 pub mod qot;
 mod transport;
 

@@ -19,23 +19,13 @@ done
 for f in "$FTAPI_LIB_DIR/libftapi.so" "$OPEND_SIM"; do
   [ -e "$f" ] || { echo "missing $f: run make build first"; echo "0 passed, 1 failed"; exit 1; }
 done
-# Other builds (cargo test, cargo build without --features java) overwrite the shared
-# libftapi.so: rebuild with the JNI exports if they are missing, then test a private copy.
+# libftapi.so carries the JNI exports (ftapi-c's default feature `java`); the tests load a
+# private copy, so a build running beside them cannot swap the library under the JVM.
 has_jni() { local syms; syms=$(nm -D "$1" 2>/dev/null) && [[ "$syms" == *Java_com_futu_openapi_NativeLib_liveHandles* ]]; }
 native="$out/native"; mkdir -p "$native"
-for attempt in 1 2 3; do
-  if ! has_jni "$FTAPI_LIB_DIR/libftapi.so"; then
-    echo "$FTAPI_LIB_DIR/libftapi.so lacks the JNI exports: cargo build --release -p ftapi --features java" >&2
-    # A featureless build of the same cdylib replaces deps/libftapi.so without touching the
-    # java build's fingerprint, so cargo would call it fresh: touch a source to force a relink.
-    touch "$repo/src/jni/mod.rs"
-    (cd "$repo" && cargo build --release -q -p ftapi --features java) >&2
-  fi
-  cp "$FTAPI_LIB_DIR/libftapi.so" "$native/libftapi.so.tmp" && mv "$native/libftapi.so.tmp" "$native/libftapi.so"
-  has_jni "$native/libftapi.so" && break
-done
+cp "$FTAPI_LIB_DIR/libftapi.so" "$native/libftapi.so.tmp" && mv "$native/libftapi.so.tmp" "$native/libftapi.so"
 if ! has_jni "$native/libftapi.so"; then
-  echo "libftapi.so has no JNI exports (build with --features ftapi/java)"; echo "0 passed, 1 failed"; exit 1
+  echo "libftapi.so has no JNI exports (built with --no-default-features? make build)"; echo "0 passed, 1 failed"; exit 1
 fi
 
 "$here/build.sh" >/dev/null || { echo "0 passed, 1 failed"; exit 1; }

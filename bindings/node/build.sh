@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Node package: the Node-API addon (this folder's crate, its own cargo workspace,
-# built into target/node-cargo: see "Why its own target dir" below), then the package folder
+# Builds the Node package: the Node-API addon (this folder's crate, ftapi-node, a member of
+# the main workspace outside its default members), then the package folder
 # target/node/package (JavaScript, declarations, README, the stripped addon as
 # ftapi.linux-x64-gnu.node, the version from scripts/version.sh), then `npm pack` into
 # target/node/ftapi-<V>.tgz. Prints the tarball's path. `make node` runs it.
@@ -10,17 +10,8 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="$ROOT/target/node"
 STAGE="$OUT/package"
 VERSION="$("$ROOT/scripts/version.sh")"
-# Why its own target dir: ftapi is a cdylib + staticlib + rlib crate, and cargo names a
-# cdylib crate's outputs without a hash (deps/libftapi.rlib, .so, .a). Built as this crate's
-# dependency (its own feature set, no `java`, and other syn features for napi's macros) into
-# the main workspace's target dir, it overwrote the main build's files while the main
-# build's fingerprints still said fresh: opend-sim then failed to compile ("multiple
-# different versions of crate prost") and libftapi.so lost its JNI exports. A separate dir
-# costs one build of ftapi's dependencies, cached afterwards.
-export CARGO_TARGET_DIR="$ROOT/target/node-cargo"
-
-(cd "$HERE" && cargo build --release --quiet) >&2
-SO="$CARGO_TARGET_DIR/release/libftapi_node.so"
+(cd "$ROOT" && cargo build --release --quiet -p ftapi-node) >&2
+SO="${CARGO_TARGET_DIR:-$ROOT/target}/release/libftapi_node.so"
 [ -f "$SO" ] || { echo "node: $SO missing after the build" >&2; exit 1; }
 
 rm -rf "$STAGE"; mkdir -p "$STAGE/lib"

@@ -1,5 +1,5 @@
 'use strict';
-// The protos' enums, as plain frozen objects (written from proto/*.proto):
+// The protos' enums, as plain frozen objects (written from crates/proto/proto/*.proto):
 // `const { Common, Qot_GetUserSecurityGroup } = require("ftapi/proto")`,
 // `Common.RetType.RetType_Succeed === 0`, `Qot_GetUserSecurityGroup.GroupType.GroupType_All === 3`.
 

@@ -28,7 +28,10 @@ fuzz_target!(|data: &[u8]| {
         assert!(g.groups.is_empty());
     } else {
         assert_eq!(g.pb, data);
-        assert_eq!(g.groups.len(), rsp.s2c.map(|s| s.group_list.len()).unwrap_or(0));
+        assert_eq!(
+            g.groups.len(),
+            rsp.s2c.map(|s| s.group_list.len()).unwrap_or(0)
+        );
     }
     let _ = g.into_result();
 });

@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     });
     match key.decrypt(data) {
         Ok(plain) => {
-            assert!(!data.is_empty() && data.len() % 128 == 0);
+            assert!(!data.is_empty() && data.len().is_multiple_of(128));
             assert!(plain.len() <= data.len() / 128 * 117);
         }
         Err(e) => {
@@ -24,6 +24,9 @@ fuzz_target!(|data: &[u8]| {
     let n = data.len().min(250);
     if n > 0 && data[0] & 0x0f == 0 {
         let wire = key.encrypt(&data[..n]);
-        assert_eq!(key.decrypt(&wire).expect("own ciphertext decrypts"), &data[..n]);
+        assert_eq!(
+            key.decrypt(&wire).expect("own ciphertext decrypts"),
+            &data[..n]
+        );
     }
 });

@@ -28,7 +28,7 @@ pub(super) const WAKER: Token = Token(0);
 
 /// Runs a user callback; a panic in it is reported and contained, never unwound into
 /// the I/O loop (or through a C frame).
-pub(crate) fn guard(what: &str, f: impl FnOnce()) {
+pub fn guard(what: &str, f: impl FnOnce()) {
     if catch_unwind(AssertUnwindSafe(f)).is_err() {
         eprintln!("ftapi: a panic in {what} was caught; the connection goes on");
     }

@@ -25,7 +25,10 @@
 pub(crate) mod core;
 mod driver;
 pub mod errcode;
-pub(crate) use driver::guard as guard_callback;
+/// Runs a callback behind a panic boundary, as the engine runs every user callback: a
+/// panic is reported on stderr and contained. For bindings that wrap their own code
+/// around a user callback (the C ABI, JNI, the Node addon).
+pub use driver::guard as guard_callback;
 pub(crate) mod oneshot;
 
 pub use crate::door::{Door, DoorError};

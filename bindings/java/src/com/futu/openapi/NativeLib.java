@@ -1,6 +1,6 @@
 package com.futu.openapi;
 
-/** The JNI entry points of libftapi (src/jni). Connections are {@code long} handles. */
+/** The JNI entry points of libftapi (crates/capi/src/jni.rs). Connections are {@code long} handles. */
 final class NativeLib {
     private NativeLib() {}
 

@@ -208,7 +208,7 @@ struct ChannelEvents {
 }
 
 impl Events for ChannelEvents {
-    fn on_init_connect(&mut self, _conn: &crate::Connection, err_code: i64, desc: &str) {
+    fn on_init_connect(&mut self, _conn: &crate::engine::Connection, err_code: i64, desc: &str) {
         let desc = c_string(desc);
         self.ch.call("the OnInitConnect callback", |cbs, p| {
             if let Some(f) = cbs.init_connect {
@@ -218,7 +218,7 @@ impl Events for ChannelEvents {
         });
     }
 
-    fn on_disconnect(&mut self, _conn: &crate::Connection, err_code: i64, _reason: &str) {
+    fn on_disconnect(&mut self, _conn: &crate::engine::Connection, err_code: i64, _reason: &str) {
         self.ch.call("the OnDisConnect callback", |cbs, p| {
             if let Some(f) = cbs.disconnect {
                 // SAFETY: the caller's callback.
@@ -227,7 +227,13 @@ impl Events for ChannelEvents {
         });
     }
 
-    fn on_push(&mut self, _conn: &crate::Connection, proto_id: u32, serial: u32, body: &[u8]) {
+    fn on_push(
+        &mut self,
+        _conn: &crate::engine::Connection,
+        proto_id: u32,
+        serial: u32,
+        body: &[u8],
+    ) {
         let header = FtapiChannelProtoHeader::of_body(proto_id, serial, body);
         let (data, len) = body_arg(body);
         self.ch.call("the OnPush callback", |cbs, p| {

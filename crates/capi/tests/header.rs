@@ -1,5 +1,6 @@
-//! The committed C header must be what cbindgen makes of src/ffi today.
-//! `FTAPI_UPDATE_HEADER=1 cargo test --test header` (or `make header`) rewrites it.
+//! The committed C header (the repository's include/ftapi.h) must be what cbindgen makes of
+//! this crate's src/ today. `FTAPI_UPDATE_HEADER=1 cargo test -p ftapi-c --test header` (or
+//! `make header`) rewrites it.
 
 use std::path::Path;
 
@@ -9,12 +10,12 @@ fn committed_header_is_up_to_date() {
     let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
     let mut generated = Vec::new();
     cbindgen::Builder::new()
-        .with_src(root.join("src/ffi/mod.rs"))
+        .with_src(root.join("src/lib.rs"))
         .with_config(config)
         .generate()
         .expect("cbindgen generates the header")
         .write(&mut generated);
-    let path = root.join("include/ftapi.h");
+    let path = root.join("../../include/ftapi.h");
     if std::env::var_os("FTAPI_UPDATE_HEADER").is_some() {
         std::fs::write(&path, &generated).unwrap();
     }

@@ -538,11 +538,11 @@ mod tests {
         assert_eq!(FTAPI_CONNECT_FAIL_CONNECT, connect_fail::CONNECT_FAILED);
         assert_eq!(FTAPI_CONNECT_FAIL_SEND, connect_fail::SEND_FAILED);
         assert_eq!(FTAPI_CONNECT_FAIL_RECV, connect_fail::RECV_FAILED);
-        assert_eq!(FTAPI_STATE_READY, crate::State::Ready as i32);
-        assert_eq!(FTAPI_STATE_CLOSED, crate::State::Closed as i32);
+        assert_eq!(FTAPI_STATE_READY, crate::engine::State::Ready as i32);
+        assert_eq!(FTAPI_STATE_CLOSED, crate::engine::State::Closed as i32);
         assert_eq!(
             FTAPI_REPLY_DISCONNECT,
-            crate::ReplyKind::Disconnected as i32
+            crate::engine::ReplyKind::Disconnected as i32
         );
     }
 }

@@ -1,4 +1,7 @@
-//! The C ABI: a thin translation of [`crate::qot`] for C, C++, C# and Python.
+//! ftapi's C ABI: a thin translation of the Rust API ([`ftapi::qot`]) for C, C++, C# and
+//! Python, built as `libftapi.so` / `libftapi.a`; beside it the official native channel's
+//! `FTAPIChannel_*` (`channel`) and, with the `java` feature (on by default), the Java
+//! binding's JNI exports (`jni`).
 //!
 //! Every export checks its pointers, validates UTF-8 and catches panics; none unwinds
 //! into the caller. The header `include/ftapi.h` is generated from this file by cbindgen.
@@ -8,9 +11,17 @@
 /// The official native channel (`include/FTAPIChannel.h`, hand-written).
 /// cbindgen:ignore
 mod channel;
+/// The Java binding's JNI exports.
+/// cbindgen:ignore
+#[cfg(feature = "java")]
+mod jni;
 mod types;
 
 pub use types::*;
+
+// The layers below, under the names the exports use.
+use client::{engine, errcode, log, qot};
+use ftapi_proto::{ftlog, pb, wire};
 
 use crate::engine::{ConnectError, Events, Options, Reply, SendError, State};
 use crate::qot::{ConfigError, Door, Qot, QotError, QotSlot, SecondConnect, WaitError};
@@ -256,7 +267,7 @@ struct FfiEvents {
 }
 
 impl Events for FfiEvents {
-    fn on_init_connect(&mut self, _conn: &crate::Connection, err_code: i64, desc: &str) {
+    fn on_init_connect(&mut self, _conn: &crate::engine::Connection, err_code: i64, desc: &str) {
         let desc = c_string(desc);
         self.qot.with_spi(|spi, p| {
             if let Some(f) = spi.on_init_connect {
@@ -266,7 +277,7 @@ impl Events for FfiEvents {
         });
     }
 
-    fn on_disconnect(&mut self, _conn: &crate::Connection, err_code: i64, reason: &str) {
+    fn on_disconnect(&mut self, _conn: &crate::engine::Connection, err_code: i64, reason: &str) {
         let reason = c_string(reason);
         self.qot.with_spi(|spi, p| {
             if let Some(f) = spi.on_disconnect {
@@ -276,7 +287,7 @@ impl Events for FfiEvents {
         });
     }
 
-    fn on_state_change(&mut self, _conn: &crate::Connection, state: State, reason: &str) {
+    fn on_state_change(&mut self, _conn: &crate::engine::Connection, state: State, reason: &str) {
         let reason = c_string(reason);
         let _g = self.qot.callback_lock.lock();
         let cb = self.qot.state_cb.lock().clone();
@@ -289,7 +300,13 @@ impl Events for FfiEvents {
         }
     }
 
-    fn on_push(&mut self, _conn: &crate::Connection, proto_id: u32, _serial: u32, body: &[u8]) {
+    fn on_push(
+        &mut self,
+        _conn: &crate::engine::Connection,
+        proto_id: u32,
+        _serial: u32,
+        body: &[u8],
+    ) {
         self.qot.with_spi(|spi, p| {
             if let Some(f) = spi.on_push {
                 // SAFETY: a callback the caller registered; body lives until it returns.
