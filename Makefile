@@ -118,6 +118,8 @@ stress: build
 # 35 s over ws:// and wss:// each, beside short ASan+UBSan and valgrind runs
 # (tests/c/soak.sh). SEED=N repeats a run. SIGPIPE ends the run, as it would end a C program
 # (the library must never raise it; SOAK_SIGPIPE=count counts it instead, for diagnosis).
+# DOOR=wss runs without glibc's per-thread malloc caches, which fill over minutes under TLS
+# and which VmRSS would count as growth (tests/c/soak.sh, docs/RELIABILITY.md section 5).
 SOAK_SECS ?= 600
 SOAK_SIGPIPE ?=
 soak: build
@@ -125,6 +127,7 @@ soak: build
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude tests/c/soak.c -o $(ROOT)/target/c-tests/soak \
 	    -L$(REL) -lftapi -Wl,-rpath,$(REL) -lpthread
 	@$(DOOR_CERTS)
+	$(if $(filter wss,$(DOOR)),GLIBC_TUNABLES=glibc.malloc.tcache_count=0) \
 	FTAPI_RATE_LIMIT=off SOAK_DOOR=$(DOOR) SOAK_SIGPIPE=$(SOAK_SIGPIPE) SOAK_TLS_CA=$(CERTS)/ca.pem \
 	    SOAK_TLS_CERT=$(CERTS)/server.pem SOAK_TLS_KEY=$(CERTS)/server.key \
 	    $(ROOT)/target/c-tests/soak $(SOAK_SECS) "$(SEED)"

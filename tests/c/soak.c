@@ -933,7 +933,7 @@ int main(int argc, char **argv) {
             "closed %ld, not ready %ld, backpressure %ld)\n"
             "  outcomes after on_disconnect: %ld; on_disconnect with requests outstanding: %ld; errors: %ld\n"
             "  VmRSS: %ld KiB after warm-up (%.1f s), %ld KiB at the end of the load (%.1f s), peak %ld KiB "
-            "(maxrss %ld KiB); limit %s%s\n",
+            "(maxrss %ld KiB); limit %s%s; malloc: MALLOC_ARENA_MAX=%s GLIBC_TUNABLES=%s\n",
             g_secs, (t_done - t0) / 1000.0, g_seed, door_names[g_door], g_restarts, g_kills[1], g_kills[0],
             g_term_escalated ? ", some escalated to SIGKILL" : "", g_start_retries, CONNS, inits, inits - CONNS,
             final_retries, atomic_load(&g_objects), atomic_load(&g_objects) - CONNS,
@@ -944,7 +944,9 @@ int main(int argc, char **argv) {
             atomic_load(&g_late_outcomes), atomic_load(&g_early_disconnects), g_errors, rss_warm,
             (t_rss_warm - t_load) / 1000.0, rss_end, (t_rss_end - t_load) / 1000.0, rss_peak, ru.ru_maxrss,
             g_rss_limit_kib < 0 ? "none (reported only)" : limit_s,
-            unsteady_samples ? "; a sample was taken without every connection READY" : "");
+            unsteady_samples ? "; a sample was taken without every connection READY" : "",
+            getenv("MALLOC_ARENA_MAX") ? getenv("MALLOC_ARENA_MAX") : "(default)",
+            getenv("GLIBC_TUNABLES") ? getenv("GLIBC_TUNABLES") : "(none)");
     (void)t_load_end;
 
     char why[512] = "";
