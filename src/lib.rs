@@ -36,6 +36,6 @@ pub use engine::{
     TlsError, TlsRoots, WebSocketKey,
 };
 pub use qot::{
-    ConfigError, Door, Group, GroupType, GroupsReply, Qot, QotError, QotSlot, SecondConnect,
-    WaitError,
+    ConfigError, Door, GetUserSecurityGroup, Group, GroupType, GroupsReply, Outcome, Qot, QotError,
+    QotSlot, Request, SecondConnect, WaitError,
 };

@@ -4,7 +4,10 @@
 mod watchlist;
 
 use ftapi::conn::errcode;
-use ftapi::{Connection, Events, GroupType, GroupsReply, Options, Qot, QotError, ReplyKind, State};
+use ftapi::{
+    Connection, Events, GetUserSecurityGroup, GroupType, GroupsReply, Options, Qot, QotError,
+    ReplyKind, Request, State,
+};
 use opend_sim::{Config, Faults, GroupEntry, Lang, RateLimit, Sim};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -59,7 +62,9 @@ fn chinese_and_emoji_names_and_an_empty_custom_list() {
         names(&qot.get_user_security_group(GroupType::All).unwrap()),
         expected(&groups, GroupType::All)
     );
-    let custom = qot.get_user_security_group_blocking(1, None).unwrap();
+    let custom = qot
+        .request_blocking(GetUserSecurityGroup::new(GroupType::Custom), None)
+        .unwrap();
     assert_eq!(custom.ret_type, 0);
     assert!(custom.groups.is_empty());
 }
@@ -68,8 +73,12 @@ fn chinese_and_emoji_names_and_an_empty_custom_list() {
 fn first_request_gets_serial_two_and_serials_increase() {
     let s = sim(no_limit());
     let qot = Qot::connect("127.0.0.1", s.port(), Options::default()).unwrap();
-    let a = qot.get_user_security_group_blocking(3, None).unwrap();
-    let b = qot.get_user_security_group_blocking(3, None).unwrap();
+    let a = qot
+        .request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
+        .unwrap();
+    let b = qot
+        .request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
+        .unwrap();
     assert_eq!((a.serial, b.serial), (2, 3));
     let init = s
         .received()
@@ -85,7 +94,7 @@ fn invalid_group_types_are_refused_without_sending() {
     let qot = Qot::connect("127.0.0.1", s.port(), Options::default()).unwrap();
     for bad in [0, 4, 99, -1] {
         assert_eq!(
-            qot.get_user_security_group_blocking(bad, None),
+            GetUserSecurityGroup::from_i32(bad).and_then(|r| qot.request_blocking(r, None)),
             Err(QotError::InvalidGroupType(bad))
         );
     }
@@ -104,7 +113,9 @@ fn a_withheld_reply_times_out_with_minus_100_and_a_late_one_is_dropped() {
     });
     let qot = Qot::connect("127.0.0.1", s.port(), quick()).unwrap();
     let started = Instant::now();
-    let r = qot.get_user_security_group_blocking(3, None).unwrap();
+    let r = qot
+        .request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
+        .unwrap();
     assert_eq!(r.ret_type, -100);
     assert!(started.elapsed() >= Duration::from_millis(380));
     // The late reply arrives ~300 ms later and must not produce a second outcome; the
@@ -112,7 +123,7 @@ fn a_withheld_reply_times_out_with_minus_100_and_a_late_one_is_dropped() {
     std::thread::sleep(Duration::from_millis(500));
     s.set_faults(Faults::default());
     assert_eq!(
-        qot.get_user_security_group_blocking(3, None)
+        qot.request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
             .unwrap()
             .ret_type,
         0
@@ -142,7 +153,7 @@ fn server_close_gives_minus_200_then_on_disconnect() {
     let qot =
         Qot::connect_with("127.0.0.1", s.port(), Options::default(), Log(log.clone())).unwrap();
     let l2 = log.clone();
-    qot.get_user_security_group_async(3, None, move |r| {
+    qot.request(GetUserSecurityGroup::new(GroupType::All), None, move |r| {
         l2.lock().unwrap().push(format!("reply {}", r.ret_type))
     })
     .unwrap();
@@ -170,8 +181,10 @@ fn our_own_close_completes_pending_requests_with_minus_200() {
     let outcomes = Arc::new(Mutex::new(Vec::new()));
     for _ in 0..5 {
         let o = outcomes.clone();
-        qot.get_user_security_group_async(3, None, move |r| o.lock().unwrap().push(r.ret_type))
-            .unwrap();
+        qot.request(GetUserSecurityGroup::new(GroupType::All), None, move |r| {
+            o.lock().unwrap().push(r.ret_type)
+        })
+        .unwrap();
     }
     qot.close();
     // close() from another thread returns after every outcome was delivered.
@@ -193,15 +206,17 @@ fn opend_rate_limit_error_is_passed_through() {
     let qot = Qot::connect("127.0.0.1", s.port(), Options::default()).unwrap();
     assert!(qot.get_user_security_group(GroupType::All).is_ok());
     assert!(qot.get_user_security_group(GroupType::All).is_ok());
-    let third = qot.get_user_security_group_blocking(3, None).unwrap();
+    let third = qot
+        .request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
+        .unwrap();
     assert_eq!(third.ret_type, -1);
-    assert!(!third.ret_msg.is_empty());
+    assert!(!third.message().is_empty());
     match third.clone().into_result() {
         Err(QotError::Reply {
             ret_type: -1,
             ret_msg,
             ..
-        }) => assert_eq!(ret_msg, third.ret_msg),
+        }) => assert_eq!(Some(ret_msg), third.ret_msg),
         other => panic!("{other:?}"),
     }
 }
@@ -241,9 +256,11 @@ fn corrupted_sha1_ends_the_connection_and_no_request_is_left_hanging() {
     });
     let qot =
         Qot::connect_with("127.0.0.1", s.port(), Options::default(), R(reason.clone())).unwrap();
-    let r = qot.get_user_security_group_blocking(3, None).unwrap();
+    let r = qot
+        .request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
+        .unwrap();
     assert_eq!(r.ret_type, -200);
-    assert!(r.ret_msg.contains("SHA-1"), "{}", r.ret_msg);
+    assert!(r.message().contains("SHA-1"), "{}", r.message());
     assert!(qot.connection().wait_closed(Duration::from_secs(5)));
     assert!(reason.lock().unwrap().contains("SHA-1"));
 }
@@ -254,10 +271,13 @@ fn corrupted_sha1_ends_the_connection_and_no_request_is_left_hanging() {
 fn a_repeated_reply_with_a_bad_sha1_is_still_caught() {
     let s = sim(no_limit());
     let qot = Qot::connect("127.0.0.1", s.port(), Options::default()).unwrap();
-    let first = qot.get_user_security_group_blocking(3, None).unwrap();
+    let first = qot
+        .request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
+        .unwrap();
     assert_eq!(first.ret_type, 0);
     assert_eq!(
-        qot.get_user_security_group_blocking(3, None).unwrap(),
+        qot.request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
+            .unwrap(),
         GroupsReply {
             serial: first.serial + 1,
             ..first.clone()
@@ -267,9 +287,11 @@ fn a_repeated_reply_with_a_bad_sha1_is_still_caught() {
         corrupt_sha1: Some(3222),
         ..Faults::default()
     });
-    let r = qot.get_user_security_group_blocking(3, None).unwrap();
-    assert_eq!(r.ret_type, -200, "{}", r.ret_msg);
-    assert!(r.ret_msg.contains("SHA-1"), "{}", r.ret_msg);
+    let r = qot
+        .request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
+        .unwrap();
+    assert_eq!(r.ret_type, -200, "{}", r.message());
+    assert!(r.message().contains("SHA-1"), "{}", r.message());
     assert!(qot.connection().wait_closed(Duration::from_secs(5)));
 }
 
@@ -325,7 +347,7 @@ fn a_thousand_requests_from_four_threads_each_get_exactly_one_outcome() {
                 for _ in 0..250 {
                     let o = outcomes.clone();
                     let serial = qot
-                        .get_user_security_group_async(3, None, move |r| {
+                        .request(GetUserSecurityGroup::new(GroupType::All), None, move |r| {
                             assert_eq!(r.ret_type, 0);
                             *o.lock().unwrap().entry(r.serial).or_default() += 1;
                         })
@@ -421,8 +443,8 @@ fn blocking_calls_inside_callbacks_fail_at_once_and_close_there_is_safe() {
     let qot = Arc::new(Qot::connect("127.0.0.1", s.port(), Options::default()).unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
     let q2 = qot.clone();
-    qot.get_user_security_group_async(3, None, move |_| {
-        let inner = q2.get_user_security_group_blocking(3, None);
+    qot.request(GetUserSecurityGroup::new(GroupType::All), None, move |_| {
+        let inner = q2.request_blocking(GetUserSecurityGroup::new(GroupType::All), None);
         q2.close(); // must not deadlock on its own thread
         tx.send(inner).unwrap();
     })
@@ -464,7 +486,7 @@ fn pushes_are_recognised_by_proto_id() {
     assert_eq!(n.load(Ordering::SeqCst), 1);
     // A push never completes a request.
     assert_eq!(
-        qot.get_user_security_group_blocking(3, None)
+        qot.request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
             .unwrap()
             .ret_type,
         0
@@ -476,7 +498,7 @@ fn raw_send_proto_reaches_opend_and_gets_its_reply() {
     let s = sim(no_limit());
     let qot = Qot::connect("127.0.0.1", s.port(), Options::default()).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    let body = ftapi::qot::request_bytes(2).unwrap();
+    let body = GetUserSecurityGroup::new(GroupType::System).into_body();
     qot.send_proto(3222, body, None, move |r| tx.send(r).unwrap())
         .unwrap();
     let r = rx.recv_timeout(Duration::from_secs(5)).unwrap();
@@ -539,7 +561,7 @@ fn requests_sent_from_callbacks_go_out_at_once() {
     let (tx, rx) = std::sync::mpsc::channel();
     fn chain(qot: Arc<Qot>, left: u32, tx: std::sync::mpsc::Sender<()>) {
         let q2 = qot.clone();
-        qot.get_user_security_group_async(3, None, move |r| {
+        qot.request(GetUserSecurityGroup::new(GroupType::All), None, move |r| {
             assert_eq!(r.ret_type, 0);
             if left == 0 {
                 tx.send(()).unwrap();

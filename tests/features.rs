@@ -1,7 +1,10 @@
 //! Beyond the official SDKs: the client-side rate limiter, auto-reconnect, connection
 //! state and logging, against opend-sim.
 
-use ftapi::{Backoff, Connection, Events, Options, Qot, Quota, RateLimitMode, State};
+use ftapi::{
+    Backoff, Connection, Events, GetUserSecurityGroup, GroupType, Options, Qot, Quota,
+    RateLimitMode, State,
+};
 use opend_sim::{Config, Faults, Sim};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -55,19 +58,21 @@ fn fail_fast_refuses_the_eleventh_request_at_once_and_sends_nothing() {
     let qot = Qot::connect("127.0.0.1", s.port(), limited(RateLimitMode::FailFast)).unwrap();
     for _ in 0..10 {
         assert_eq!(
-            qot.get_user_security_group_blocking(3, None)
+            qot.request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
                 .unwrap()
                 .ret_type,
             0
         );
     }
     let started = Instant::now();
-    let r = qot.get_user_security_group_blocking(3, None).unwrap();
+    let r = qot
+        .request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
+        .unwrap();
     assert_eq!(r.ret_type, -300);
     assert!(
-        r.ret_msg.contains("rate limited locally") && r.ret_msg.contains("next slot frees in"),
+        r.message().contains("rate limited locally") && r.message().contains("next slot frees in"),
         "{}",
-        r.ret_msg
+        r.message()
     );
     assert!(
         started.elapsed() < Duration::from_millis(1000),
@@ -77,7 +82,7 @@ fn fail_fast_refuses_the_eleventh_request_at_once_and_sends_nothing() {
     // The window slides: after it, requests go again.
     std::thread::sleep(Duration::from_millis(1600));
     assert_eq!(
-        qot.get_user_security_group_blocking(3, None)
+        qot.request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
             .unwrap()
             .ret_type,
         0
@@ -91,13 +96,15 @@ fn wait_mode_holds_the_eleventh_until_a_slot_frees() {
     let first = Instant::now();
     for _ in 0..10 {
         assert_eq!(
-            qot.get_user_security_group_blocking(3, None)
+            qot.request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
                 .unwrap()
                 .ret_type,
             0
         );
     }
-    let r = qot.get_user_security_group_blocking(3, None).unwrap();
+    let r = qot
+        .request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
+        .unwrap();
     assert_eq!(r.ret_type, 0);
     let waited = first.elapsed();
     assert!(
@@ -107,13 +114,17 @@ fn wait_mode_holds_the_eleventh_until_a_slot_frees() {
     assert_eq!(sent_3222(&s), 11);
     // A held request whose timeout comes first times out (-100) and is never sent.
     for _ in 0..9 {
-        qot.get_user_security_group_async(3, None, |_| {}).unwrap();
+        qot.request(GetUserSecurityGroup::new(GroupType::All), None, |_| {})
+            .unwrap();
     }
     let r = qot
-        .get_user_security_group_blocking(3, Some(Duration::from_millis(200)))
+        .request_blocking(
+            GetUserSecurityGroup::new(GroupType::All),
+            Some(Duration::from_millis(200)),
+        )
         .unwrap();
     assert_eq!(r.ret_type, -100);
-    assert!(r.ret_msg.contains("rate-limit"), "{}", r.ret_msg);
+    assert!(r.message().contains("rate-limit"), "{}", r.message());
 }
 
 #[test]
@@ -122,7 +133,7 @@ fn off_mode_sends_everything() {
     let qot = Qot::connect("127.0.0.1", s.port(), limited(RateLimitMode::Off)).unwrap();
     for _ in 0..11 {
         assert_eq!(
-            qot.get_user_security_group_blocking(3, None)
+            qot.request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
                 .unwrap()
                 .ret_type,
             0
@@ -186,8 +197,10 @@ fn auto_reconnect_survives_a_simulator_restart() {
         ..Faults::default()
     });
     let (tx, rx) = std::sync::mpsc::channel();
-    qot.get_user_security_group_async(3, None, move |r| tx.send(r.ret_type).unwrap())
-        .unwrap();
+    qot.request(GetUserSecurityGroup::new(GroupType::All), None, move |r| {
+        tx.send(r.ret_type).unwrap()
+    })
+    .unwrap();
     std::thread::sleep(Duration::from_millis(100));
     s.stop();
     assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), -200);
@@ -196,7 +209,7 @@ fn auto_reconnect_survives_a_simulator_restart() {
         Duration::from_secs(5)
     ));
     assert!(matches!(
-        qot.get_user_security_group_blocking(3, None),
+        qot.request_blocking(GetUserSecurityGroup::new(GroupType::All), None),
         Err(ftapi::QotError::Send(ftapi::SendError::Reconnecting))
     ));
     std::thread::sleep(Duration::from_millis(600)); // a few failed attempts
@@ -208,7 +221,7 @@ fn auto_reconnect_survives_a_simulator_restart() {
     let second_id = qot.connection().conn_id();
     assert_ne!(second_id, first_id);
     assert_eq!(
-        qot.get_user_security_group_blocking(3, None)
+        qot.request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
             .unwrap()
             .ret_type,
         0
@@ -255,9 +268,11 @@ fn queued_requests_wait_for_the_reconnect() {
         Duration::from_secs(5)
     ));
     let (tx, rx) = std::sync::mpsc::channel();
-    qot.get_user_security_group_async(3, Some(Duration::from_secs(10)), move |r| {
-        tx.send(r.ret_type).unwrap()
-    })
+    qot.request(
+        GetUserSecurityGroup::new(GroupType::All),
+        Some(Duration::from_secs(10)),
+        move |r| tx.send(r.ret_type).unwrap(),
+    )
     .unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let _s2 = open_sim(port);
@@ -291,7 +306,8 @@ fn the_log_callback_gets_packet_lines_and_never_a_key() {
     );
     let s = open_sim(0);
     let qot = Qot::connect("127.0.0.1", s.port(), Options::default()).unwrap();
-    qot.get_user_security_group_blocking(3, None).unwrap();
+    qot.request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
+        .unwrap();
     let info = qot.connection().session_info();
     drop(qot);
     ftapi::log::set_logger(None, None);

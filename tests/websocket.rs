@@ -10,7 +10,8 @@ mod watchlist;
 use ftapi::conn::errcode;
 use ftapi::door::Door;
 use ftapi::{
-    Connection, Events, GroupType, Options, Qot, QotError, ReplyKind, State, TlsRoots, WebSocketKey,
+    Connection, Events, GetUserSecurityGroup, GroupType, Options, Qot, QotError, ReplyKind, State,
+    TlsRoots, WebSocketKey,
 };
 use opend_sim::{Config, Faults, GroupEntry, RateLimit, Sim, WsTls};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -138,8 +139,10 @@ fn send_n(q: &Qot, n: usize) -> Arc<Mutex<Vec<(u32, i32, String)>>> {
     let out = Arc::new(Mutex::new(Vec::new()));
     for _ in 0..n {
         let o = out.clone();
-        q.get_user_security_group_async(3, None, move |r| {
-            o.lock().unwrap().push((r.serial, r.ret_type, r.ret_msg))
+        q.request(GetUserSecurityGroup::new(GroupType::All), None, move |r| {
+            o.lock()
+                .unwrap()
+                .push((r.serial, r.ret_type, r.message().to_owned()))
         })
         .unwrap();
     }
@@ -250,7 +253,9 @@ fn a_withheld_reply_times_out_and_opends_error_field_becomes_the_outcome() {
         );
         let q = connect(&s, quick(kind));
         let t0 = Instant::now();
-        let r = q.get_user_security_group_blocking(3, None).unwrap();
+        let r = q
+            .request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
+            .unwrap();
         assert_eq!(r.ret_type, -100);
         assert!(t0.elapsed() >= Duration::from_millis(350));
 
@@ -261,13 +266,16 @@ fn a_withheld_reply_times_out_and_opends_error_field_becomes_the_outcome() {
             });
             let t0 = Instant::now();
             let r = q
-                .get_user_security_group_blocking(3, Some(Duration::from_secs(10)))
+                .request_blocking(
+                    GetUserSecurityGroup::new(GroupType::All),
+                    Some(Duration::from_secs(10)),
+                )
                 .unwrap();
             assert_eq!(r.ret_type, want, "{kind:?} error {error}: {r:?}");
             assert!(
-                r.ret_msg.contains(&format!("error {error}")),
+                r.message().contains(&format!("error {error}")),
                 "{}",
-                r.ret_msg
+                r.message()
             );
             assert!(
                 t0.elapsed() < Duration::from_secs(5),
@@ -295,7 +303,8 @@ fn a_server_close_gives_minus_200_to_every_pending_request_then_on_disconnect() 
             close_after: Some(3222),
             ..Default::default()
         });
-        q.get_user_security_group_async(3, None, |_| {}).unwrap();
+        q.request(GetUserSecurityGroup::new(GroupType::All), None, |_| {})
+            .unwrap();
         wait_for("the disconnect", 5, || {
             !rec.disconnects.lock().unwrap().is_empty()
         });
@@ -326,7 +335,8 @@ fn cmd_2_ends_the_session_and_every_pending_request_gets_minus_200() {
             opend_lost: Some(3222),
             ..Default::default()
         });
-        q.get_user_security_group_async(3, None, |_| {}).unwrap();
+        q.request(GetUserSecurityGroup::new(GroupType::All), None, |_| {})
+            .unwrap();
         wait_for("the disconnect", 5, || {
             !rec.disconnects.lock().unwrap().is_empty()
         });
@@ -447,7 +457,7 @@ fn a_thousand_requests_from_four_threads_each_get_exactly_one_outcome() {
                 std::thread::spawn(move || {
                     for _ in 0..250 {
                         let (seen, total) = (seen.clone(), total.clone());
-                        q.get_user_security_group_async(3, None, move |r| {
+                        q.request(GetUserSecurityGroup::new(GroupType::All), None, move |r| {
                             assert_eq!(r.ret_type, 0);
                             *seen.lock().unwrap().entry(r.serial).or_default() += 1;
                             total.fetch_add(1, Ordering::SeqCst);
@@ -765,7 +775,7 @@ fn wrong_proto_and_duplicate_replies_are_dropped_like_on_the_tcp_door() {
         );
         let q = connect(&s, quick(kind));
         assert_eq!(
-            q.get_user_security_group_blocking(3, None)
+            q.request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
                 .unwrap()
                 .ret_type,
             -100

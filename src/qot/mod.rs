@@ -18,8 +18,10 @@ use prost::Message;
 use std::fmt;
 use std::time::Duration;
 
+mod request;
 mod slot;
 mod view;
+pub use request::{Outcome, Request};
 pub use slot::{ConfigError, Door, QotSlot, SecondConnect, WaitError};
 pub use view::{DecodeError, GroupRef, GroupsView};
 
@@ -82,9 +84,13 @@ pub struct GroupsReply {
     /// 0 success, -1 OpenD refused, -100 timeout, -200 disconnected, -300 refused by the
     /// client-side rate limiter (nothing sent), -500 unparsable reply.
     pub ret_type: i32,
-    /// OpenD's message, or the library's reason for a library-made outcome.
-    pub ret_msg: String,
-    pub err_code: i32,
+    /// OpenD's `retMsg` if it sent one, or the library's reason for a library-made
+    /// outcome.
+    pub ret_msg: Option<String>,
+    /// OpenD's `errCode`, if it sent one.
+    pub err_code: Option<i32>,
+    /// Whether the reply had `s2c` (even an empty one); `groups` are its groups.
+    pub has_s2c: bool,
     pub groups: Vec<Group>,
     /// The serialized `Qot_GetUserSecurityGroup.Response`: OpenD's bytes, or the library's
     /// own for -100 / -200 / -500, so every language's protobuf classes can parse it.
@@ -103,8 +109,9 @@ impl GroupsReply {
         GroupsReply {
             serial,
             ret_type,
-            ret_msg,
-            err_code: 0,
+            ret_msg: Some(ret_msg),
+            err_code: None,
+            has_s2c: false,
             groups: Vec::new(),
             pb,
         }
@@ -129,8 +136,9 @@ impl GroupsReply {
                 Ok(v) => GroupsReply {
                     serial: reply.serial,
                     ret_type: v.ret_type,
-                    ret_msg: v.ret_msg.to_owned(),
+                    ret_msg: v.ret_msg.map(str::to_owned),
                     err_code: v.err_code,
+                    has_s2c: v.has_s2c,
                     groups: v
                         .groups
                         .iter()
@@ -146,6 +154,11 @@ impl GroupsReply {
         }
     }
 
+    /// `retMsg`, or "" when the reply had none.
+    pub fn message(&self) -> &str {
+        self.ret_msg.as_deref().unwrap_or("")
+    }
+
     /// The groups on success, the error otherwise.
     pub fn into_result(self) -> Result<Vec<Group>, QotError> {
         if self.ret_type == 0 {
@@ -153,8 +166,8 @@ impl GroupsReply {
         } else {
             Err(QotError::Reply {
                 ret_type: self.ret_type,
-                ret_msg: self.ret_msg,
-                err_code: self.err_code,
+                ret_msg: self.ret_msg.unwrap_or_default(),
+                err_code: self.err_code.unwrap_or_default(),
             })
         }
     }
@@ -254,112 +267,64 @@ impl Qot {
         &self.conn
     }
 
-    /// Get Groups From Watchlist, blocking until the outcome (at most the request
-    /// timeout of [`Options`]).
-    pub fn get_user_security_group(&self, group_type: GroupType) -> Result<Vec<Group>, QotError> {
-        self.get_user_security_group_blocking(group_type as i32, None)?
-            .into_result()
+    /// Sends a typed request; `done` runs once on the I/O thread with its outcome, as the
+    /// request's default reply type. Returns the serial number.
+    pub fn request<R: Request>(
+        &self,
+        request: R,
+        timeout: Option<Duration>,
+        done: impl FnOnce(R::Reply) + Send + 'static,
+    ) -> Result<u32, SendError> {
+        self.request_as(request, timeout, done)
     }
 
-    /// Blocking form that returns the whole outcome, whatever its retType. `timeout`
-    /// overrides the default request timeout.
-    pub fn get_user_security_group_blocking(
+    /// As [`request`](Qot::request), with the outcome as any [`Outcome`] of `R` (a
+    /// binding's own representation, or the engine's [`Reply`]). `timeout` overrides the
+    /// default request timeout.
+    pub fn request_as<R: Request, O: Outcome<R>>(
         &self,
-        group_type: i32,
+        request: R,
         timeout: Option<Duration>,
-    ) -> Result<GroupsReply, QotError> {
-        self.get_user_security_group_blocking_raw(group_type, timeout)
-            .map(GroupsReply::from_reply)
+        done: impl FnOnce(O) + Send + 'static,
+    ) -> Result<u32, SendError> {
+        self.conn.send_proto(
+            R::PROTO_ID,
+            request.into_body(),
+            timeout,
+            Box::new(move |reply| done(O::from_reply(reply))),
+        )
     }
 
-    /// As [`get_user_security_group_blocking`](Qot::get_user_security_group_blocking), with
-    /// the engine's [`Reply`] itself (see
-    /// [`get_user_security_group_raw`](Qot::get_user_security_group_raw)).
-    pub fn get_user_security_group_blocking_raw(
+    /// Sends a typed request and blocks until its outcome (at most the request timeout).
+    pub fn request_blocking<R: Request>(
         &self,
-        group_type: i32,
+        request: R,
         timeout: Option<Duration>,
-    ) -> Result<Reply, QotError> {
+    ) -> Result<R::Reply, QotError> {
+        self.request_blocking_as(request, timeout)
+    }
+
+    /// As [`request_blocking`](Qot::request_blocking), with the outcome as any
+    /// [`Outcome`] of `R`. Refused from inside a callback, where it would deadlock.
+    pub fn request_blocking_as<R: Request, O: Outcome<R>>(
+        &self,
+        request: R,
+        timeout: Option<Duration>,
+    ) -> Result<O, QotError> {
         if conn::on_io_thread() {
             return Err(QotError::InCallback);
         }
         let (tx, rx) = conn::oneshot::channel();
-        self.get_user_security_group_raw(group_type, timeout, move |r| tx.send(r))?;
+        self.request_as(request, timeout, move |o: O| tx.send(o))?;
         // The engine guarantees one outcome, so this cannot wait forever.
         rx.recv().ok_or(QotError::Send(SendError::Closed))
     }
 
-    /// Callback form: `done` runs once on the I/O thread with the outcome. Returns the
-    /// serial number.
-    pub fn get_user_security_group_async(
-        &self,
-        group_type: i32,
-        timeout: Option<Duration>,
-        done: impl FnOnce(GroupsReply) + Send + 'static,
-    ) -> Result<u32, QotError> {
-        self.get_user_security_group_raw(group_type, timeout, move |r| {
-            done(GroupsReply::from_reply(r))
-        })
-    }
-
-    /// Sends a serialized `Qot_GetUserSecurityGroup.Request` (as the C++ SDK takes one),
-    /// after checking that it parses and names a valid group type.
-    pub fn get_user_security_group_pb(
-        &self,
-        request: &[u8],
-        timeout: Option<Duration>,
-        done: impl FnOnce(GroupsReply) + Send + 'static,
-    ) -> Result<u32, QotError> {
-        self.get_user_security_group_pb_raw(request, timeout, move |r| {
-            done(GroupsReply::from_reply(r))
-        })
-    }
-
-    /// As [`get_user_security_group_async`](Qot::get_user_security_group_async), but
-    /// `done` gets the engine's [`Reply`] itself, for callers that build their own
-    /// representation: decode a [`ReplyKind::Server`] body with [`GroupsView::parse`]
-    /// (no copies), hand any other kind (or a body that does not parse) to
-    /// [`GroupsReply::from_reply`] / [`GroupsReply::unparsable`]. The C ABI does this.
-    pub fn get_user_security_group_raw(
-        &self,
-        group_type: i32,
-        timeout: Option<Duration>,
-        done: impl FnOnce(Reply) + Send + 'static,
-    ) -> Result<u32, QotError> {
-        let body = request_bytes(group_type)?;
-        self.send_request_bytes(body, timeout, done)
-    }
-
-    /// [`get_user_security_group_pb`](Qot::get_user_security_group_pb) with the engine's
-    /// reply, as [`get_user_security_group_raw`](Qot::get_user_security_group_raw).
-    pub fn get_user_security_group_pb_raw(
-        &self,
-        request: &[u8],
-        timeout: Option<Duration>,
-        done: impl FnOnce(Reply) + Send + 'static,
-    ) -> Result<u32, QotError> {
-        let req = pb::Request::decode(request).map_err(|e| {
-            QotError::Send(SendError::InvalidArgument(format!(
-                "not a Qot_GetUserSecurityGroup.Request: {e}"
-            )))
-        })?;
-        GroupType::from_i32(req.c2s.group_type)
-            .ok_or(QotError::InvalidGroupType(req.c2s.group_type))?;
-        self.send_request_bytes(request.to_vec(), timeout, done)
-    }
-
-    fn send_request_bytes(
-        &self,
-        body: Vec<u8>,
-        timeout: Option<Duration>,
-        done: impl FnOnce(Reply) + Send + 'static,
-    ) -> Result<u32, QotError> {
-        Ok(self.conn.send_proto(
-            proto_id::QOT_GET_USER_SECURITY_GROUP,
-            body,
-            timeout,
-            Box::new(done),
-        )?)
+    /// Get Groups From Watchlist, blocking until the outcome (at most the request
+    /// timeout of [`Options`]): the groups, or why there are none.
+    pub fn get_user_security_group(&self, group_type: GroupType) -> Result<Vec<Group>, QotError> {
+        self.request_blocking(GetUserSecurityGroup::new(group_type), None)?
+            .into_result()
     }
 
     /// Sends any other OpenD request; `done` gets its one outcome.
@@ -386,16 +351,74 @@ impl Drop for Qot {
     }
 }
 
-/// The serialized request for a group type, refusing values OpenD does not know.
-pub fn request_bytes(group_type: i32) -> Result<Vec<u8>, QotError> {
-    GroupType::from_i32(group_type).ok_or(QotError::InvalidGroupType(group_type))?;
-    Ok(pb::Request {
-        c2s: pb::C2s {
-            group_type,
-            header: None,
-        },
+/// Get Groups From Watchlist (`Qot_GetUserSecurityGroup`, proto 3222): its request,
+/// checked when made. Its outcome is a [`GroupsReply`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GetUserSecurityGroup {
+    group_type: GroupType,
+    body: Vec<u8>,
+}
+
+impl GetUserSecurityGroup {
+    /// The request for one group type.
+    pub fn new(group_type: GroupType) -> GetUserSecurityGroup {
+        let body = pb::Request {
+            c2s: pb::C2s {
+                group_type: group_type as i32,
+                header: None,
+            },
+        }
+        .encode_to_vec();
+        GetUserSecurityGroup { group_type, body }
     }
-    .encode_to_vec())
+
+    /// The request for a group type's protocol value, refusing values OpenD does not
+    /// know (nothing is sent for them).
+    pub fn from_i32(group_type: i32) -> Result<GetUserSecurityGroup, QotError> {
+        GroupType::from_i32(group_type)
+            .map(GetUserSecurityGroup::new)
+            .ok_or(QotError::InvalidGroupType(group_type))
+    }
+
+    /// A serialized `Qot_GetUserSecurityGroup.Request` (as the C++ and Java SDKs take
+    /// one), sent as given once it parses and names a valid group type.
+    pub fn from_pb(request: &[u8]) -> Result<GetUserSecurityGroup, QotError> {
+        let req = pb::Request::decode(request).map_err(|e| {
+            QotError::Send(SendError::InvalidArgument(format!(
+                "not a Qot_GetUserSecurityGroup.Request: {e}"
+            )))
+        })?;
+        let group_type = GroupType::from_i32(req.c2s.group_type)
+            .ok_or(QotError::InvalidGroupType(req.c2s.group_type))?;
+        Ok(GetUserSecurityGroup {
+            group_type,
+            body: request.to_vec(),
+        })
+    }
+
+    pub fn group_type(&self) -> GroupType {
+        self.group_type
+    }
+}
+
+impl From<GroupType> for GetUserSecurityGroup {
+    fn from(group_type: GroupType) -> Self {
+        GetUserSecurityGroup::new(group_type)
+    }
+}
+
+impl Request for GetUserSecurityGroup {
+    const PROTO_ID: u32 = proto_id::QOT_GET_USER_SECURITY_GROUP;
+    type Reply = GroupsReply;
+    fn into_body(self) -> Vec<u8> {
+        self.body
+    }
+}
+
+impl Outcome<GetUserSecurityGroup> for GroupsReply {
+    fn from_reply(reply: Reply) -> GroupsReply {
+        GroupsReply::from_reply(reply)
+    }
 }
 
 #[cfg(test)]
@@ -404,9 +427,23 @@ mod tests {
 
     #[test]
     fn unknown_group_types_are_refused_locally() {
-        assert_eq!(request_bytes(0), Err(QotError::InvalidGroupType(0)));
-        assert_eq!(request_bytes(99), Err(QotError::InvalidGroupType(99)));
-        assert_eq!(request_bytes(3).unwrap(), vec![0x0a, 0x02, 0x08, 0x03]);
+        let r = GetUserSecurityGroup::from_i32;
+        assert_eq!(r(0), Err(QotError::InvalidGroupType(0)));
+        assert_eq!(r(99), Err(QotError::InvalidGroupType(99)));
+        assert_eq!(r(3).unwrap().into_body(), vec![0x0a, 0x02, 0x08, 0x03]);
+        let from_pb = GetUserSecurityGroup::from_pb;
+        assert_eq!(
+            from_pb(&[0x0a, 0x02, 0x08, 0x01]).unwrap().group_type(),
+            GroupType::Custom
+        );
+        assert_eq!(
+            from_pb(&[0x0a, 0x02, 0x08, 0x07]),
+            Err(QotError::InvalidGroupType(7))
+        );
+        assert!(matches!(
+            from_pb(&[0xff]),
+            Err(QotError::Send(SendError::InvalidArgument(_)))
+        ));
     }
 
     #[test]

@@ -15,9 +15,9 @@
 //!   connection has ended (also from inside its own callbacks) a connect always starts,
 //!   and forgets the ended one even if its own arguments are then refused.
 
-use super::Qot;
+use super::{Outcome, Qot, Request};
 use crate::crypto::{CryptoError, RsaKey};
-use crate::engine::{self, ConnectError, Events, Options, Quota, RateLimitMode, Reply, State};
+use crate::engine::{self, ConnectError, Events, Options, Quota, RateLimitMode, State};
 use crate::engine::{TlsError, TlsRoots, WebSocketKey};
 use crate::qot::QotError;
 use parking_lot::Mutex;
@@ -382,17 +382,29 @@ impl QotSlot {
             .map_or(0, |q| q.connection().session_info().server_ver)
     }
 
-    /// Blocking Get Groups From Watchlist on the current connection, with the engine's
-    /// reply; `timeout_ms` 0 means the request timeout.
-    pub fn get_user_security_group_blocking_raw(
+    /// Sends a typed request on the current connection ([`Qot::request_as`]);
+    /// `timeout_ms` 0 means the request timeout. NotReady before the first connect.
+    pub fn request_as<R: Request, O: Outcome<R>>(
         &self,
-        group_type: i32,
+        request: R,
         timeout_ms: u64,
-    ) -> Result<Reply, QotError> {
+        done: impl FnOnce(O) + Send + 'static,
+    ) -> Result<u32, engine::SendError> {
+        let q = self.current().ok_or(engine::SendError::NotReady)?;
+        q.request_as(request, ms(timeout_ms), done)
+    }
+
+    /// Sends a typed request on the current connection and waits for its outcome
+    /// ([`Qot::request_blocking_as`]); `timeout_ms` 0 means the request timeout.
+    pub fn request_blocking_as<R: Request, O: Outcome<R>>(
+        &self,
+        request: R,
+        timeout_ms: u64,
+    ) -> Result<O, QotError> {
         let q = self
             .current()
             .ok_or(QotError::Send(engine::SendError::NotReady))?;
-        q.get_user_security_group_blocking_raw(group_type, ms(timeout_ms))
+        q.request_blocking_as(request, ms(timeout_ms))
     }
 }
 

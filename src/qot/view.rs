@@ -28,10 +28,12 @@ pub struct GroupRef<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupsView<'a> {
     pub ret_type: i32,
-    /// `retMsg`, or "" when absent.
-    pub ret_msg: &'a str,
-    /// `errCode`, or 0 when absent.
-    pub err_code: i32,
+    /// `retMsg`, if OpenD sent one.
+    pub ret_msg: Option<&'a str>,
+    /// `errCode`, if OpenD sent one.
+    pub err_code: Option<i32>,
+    /// Whether OpenD sent `s2c` (even an empty one).
+    pub has_s2c: bool,
     pub groups: Vec<GroupRef<'a>>,
 }
 
@@ -206,19 +208,21 @@ impl<'a> GroupsView<'a> {
     pub fn parse(body: &'a [u8]) -> Result<GroupsView<'a>, DecodeError> {
         let mut view = GroupsView {
             ret_type: RET_TYPE_DEFAULT,
-            ret_msg: "",
-            err_code: 0,
+            ret_msg: None,
+            err_code: None,
+            has_s2c: false,
             groups: Vec::new(),
         };
         let mut c = Cursor::new(body, 0);
         while !c.done() {
             match c.key()? {
                 (1, w) => view.ret_type = c.int32(w)?,
-                (2, LEN) => view.ret_msg = c.string()?,
+                (2, LEN) => view.ret_msg = Some(c.string()?),
                 (2, _) => return Err(c.err("wrong wire type for a string")),
-                (3, w) => view.err_code = c.int32(w)?,
+                (3, w) => view.err_code = Some(c.int32(w)?),
                 (4, w) => {
                     let mut s2c = c.message(w)?;
+                    view.has_s2c = true;
                     parse_s2c(&mut s2c, &mut view.groups)?;
                 }
                 (f, w) => c.skip(f, w, MAX_DEPTH)?,
@@ -275,7 +279,7 @@ mod tests {
         b.extend_from_slice(&g2);
         let v = GroupsView::parse(&b).unwrap();
         assert_eq!(v.ret_type, 0);
-        assert_eq!(v.ret_msg, "");
+        assert_eq!((v.ret_msg, v.err_code, v.has_s2c), (Some(""), None, true));
         assert_eq!(
             v.groups,
             [
@@ -294,7 +298,10 @@ mod tests {
     #[test]
     fn empty_body_gives_the_declared_default() {
         let v = GroupsView::parse(&[]).unwrap();
-        assert_eq!((v.ret_type, v.ret_msg, v.err_code), (-400, "", 0));
+        assert_eq!(
+            (v.ret_type, v.ret_msg, v.err_code, v.has_s2c),
+            (-400, None, None, false)
+        );
         assert!(v.groups.is_empty());
     }
 

@@ -14,8 +14,10 @@ pub fn agrees_with_prost(body: &[u8]) {
     match (&ours, &theirs) {
         (Ok(v), Ok(r)) => {
             assert_eq!(v.ret_type, r.ret_type, "retType of {body:02x?}");
-            assert_eq!(v.ret_msg, r.ret_msg.as_deref().unwrap_or(""));
-            assert_eq!(v.err_code, r.err_code.unwrap_or(0));
+            // Presence too: absent stays absent, as protobuf says.
+            assert_eq!(v.ret_msg, r.ret_msg.as_deref(), "retMsg of {body:02x?}");
+            assert_eq!(v.err_code, r.err_code, "errCode of {body:02x?}");
+            assert_eq!(v.has_s2c, r.s2c.is_some(), "s2c of {body:02x?}");
             let empty = Vec::new();
             let list = r.s2c.as_ref().map_or(&empty, |s| &s.group_list);
             assert_eq!(v.groups.len(), list.len(), "groups of {body:02x?}");

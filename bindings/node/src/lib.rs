@@ -17,7 +17,8 @@
 //! - the log sink is process-wide and never keeps the event loop alive.
 
 use ftapi::log::Level;
-use ftapi::pb::{notify, proto_id, qot_get_user_security_group as gsg};
+use ftapi::pb::{notify, proto_id};
+use ftapi::qot::{GetUserSecurityGroup, Outcome};
 use ftapi::{
     Connection, Door, Events, GroupsReply, Options, QotError, QotSlot, Reply, ReplyKind,
     SecondConnect, SendError, State,
@@ -76,29 +77,20 @@ struct GroupsOutcome {
     s2c: Option<Vec<(String, i32)>>,
 }
 
-impl GroupsOutcome {
+/// Built once from the library's typed reply, which keeps the fields' presence.
+impl Outcome<GetUserSecurityGroup> for GroupsOutcome {
     fn from_reply(reply: Reply) -> GroupsOutcome {
-        // GroupsReply's `pb` is always a valid serialized Response: OpenD's bytes, or the
-        // library's own for -100 / -200 / -300 / -500.
         let r = GroupsReply::from_reply(reply);
-        match gsg::Response::decode(r.pb.as_slice()) {
-            Ok(rsp) => GroupsOutcome {
-                ret_type: rsp.ret_type,
-                ret_msg: rsp.ret_msg,
-                err_code: rsp.err_code,
-                s2c: rsp.s2c.map(|s| {
-                    s.group_list
-                        .into_iter()
-                        .map(|g| (g.group_name, g.group_type))
-                        .collect()
-                }),
-            },
-            Err(_) => GroupsOutcome {
-                ret_type: r.ret_type,
-                ret_msg: Some(r.ret_msg),
-                err_code: Some(r.err_code),
-                s2c: None,
-            },
+        GroupsOutcome {
+            ret_type: r.ret_type,
+            ret_msg: r.ret_msg,
+            err_code: r.err_code,
+            s2c: r.has_s2c.then(|| {
+                r.groups
+                    .into_iter()
+                    .map(|g| (g.name, g.group_type))
+                    .collect()
+            }),
         }
     }
 }
@@ -420,17 +412,15 @@ impl NativeQot {
             Err(f) => return Some(f),
         };
         let timeout = request_timeout(timeout_ms);
-        q.get_user_security_group_raw(group_type, timeout, move |reply| {
-            post(
-                &tsfn,
-                Ev::Groups {
-                    id,
-                    rsp: GroupsOutcome::from_reply(reply),
-                },
-            )
+        let request = match GetUserSecurityGroup::from_i32(group_type) {
+            Ok(r) => r,
+            Err(e) => return Some(send_fail(&e)),
+        };
+        q.request_as(request, timeout, move |rsp: GroupsOutcome| {
+            post(&tsfn, Ev::Groups { id, rsp })
         })
         .err()
-        .map(|e| send_fail(&e))
+        .map(|e| send_fail(&QotError::Send(e)))
     }
 
     /// Any other request: `body` is its serialized Request; the outcome comes as a kind-6

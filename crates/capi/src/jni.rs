@@ -19,7 +19,9 @@
 
 use crate::engine::{Connection, Events, Options, Reply, SendError, State};
 use crate::log::{Level, Logger};
-use crate::qot::{Door, GroupsReply, Qot, QotError, QotSlot, SecondConnect, WaitError};
+use crate::qot::{
+    Door, GetUserSecurityGroup, GroupsReply, Qot, QotError, QotSlot, SecondConnect, WaitError,
+};
 use jni::errors::{Error as JError, Result as JResult, ThrowRuntimeExAndDefault};
 use jni::objects::{JByteArray, JObject, JString, JValue};
 use jni::refs::{Global, Weak};
@@ -490,8 +492,11 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_getUserSecurityGroup<'l>(
         let (Some(q), Some(target)) = (current_qot(&c), c.target.lock().clone()) else {
             return Ok(0);
         };
-        match q.get_user_security_group_pb(&bytes, None, move |reply| deliver_reply(&target, reply))
-        {
+        let sent = GetUserSecurityGroup::from_pb(&bytes).and_then(|req| {
+            let done = move |reply| deliver_reply(&target, reply);
+            Ok(q.request(req, None, done)?)
+        });
+        match sent {
             Ok(serial) => Ok(serial as jint),
             Err(QotError::Send(SendError::InvalidArgument(m))) => Err(throw(
                 env,

@@ -24,7 +24,9 @@ use client::{engine, errcode, log, qot};
 use ftapi_proto::{ftlog, pb, wire};
 
 use crate::engine::{ConnectError, Events, Options, Reply, SendError, State};
-use crate::qot::{ConfigError, Door, Qot, QotError, QotSlot, SecondConnect, WaitError};
+use crate::qot::{
+    ConfigError, Door, GetUserSecurityGroup, Qot, QotError, QotSlot, SecondConnect, WaitError,
+};
 use parking_lot::{Mutex, ReentrantMutex};
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -250,6 +252,21 @@ impl FtapiQot {
     /// The current connection, or NOT_READY before the first connect.
     fn session(&self) -> Result<Arc<Qot>, FtapiResult> {
         self.slot.current().ok_or(FtapiResult::FTAPI_ERR_NOT_READY)
+    }
+
+    /// Sends Get Groups From Watchlist on the current connection, made by `request` once
+    /// there is one (so NOT_READY comes before INVALID_GROUP_TYPE); `deliver` gets the
+    /// engine's reply, from which the C view is built once.
+    fn send_groups(
+        &self,
+        request: impl FnOnce() -> Result<GetUserSecurityGroup, QotError>,
+        deliver: impl FnOnce(Reply) + Send + 'static,
+    ) -> Result<u32, FtapiResult> {
+        let session = self.session()?;
+        let request = request().map_err(|e| qot_error(&e))?;
+        session
+            .request_as(request, None, deliver)
+            .map_err(|e| send_error(&e))
     }
 }
 
@@ -914,9 +931,10 @@ pub unsafe extern "C" fn ftapi_qot_get_user_security_group(
 ) -> FtapiResult {
     let body = |qot: Arc<FtapiQot>| -> Result<u32, FtapiResult> {
         let q2 = qot.clone();
-        qot.session()?
-            .get_user_security_group_raw(group_type, None, move |r| q2.deliver_groups(r))
-            .map_err(|e| qot_error(&e))
+        qot.send_groups(
+            || GetUserSecurityGroup::from_i32(group_type),
+            move |r| q2.deliver_groups(r),
+        )
     };
     // SAFETY: qot and serial_out as the header documents.
     unsafe { send_on_qot(qot, serial_out, body) }
@@ -936,9 +954,10 @@ pub unsafe extern "C" fn ftapi_qot_get_user_security_group_pb(
         // SAFETY: the caller passes a valid argument (header).
         let req = unsafe { bytes_arg(request, len) }?;
         let q2 = qot.clone();
-        qot.session()?
-            .get_user_security_group_pb_raw(req, None, move |r| q2.deliver_groups(r))
-            .map_err(|e| qot_error(&e))
+        qot.send_groups(
+            || GetUserSecurityGroup::from_pb(req),
+            move |r| q2.deliver_groups(r),
+        )
     };
     // SAFETY: qot and serial_out as the header documents.
     unsafe { send_on_qot(qot, serial_out, body) }
@@ -969,9 +988,12 @@ pub unsafe extern "C" fn ftapi_qot_get_user_security_group_sync(
             if crate::engine::on_io_thread() {
                 return Err(FtapiResult::FTAPI_ERR_IN_CALLBACK);
             }
-            let reply = qot
+            // NOT_READY before INVALID_GROUP_TYPE, as for the other calls.
+            qot.session()?;
+            let request = GetUserSecurityGroup::from_i32(group_type).map_err(|e| qot_error(&e))?;
+            let reply: Reply = qot
                 .slot
-                .get_user_security_group_blocking_raw(group_type, timeout_ms.into())
+                .request_blocking_as(request, timeout_ms.into())
                 .map_err(|e| qot_error(&e))?;
             let owned = Box::new(OwnedReply::from_engine(reply));
             // SAFETY: as above. The C struct is the first field of the #[repr(C)] box.
@@ -1107,9 +1129,10 @@ pub unsafe extern "C" fn ftapi_qot_get_user_security_group_cb(
     let rcb = rcb.cb.is_some().then_some(rcb);
     let send = |qot: Arc<FtapiQot>, rcb: RequestCb<FtapiGroupsCallback>| {
         let q2 = qot.clone();
-        qot.session()?
-            .get_user_security_group_raw(group_type, None, move |r| q2.deliver_groups_to(r, rcb))
-            .map_err(|e| qot_error(&e))
+        qot.send_groups(
+            || GetUserSecurityGroup::from_i32(group_type),
+            move |r| q2.deliver_groups_to(r, rcb),
+        )
     };
     // SAFETY: qot and serial_out as the header documents.
     unsafe { send_with_cb(qot, serial_out, rcb, send) }
@@ -1133,9 +1156,10 @@ pub unsafe extern "C" fn ftapi_qot_get_user_security_group_pb_cb(
         // SAFETY: the caller passes a valid argument (header).
         let req = unsafe { bytes_arg(request, len) }?;
         let q2 = qot.clone();
-        qot.session()?
-            .get_user_security_group_pb_raw(req, None, move |r| q2.deliver_groups_to(r, rcb))
-            .map_err(|e| qot_error(&e))
+        qot.send_groups(
+            || GetUserSecurityGroup::from_pb(req),
+            move |r| q2.deliver_groups_to(r, rcb),
+        )
     };
     // SAFETY: qot and serial_out as the header documents.
     unsafe { send_with_cb(qot, serial_out, rcb, send) }

@@ -229,8 +229,10 @@ impl OwnedReply {
     /// outcomes and unparsable bodies go through the Rust API's [`GroupsReply`].
     pub(crate) fn from_engine(reply: Reply) -> OwnedReply {
         if reply.kind == ReplyKind::Server {
-            let parsed = GroupsView::parse(&reply.body)
-                .map(|v| CView::build(v.ret_type, v.ret_msg, v.err_code, &v.groups));
+            let parsed = GroupsView::parse(&reply.body).map(|v| {
+                let (msg, code) = (v.ret_msg.unwrap_or(""), v.err_code.unwrap_or(0));
+                CView::build(v.ret_type, msg, code, &v.groups)
+            });
             return match parsed {
                 Ok(c) => c.finish(reply.body),
                 Err(e) => OwnedReply::from_reply(GroupsReply::unparsable(reply.serial, &e)),
@@ -250,7 +252,8 @@ impl OwnedReply {
                 group_type: g.group_type,
             })
             .collect();
-        CView::build(r.ret_type, &r.ret_msg, r.err_code, &groups).finish(pb)
+        let msg = r.ret_msg.as_deref().unwrap_or("");
+        CView::build(r.ret_type, msg, r.err_code.unwrap_or(0), &groups).finish(pb)
     }
 }
 
@@ -409,8 +412,9 @@ mod tests {
         let r = GroupsReply {
             serial: 1,
             ret_type: 0,
-            ret_msg: String::new(),
-            err_code: 0,
+            ret_msg: None,
+            err_code: None,
+            has_s2c: true,
             groups: vec![
                 Group {
                     name: "全部".into(),
