@@ -3,7 +3,7 @@
 
 use ftapi::{
     Backoff, Connection, Events, GetUserSecurityGroup, GroupType, Options, Qot, Quota,
-    RateLimitMode, State,
+    RateLimitMode, Request, State,
 };
 use opend_sim::{Config, Faults, Sim};
 use std::sync::{Arc, Mutex};
@@ -373,4 +373,29 @@ fn closing_from_the_very_first_state_callback_does_not_join_itself() {
     assert_eq!(*log.lock().unwrap(), ["connecting", "closing", "closed"]);
     assert!(conn.wait_closed(Duration::from_secs(5)));
     assert_eq!(*log.lock().unwrap(), ["connecting", "closing", "closed"]);
+}
+
+#[test]
+fn a_borrowed_body_too_large_for_the_send_buffer_is_refused_before_it_is_copied() {
+    let s = open_sim(0);
+    let o = Options {
+        max_queued_bytes: 1000,
+        ..Options::default()
+    };
+    let qot = Qot::connect("127.0.0.1", s.port(), o).unwrap();
+    let huge = vec![0u8; 1001];
+    match qot.send_proto_slice(3222, &huge, None, |_| panic!("refused: no outcome")) {
+        Err(ftapi::SendError::Backpressure { limit, .. }) => assert_eq!(limit, 1000),
+        other => panic!("expected Backpressure, got {other:?}"),
+    }
+    // One that fits is copied and sent; its outcome arrives once.
+    let body = GetUserSecurityGroup::new(GroupType::All).into_body();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let serial = qot
+        .send_proto_slice(3222, &body, None, move |r| tx.send(r).unwrap())
+        .unwrap();
+    let r = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!((r.serial, r.kind), (serial, ftapi::ReplyKind::Server));
+    assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
+    assert_eq!(sent_3222(&s), 1);
 }

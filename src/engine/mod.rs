@@ -182,7 +182,17 @@ impl RateLimitMode {
 
     /// The default: `FTAPI_RATE_LIMIT=off|fail-fast|wait` if set, else fail-fast.
     pub fn from_env() -> RateLimitMode {
-        RateLimitMode::parse(std::env::var("FTAPI_RATE_LIMIT").ok().as_deref())
+        RateLimitMode::from_env_or(RateLimitMode::FailFast)
+    }
+
+    /// `FTAPI_RATE_LIMIT` if it is set, else `default` (the official channel's default is
+    /// off, as the official library has no client-side limiter). The one place that reads
+    /// the variable.
+    pub fn from_env_or(default: RateLimitMode) -> RateLimitMode {
+        match std::env::var_os("FTAPI_RATE_LIMIT") {
+            None => default,
+            Some(v) => RateLimitMode::parse(v.to_str()),
+        }
     }
 
     /// `off` / `wait` / anything else (fail-fast).
@@ -586,6 +596,27 @@ impl Connection {
             s.wake();
         }
         Ok(serial)
+    }
+
+    /// As [`send_proto`](Connection::send_proto) with a borrowed body, copied only when it
+    /// could fit: a body larger than the send buffer could ever hold is refused with
+    /// [`SendError::Backpressure`] before a byte is copied (the C ABI and the official
+    /// channel pass their callers' bytes this way).
+    pub fn send_proto_slice(
+        &self,
+        proto_id: u32,
+        body: &[u8],
+        timeout: Option<Duration>,
+        done: Completion,
+    ) -> Result<u32, SendError> {
+        let s = &self.shared;
+        let limit = s.options.max_queued_bytes;
+        if body.len() > limit {
+            let queued =
+                s.queued_bytes.load(Ordering::Acquire) + s.unsent_bytes.load(Ordering::Acquire);
+            return Err(SendError::Backpressure { queued, limit });
+        }
+        self.send_proto(proto_id, body.to_vec(), timeout, done)
     }
 
     /// Ends the connection. Pending requests complete with [`ReplyKind::Disconnected`],

@@ -339,6 +339,20 @@ impl Qot {
             .send_proto(proto_id, body, timeout, Box::new(done))
     }
 
+    /// As [`send_proto`](Qot::send_proto) with a borrowed body (see
+    /// [`Connection::send_proto_slice`]: one too large for the send buffer is refused
+    /// before it is copied).
+    pub fn send_proto_slice(
+        &self,
+        proto_id: u32,
+        body: &[u8],
+        timeout: Option<Duration>,
+        done: impl FnOnce(Reply) + Send + 'static,
+    ) -> Result<u32, SendError> {
+        self.conn
+            .send_proto_slice(proto_id, body, timeout, Box::new(done))
+    }
+
     /// Closes the connection (see [`Connection::close`]).
     pub fn close(&self) {
         self.conn.close();

@@ -257,14 +257,12 @@ pub extern "C" fn FTAPIChannel_UnInit() {}
 #[unsafe(no_mangle)]
 pub extern "C" fn CreateFTAPIChannel() -> Ch {
     guard(std::ptr::null_mut(), || {
-        let mut options = Options {
+        // The official library has no client-side limiter; FTAPI_RATE_LIMIT turns it on.
+        let options = Options {
             programming_language: "C".into(),
+            rate_limit_mode: RateLimitMode::from_env_or(RateLimitMode::Off),
             ..Options::default()
         };
-        // The official library has no client-side limiter; FTAPI_RATE_LIMIT turns it on.
-        if std::env::var_os("FTAPI_RATE_LIMIT").is_none() {
-            options.rate_limit_mode = RateLimitMode::Off;
-        }
         let ch = Arc::new(FtapiChannel {
             slot: QotSlot::new(options, SecondConnect::Refuse),
             callbacks: Mutex::new(Callbacks::default()),
@@ -413,14 +411,10 @@ pub unsafe extern "C" fn FTAPIChannel_SendProto(
         let Some(session) = ch.slot.current() else {
             return 0;
         };
-        // Refuse what could never be queued before copying it.
-        if body.len() > session.connection().options().max_queued_bytes {
-            return 0;
-        }
         let sha1 = crate::wire::sha1(body);
         let ch2 = ch.clone();
         session
-            .send_proto(proto_id, body.to_vec(), None, move |r: Reply| {
+            .send_proto_slice(proto_id, body, None, move |r: Reply| {
                 let request =
                     FtapiChannelProtoHeader::new(proto_id, proto_ver, r.serial, len, sha1);
                 ch2.deliver(r, request);

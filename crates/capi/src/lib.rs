@@ -1033,16 +1033,10 @@ pub unsafe extern "C" fn ftapi_qot_send_proto(
     let send = |qot: Arc<FtapiQot>| -> Result<u32, FtapiResult> {
         // SAFETY: the caller passes a valid argument (header).
         let body = unsafe { bytes_arg(body, len) }?;
-        // Refuse what could never be queued before copying it.
         let session = qot.session()?;
-        let limit = session.connection().options().max_queued_bytes;
-        if body.len() > limit {
-            return Err(FtapiResult::FTAPI_ERR_BACKPRESSURE);
-        }
-        let body = body.to_vec();
         let q2 = qot.clone();
         session
-            .send_proto(proto_id, body, None, move |r: Reply| {
+            .send_proto_slice(proto_id, body, None, move |r: Reply| {
                 q2.with_spi(|spi, p| {
                     if let Some(f) = spi.on_reply {
                         // SAFETY: a callback the caller registered; the body lives until it returns.
@@ -1187,13 +1181,9 @@ pub unsafe extern "C" fn ftapi_qot_send_proto_cb(
         // SAFETY: the caller passes a valid argument (header).
         let body = unsafe { bytes_arg(body, len) }?;
         let session = qot.session()?;
-        // Refuse what could never be queued before copying it.
-        if body.len() > session.connection().options().max_queued_bytes {
-            return Err(FtapiResult::FTAPI_ERR_BACKPRESSURE);
-        }
         let q2 = qot.clone();
         session
-            .send_proto(proto_id, body.to_vec(), None, move |r: Reply| {
+            .send_proto_slice(proto_id, body, None, move |r: Reply| {
                 q2.with_request_cb(|p| {
                     if let Some(f) = rcb.cb {
                         // SAFETY: the caller's callback; the body lives until it returns.
