@@ -152,7 +152,9 @@ typedef int32_t FtapiResult;
 #endif // __cplusplus
 
 // One OpenD quote connection. Opaque; create with ftapi_qot_new, free with
-// ftapi_qot_free.
+// ftapi_qot_free. A `FtapiQot*` is a handle, never dereferenced: every function looks it
+// up, so a freed or made-up one gets FTAPI_ERR_INVALID_ARGUMENT (or 0 / nothing done
+// where a function returns no code), and handles are not reused.
 typedef struct FtapiQot FtapiQot;
 
 // A state-change callback: the new `FTAPI_STATE_*` and why (UTF-8, borrowed).
@@ -291,7 +293,8 @@ struct FtapiQot *ftapi_qot_new(void);
 // no-op. Safe from any thread and from inside a callback; then the rest of the outcomes
 // (-200 for each pending request) and `on_disconnect` follow after that callback
 // returns, with the same `qot` pointer still valid for them, and `free_user_data` runs
-// last. Must be called once per object, and not while another thread uses it.
+// last. A handle freed already (or never issued) is ignored, so a second free is
+// harmless; calls made with it afterwards get FTAPI_ERR_INVALID_ARGUMENT.
 void ftapi_qot_free(struct FtapiQot *qot);
 
 // Sets InitConnect's `clientID` and `clientVer` (used by the next

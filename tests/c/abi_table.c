@@ -359,6 +359,34 @@ int main(int argc, char **argv) {
     run_rows(q, CLOSED);
     ftapi_qot_free(q);
 
+    /* A freed handle (and a made-up one) is refused, never dereferenced: handles are keys
+     * into the library's table of live objects, and none is reused. */
+    int before = g_fail;
+    FtapiQot *stale = q;
+    FtapiQot *made_up = (FtapiQot *)(uintptr_t)0x1234560;
+    FtapiQot *bad[] = {stale, made_up};
+    for (size_t i = 0; i < 2; i++) {
+        FtapiQot *h = bad[i];
+        CHECK(ftapi_qot_set_client_info(h, "x", 1) == FTAPI_ERR_INVALID_ARGUMENT);
+        CHECK(ftapi_qot_init_connect(h, g_host, g_port, 0) == FTAPI_ERR_INVALID_ARGUMENT);
+        g_serial = 5;
+        CHECK(ftapi_qot_get_user_security_group(h, 3, &g_serial) == FTAPI_ERR_INVALID_ARGUMENT && g_serial == 0);
+        g_out = (FtapiUserSecurityGroupReply *)&g_serial;
+        CHECK(ftapi_qot_get_user_security_group_sync(h, 3, 1, &g_out) == FTAPI_ERR_INVALID_ARGUMENT && g_out == NULL);
+        CHECK(ftapi_qot_close(h) == FTAPI_ERR_INVALID_ARGUMENT);
+        CHECK(ftapi_qot_get_state(h) == FTAPI_STATE_CLOSED && ftapi_qot_get_connect_id(h) == 0);
+        ftapi_qot_free(h); /* a second free, or a free of garbage: nothing happens */
+        g_rows += 7;
+    }
+    FtapiQot *fresh = ftapi_qot_new();
+    CHECK(fresh != NULL && fresh != stale); /* not reused */
+    CHECK(ftapi_qot_set_request_timeout(fresh, 100) == FTAPI_OK);
+    ftapi_qot_free(fresh);
+    CHECK(ftapi_qot_set_request_timeout(fresh, 100) == FTAPI_ERR_INVALID_ARGUMENT);
+    g_rows += 3;
+    if (g_fail == before) printf("ok   a freed or made-up handle: INVALID_ARGUMENT, a second free does nothing\n");
+    else printf("FAIL a freed or made-up handle (%d)\n", g_fail - before);
+
     free(g_long_str);
     printf("%d rows, %d failures\n", g_rows, g_fail);
     return g_fail ? 1 : 0;

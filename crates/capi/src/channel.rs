@@ -59,11 +59,11 @@ use crate::engine::{Events, Options, RateLimitMode, Reply, ReplyKind};
 use crate::log::Level;
 use crate::qot::{Door, QotSlot, SecondConnect};
 use parking_lot::{Mutex, ReentrantMutex};
-use std::collections::BTreeMap;
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
 use super::FtapiResult;
+use super::handles::Handles;
 
 /// `FTAPIChannelPtr`.
 type Ch = *mut c_void;
@@ -135,23 +135,21 @@ struct Callbacks {
 
 /// One channel: the Rust API's reusable connection and the caller's four callbacks.
 struct FtapiChannel {
+    /// Its key in [`CHANNELS`]: the `FTAPIChannelPtr` C holds and gets back in callbacks.
+    handle: usize,
     slot: QotSlot,
     callbacks: Mutex<Callbacks>,
     /// Held around every callback and by the setters (reentrant: a callback may call one).
     callback_lock: ReentrantMutex<()>,
 }
 
-/// The live channels by address: what a `FTAPIChannelPtr` is checked against. A B-tree,
-/// not a hash map: its blocks are held by pointers to their starts, so valgrind calls them
-/// reachable (a hash table's pointer into its block reads as "possibly lost").
-static CHANNELS: Mutex<BTreeMap<usize, Arc<FtapiChannel>>> = Mutex::new(BTreeMap::new());
+/// The live channels: what a `FTAPIChannelPtr` is checked against (the C ABI's one handle
+/// scheme, `super::handles`).
+static CHANNELS: Handles<FtapiChannel> = Handles::new();
 
 /// The live channel behind `ch`, if it is one.
 fn channel(ch: Ch) -> Option<Arc<FtapiChannel>> {
-    if ch.is_null() {
-        return None;
-    }
-    CHANNELS.lock().get(&(ch as usize)).cloned()
+    CHANNELS.get(ch as usize)
 }
 
 fn warn(what: &str, why: &str) {
@@ -159,8 +157,8 @@ fn warn(what: &str, why: &str) {
 }
 
 impl FtapiChannel {
-    fn ptr(self: &Arc<Self>) -> Ch {
-        Arc::as_ptr(self) as Ch
+    fn ptr(&self) -> Ch {
+        self.handle as Ch
     }
 
     /// Calls `f` with the current callbacks under the callback lock; a panic is contained.
@@ -263,14 +261,13 @@ pub extern "C" fn CreateFTAPIChannel() -> Ch {
             rate_limit_mode: RateLimitMode::from_env_or(RateLimitMode::Off),
             ..Options::default()
         };
-        let ch = Arc::new(FtapiChannel {
+        let (_, ch) = CHANNELS.insert(|handle| FtapiChannel {
+            handle,
             slot: QotSlot::new(options, SecondConnect::Refuse),
             callbacks: Mutex::new(Callbacks::default()),
             callback_lock: ReentrantMutex::new(()),
         });
-        let p = ch.ptr();
-        CHANNELS.lock().insert(p as usize, ch);
-        p
+        ch.ptr()
     })
 }
 
@@ -279,7 +276,7 @@ pub extern "C" fn CreateFTAPIChannel() -> Ch {
 #[unsafe(no_mangle)]
 pub extern "C" fn ReleaseFTAPIChannel(channel: Ch) {
     guard((), || {
-        let ch = CHANNELS.lock().remove(&(channel as usize));
+        let ch = CHANNELS.remove(channel as usize);
         if let Some(ch) = ch {
             // Waits for the I/O thread (unless this is it): no lock of ours is held.
             ch.slot.release();

@@ -13,6 +13,9 @@
 mod channel;
 /// The Java binding's JNI exports.
 /// cbindgen:ignore
+/// The one handle scheme of the C objects.
+/// cbindgen:ignore
+mod handles;
 #[cfg(feature = "java")]
 mod jni;
 mod types;
@@ -165,8 +168,12 @@ unsafe impl Send for SpiHolder {}
 unsafe impl Sync for SpiHolder {}
 
 /// One OpenD quote connection. Opaque; create with ftapi_qot_new, free with
-/// ftapi_qot_free.
+/// ftapi_qot_free. A `FtapiQot*` is a handle, never dereferenced: every function looks it
+/// up, so a freed or made-up one gets FTAPI_ERR_INVALID_ARGUMENT (or 0 / nothing done
+/// where a function returns no code), and handles are not reused.
 pub struct FtapiQot {
+    /// Its key in [`QOTS`]: what C holds as a `FtapiQot*` and gets back in callbacks.
+    handle: usize,
     /// The Rust API's reusable connection: options, connect, close, reconnect.
     slot: QotSlot,
     spi: Mutex<Option<Arc<SpiHolder>>>,
@@ -188,9 +195,12 @@ struct StateCallback {
     user_data: UserData,
 }
 
+/// The live connection objects (see `handles`).
+static QOTS: handles::Handles<FtapiQot> = handles::Handles::new();
+
 impl FtapiQot {
-    fn ptr(self: &Arc<Self>) -> *mut FtapiQot {
-        Arc::as_ptr(self) as *mut FtapiQot
+    fn ptr(&self) -> *mut FtapiQot {
+        self.handle as *mut FtapiQot
     }
 
     /// Calls `f` with the current callback table, if any, holding the callback lock.
@@ -333,19 +343,18 @@ impl Events for FfiEvents {
     }
 }
 
-/// Turns a `*const FtapiQot` from C back into a reference, or NULL_ARGUMENT.
+/// The object behind a `FtapiQot*` handle from C: NULL_ARGUMENT for NULL,
+/// INVALID_ARGUMENT for a handle that is not live (freed, or never issued). Never
+/// dereferences it.
 ///
-/// The pointer came from ftapi_qot_new (an `Arc::into_raw`), and the caller promises
-/// it has not been freed.
+/// # Safety
+/// None needed (the handle is only a key); kept `unsafe` like the exports that call it.
 unsafe fn qot_arg(qot: *const FtapiQot) -> Result<Arc<FtapiQot>, FtapiResult> {
     if qot.is_null() {
         return Err(FtapiResult::FTAPI_ERR_NULL_ARGUMENT);
     }
-    // SAFETY: qot is a live Arc pointer (see above); we add a reference for our use.
-    unsafe {
-        Arc::increment_strong_count(qot);
-        Ok(Arc::from_raw(qot))
-    }
+    QOTS.get(qot as usize)
+        .ok_or(FtapiResult::FTAPI_ERR_INVALID_ARGUMENT)
 }
 
 /// The body of most exports: the object behind `qot` (NULL gives NULL_ARGUMENT), a
@@ -403,13 +412,14 @@ pub extern "C" fn ftapi_qot_new() -> *mut FtapiQot {
             programming_language: "C".into(),
             ..Options::default()
         };
-        let qot = Arc::new(FtapiQot {
+        let (_, qot) = QOTS.insert(|handle| FtapiQot {
+            handle,
             slot: QotSlot::new(options, SecondConnect::Refuse),
             spi: Mutex::new(None),
             callback_lock: ReentrantMutex::new(()),
             state_cb: Mutex::new(None),
         });
-        Arc::into_raw(qot) as *mut FtapiQot
+        qot.ptr()
     })
 }
 
@@ -417,16 +427,18 @@ pub extern "C" fn ftapi_qot_new() -> *mut FtapiQot {
 /// no-op. Safe from any thread and from inside a callback; then the rest of the outcomes
 /// (-200 for each pending request) and `on_disconnect` follow after that callback
 /// returns, with the same `qot` pointer still valid for them, and `free_user_data` runs
-/// last. Must be called once per object, and not while another thread uses it.
+/// last. A handle freed already (or never issued) is ignored, so a second free is
+/// harmless; calls made with it afterwards get FTAPI_ERR_INVALID_ARGUMENT.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ftapi_qot_free(qot: *mut FtapiQot) {
     if qot.is_null() {
         return;
     }
     guard((), || {
-        // SAFETY: qot came from ftapi_qot_new and is freed once: this takes over the
-        // caller's reference.
-        let qot = unsafe { Arc::from_raw(qot as *const FtapiQot) };
+        // A handle that is not live (freed already, or never issued) is left alone.
+        let Some(qot) = QOTS.remove(qot as usize) else {
+            return;
+        };
         // Closing waits for the I/O thread (unless this is it), whose callbacks may use
         // this object: no lock of ours is held meanwhile.
         qot.slot.release();
