@@ -531,7 +531,7 @@ class OpenQuoteContext:
         core = self._core
         if not core.init_done.wait(timeout):
             raise FtapiConnectError(f"InitConnect got no outcome within {timeout:g} s",
-                                    RET_ERROR, _n.INIT_FAIL << 32 | 1)
+                                    RET_ERROR, _n.INIT_FAIL << 32 | _n.INIT_FAIL_TIMEOUT)
         if core.init_err != 0:
             raise FtapiConnectError(
                 f"connect failed: {core.init_desc} (err_code {core.init_err}: "
