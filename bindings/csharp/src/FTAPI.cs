@@ -314,8 +314,8 @@ namespace Futu.OpenApi
             Track(handle);
         }
 
-        /// <summary>The FtapiResult of the last call that reports failure by its return value
-        /// (InitConnect, GetUserSecurityGroup).</summary>
+        /// <summary>The FtapiResult (FTAPI.Result.*) of the last call that reports failure by its return
+        /// value (InitConnect, InitConnectWebSocket, SetTlsCaFile, GetUserSecurityGroup).</summary>
         public int LastResult { get { return lastResult; } }
 
         public void SetClientInfo(string clientID, int clientVer)
@@ -438,6 +438,40 @@ namespace Futu.OpenApi
         {
             int r;
             try { r = Native.ftapi_qot_init_connect(handle, Native.Utf8Z(ip ?? ""), port, isEnableEncrypt ? 1 : 0); }
+            catch (ObjectDisposedException) { r = FTAPI.Result.ErrClosed; }
+            lastResult = r;
+            return r == 0;
+        }
+
+        /// <summary>Starts connecting to OpenD's WebSocket port (the one the official JavaScript SDK uses):
+        /// ws://, or wss:// when ssl (TLS with the system's roots plus SetTlsCaFile's; the certificate must
+        /// name ip). key is OpenD's WebSocket key (null or "" for none); only its MD5 is sent. Returns at
+        /// once like InitConnect, and everything after it is the same: the outcome arrives in
+        /// OnInitConnect (a refused login: ErrCode.InitFail &lt;&lt; 32 | ErrCode.InitFailOpendReject; a TLS
+        /// or WebSocket handshake failure: ErrCode.ConnectFailConnect &lt;&lt; 32, with the reason in desc),
+        /// then replies, OnDisconnect, states, logging and auto-reconnect as over TCP. False (see
+        /// LastResult) if it could not start.</summary>
+        public bool InitConnectWebSocket(string ip, ushort port, bool ssl, string key)
+        {
+            int r;
+            try
+            {
+                r = Native.ftapi_qot_init_connect_ws(handle, Native.Utf8Z(ip ?? ""), port, ssl ? 1 : 0,
+                    key == null ? null : Native.Utf8Z(key));
+            }
+            catch (ObjectDisposedException) { r = FTAPI.Result.ErrClosed; }
+            lastResult = r;
+            return r == 0;
+        }
+
+        /// <summary>Trusts the CA certificates of a PEM file for wss://, besides the system's roots, for
+        /// connections started after this call. The file is read now; null or "" clears them. There is no
+        /// way to turn certificate checks off. False (see LastResult: FTAPI.Result.ErrBadCaFile when the
+        /// file cannot be read or holds no certificate) if it failed.</summary>
+        public bool SetTlsCaFile(string path)
+        {
+            int r;
+            try { r = Native.ftapi_qot_set_tls_ca_file(handle, path == null ? null : Native.Utf8Z(path)); }
             catch (ObjectDisposedException) { r = FTAPI.Result.ErrClosed; }
             lastResult = r;
             return r == 0;
