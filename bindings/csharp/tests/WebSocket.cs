@@ -212,8 +212,8 @@ namespace Ftapi.Tests
                 {
                     Assert.IsTrue(qot.InitConnectWebSocket("127.0.0.1", sim.WsPort, false, Key));
                     Assert.IsTrue(rec.Inited.WaitOne(15000), "no OnInitConnect");
-                    Assert.AreNotEqual(0L, rec.InitErr);
-                    Assert.IsNotEmpty(rec.InitDesc);
+                    Assert.AreEqual(FTAPI.ErrCode.ConnectFailConnect, FTAPI.ErrCodeHigh(rec.InitErr), rec.InitDesc);
+                    StringAssert.Contains("websocket handshake", rec.InitDesc.ToLowerInvariant());
                 }
                 // and with the CA it works
                 rec = new Recorder();
