@@ -306,8 +306,13 @@ def test_auto_reconnect_across_sim_restart(door, tls_certs):
     s = Sim(*flags)
     port = s.ws_port
     states = []
-    ctx = OpenQuoteContext(port=port, auto_reconnect=True, reconnect_initial=0.1, reconnect_max=0.4,
-                           state_callback=lambda st, why: states.append(st), **ws_args(door, tls_certs))
+    try:
+        ctx = OpenQuoteContext(port=port, auto_reconnect=True, reconnect_initial=0.1,
+                               reconnect_max=0.4, state_callback=lambda st, why: states.append(st),
+                               **ws_args(door, tls_certs))
+    except BaseException:
+        s.stop()   # not a sim_factory one: stop it here
+        raise
     try:
         id1 = ctx.connect_id
         s.stop()
