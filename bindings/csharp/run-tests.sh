@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # C# binding suite: builds the assembly, examples and NUnit tests with mcs, runs each test
-# category under its own opend-sim configuration (runner mode), runs the official sample on
-# Mono (Futu and moomoo names) and on CoreCLR, and ends with "N passed, N failed".
+# category under its own opend-sim configuration (runner mode), the fault categories again over
+# OpenD's WebSocket door (ws:// and wss://, FTAPI_TEST_DOOR), runs the official sample on Mono
+# (Futu and moomoo names; TCP, ws:// and wss://, a wrong key and bad CA files) and on CoreCLR,
+# and ends with "N passed, N failed".
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -31,7 +33,8 @@ if ! { mcs -nologo -warnaserror+ -target:library -out:ftapi-csharp.dll "$HERE"/s
        mcs -nologo -out:exit-without-dispose.exe -r:ftapi-csharp.dll "$HERE/tests/ExitWithoutDispose.cs" &&
        mcs -nologo -unsafe -out:channel-pinvoke.exe "$HERE/tests/ChannelPInvoke.cs" &&
        mcs -nologo -target:library -out:ftapi-tests.dll -r:ftapi-csharp.dll -r:"$NUNIT_DLL" -r:System.Core \
-           "$HERE/tests/Tests.cs" "$HERE/tests/Features.cs" "$HERE/tests/CloseDuringConnect.cs"; }; then
+           "$HERE/tests/Tests.cs" "$HERE/tests/Features.cs" "$HERE/tests/CloseDuringConnect.cs" \
+           "$HERE/tests/Constants.cs" "$HERE/tests/WebSocket.cs"; }; then
   bad "build"; finish
 fi
 
@@ -55,8 +58,9 @@ run_nunit() {
   local p f
   p=$(grep -o '<test-case [^>]*executed="True"[^>]*success="True"' "$xml" | wc -l)
   f=$(grep -o '<test-case [^>]*executed="True"[^>]*success="False"' "$xml" | wc -l)
+  local door=""; [ -n "${FTAPI_TEST_DOOR:-}" ] && door="[$FTAPI_TEST_DOOR] "
   grep -o '<test-case name="[^"]*"[^>]*success="[A-Za-z]*"' "$xml" |
-    sed -E 's/<test-case name="Ftapi\.Tests\.([^"]*)".*success="(True|False)"/\2 \1/; s/^True/PASS/; s/^False/FAIL/'
+    sed -E "s/<test-case name=\"Ftapi\\.Tests\\.([^\"]*)\".*success=\"(True|False)\"/\\2 $door\\1/; s/^True/PASS/; s/^False/FAIL/"
   pass=$((pass + p)); fail=$((fail + f))
   if [ "$f" -gt 0 ] || [ "$rc" -ne 0 ]; then
     sed -n '/Errors and Failures:/,$p' "$OUT/nunit-$name.log" | head -60
@@ -64,7 +68,9 @@ run_nunit() {
   fi
 }
 
-run_nunit codec  nosim -- -exclude=happy,withhold,closeafter,reject,features,push,closeconnect
+# The constants test (tests/Constants.cs, in the codec run) reads the header.
+export FTAPI_HEADER="$REPO/include/ftapi.h"
+run_nunit codec  nosim -- -exclude=happy,withhold,closeafter,reject,features,push,closeconnect,websocket
 run_nunit happy  --groups "$HERE/tests/groups.json" --rate-limit off -- -include=happy
 run_nunit withhold --withhold 3222 --rate-limit off -- -include=withhold
 run_nunit closeafter --close-after 3222 --rate-limit off -- -include=closeafter
@@ -80,6 +86,31 @@ run_nunit features nosim -- -include=features
 # back at once, OnInitConnect with the user's close, nothing after (tests/CloseDuringConnect.cs).
 run_nunit closeconnect nosim -- -include=closeconnect
 
+# OpenD's WebSocket door. Certificates for wss:// (a CA and a server certificate it signs for
+# 127.0.0.1), made here by tests/c/make-test-certs.sh.
+CERTS="$OUT/certs"
+if "$REPO/tests/c/make-test-certs.sh" "$CERTS"; then
+  export FTAPI_TEST_CA="$CERTS/ca.pem" FTAPI_TEST_TLS_CERT="$CERTS/server.pem" FTAPI_TEST_TLS_KEY="$CERTS/server.key"
+  WSKEY="cs suite key ✓"
+  export FTAPI_TEST_WS_KEY="$WSKEY"
+  # InitConnectWebSocket, SetTlsCaFile, a wrong key, TLS failures, states / log / auto-reconnect
+  # (tests/WebSocket.cs; each test starts its own simulator).
+  run_nunit websocket nosim -- -include=websocket
+  # The TCP categories again through H.Connect over ws:// and wss:// (FTAPI_TEST_DOOR): request
+  # timeout and close with requests pending (withhold), OpenD closing (closeafter), replies, GC and
+  # exceptions in callbacks (happy), pushes (push).
+  for door in ws wss; do
+    tls=(); [ "$door" = wss ] && tls=(--ws-tls-cert "$FTAPI_TEST_TLS_CERT" --ws-tls-key "$FTAPI_TEST_TLS_KEY")
+    ws=(--ws-port 0 --ws-key "$WSKEY" "${tls[@]}")
+    FTAPI_TEST_DOOR=$door run_nunit "$door-happy" "${ws[@]}" --groups "$HERE/tests/groups.json" --rate-limit off -- -include=happy
+    FTAPI_TEST_DOOR=$door run_nunit "$door-withhold" "${ws[@]}" --withhold 3222 --rate-limit off -- -include=withhold
+    FTAPI_TEST_DOOR=$door run_nunit "$door-closeafter" "${ws[@]}" --close-after 3222 --rate-limit off -- -include=closeafter
+    FTAPI_TEST_DOOR=$door run_nunit "$door-push" "${ws[@]}" --notify-on 3222 --rate-limit off -- -include=push
+  done
+else
+  bad "test certificates (tests/c/make-test-certs.sh)"
+fi
+
 # The official sample (only the using lines changed) on Mono, default English watchlist.
 check_example() {
   local name="$1" expect="$2"; shift 2
@@ -93,6 +124,41 @@ check_example() {
 }
 check_example "example on Mono" "groupName: All, groupType: 2" "$OPEND_SIM" --port 0 -- mono example.exe '{port}'
 check_example "moomoo example on Mono (zh)" "groupName: 全部, groupType: 2" "$OPEND_SIM" --port 0 --lang zh -- mono example-moomoo.exe '{port}'
+
+# The same sample through OpenD's WebSocket door (--ws KEY / --wss KEY --ca CAFILE).
+if [ -n "${FTAPI_TEST_CA:-}" ]; then
+  TLS=(--ws-tls-cert "$FTAPI_TEST_TLS_CERT" --ws-tls-key "$FTAPI_TEST_TLS_KEY")
+  check_example "example over ws:// on Mono" "groupName: All, groupType: 2" \
+    "$OPEND_SIM" --port 0 --ws-port 0 --ws-key "$WSKEY" -- mono example.exe --ws "$WSKEY" '{ws_port}'
+  check_example "example over wss:// on Mono" "groupName: All, groupType: 2" \
+    "$OPEND_SIM" --port 0 --ws-port 0 --ws-key "$WSKEY" "${TLS[@]}" -- mono example.exe --wss "$WSKEY" --ca "$FTAPI_TEST_CA" '{ws_port}'
+  check_example "moomoo example over wss:// on Mono (zh)" "groupName: 全部, groupType: 2" \
+    "$OPEND_SIM" --port 0 --ws-port 0 --ws-key "$WSKEY" "${TLS[@]}" --lang zh -- mono example-moomoo.exe --wss "$WSKEY" --ca "$FTAPI_TEST_CA" '{ws_port}'
+  # Failures: the sample exits non-zero within seconds (a hang is killed after 60 s and fails),
+  # sends nothing, and prints the outcome: a wrong key is OpenD's refusal (100 << 32 | 5); an
+  # untrusted certificate a connect failure (6 << 32); a missing or certificate-less CA file
+  # FTAPI_ERR_BAD_CA_FILE (15) from SetTlsCaFile.
+  check_example_fails() { # name expect command...
+    local name="$1" expect="$2"; shift 2
+    local t0=$SECONDS log; log=$(timeout 60 "$@" 2>&1); local rc=$?
+    if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -qF -- "$expect" <<<"$log" && ! grep -q '^Reply:' <<<"$log" &&
+       [ $((SECONDS - t0)) -lt 30 ]; then
+      ok "$name"
+    else
+      echo "$log"; bad "$name (exit $rc after $((SECONDS - t0)) s)"
+    fi
+  }
+  check_example_fails "example over ws:// with a wrong key: refused" "Qot onInitConnect: ret=429496729605 desc=OpenD refused the WebSocket login" \
+    "$OPEND_SIM" --port 0 --ws-port 0 --ws-key "$WSKEY" -- mono example.exe --ws "wrong key" '{ws_port}'
+  check_example_fails "example over wss:// with a wrong key: refused" "Qot onInitConnect: ret=429496729605 desc=OpenD refused the WebSocket login" \
+    "$OPEND_SIM" --port 0 --ws-port 0 --ws-key "$WSKEY" "${TLS[@]}" -- mono example.exe --wss "wrong key" --ca "$FTAPI_TEST_CA" '{ws_port}'
+  check_example_fails "example over wss:// without the CA: certificate refused" "Qot onInitConnect: ret=25769803776 desc=TLS handshake" \
+    "$OPEND_SIM" --port 0 --ws-port 0 --ws-key "$WSKEY" "${TLS[@]}" -- mono example.exe --wss "$WSKEY" '{ws_port}'
+  check_example_fails "example over wss:// with a missing CA file" "SetTlsCaFile failed: LastResult=15" \
+    "$OPEND_SIM" --port 0 --ws-port 0 --ws-key "$WSKEY" "${TLS[@]}" -- mono example.exe --wss "$WSKEY" --ca "$OUT/no-such-ca.pem" '{ws_port}'
+  check_example_fails "example over wss:// with a CA file holding no certificate" "SetTlsCaFile failed: LastResult=15" \
+    "$OPEND_SIM" --port 0 --ws-port 0 --ws-key "$WSKEY" "${TLS[@]}" -- mono example.exe --wss "$WSKEY" --ca "$FTAPI_TEST_TLS_KEY" '{ws_port}'
+fi
 
 # Returning from Main without Dispose: the process exits by itself (a hang is killed after
 # 20 s and fails), and the connection is closed on the way out (OnDisconnect(0) after Main).
@@ -141,6 +207,10 @@ else
   FW=$(ls "$(dirname "$DOTNET")/shared/Microsoft.NETCore.App" | sort -V | tail -1)
   printf '{"runtimeOptions":{"tfm":"netcoreapp3.1","framework":{"name":"Microsoft.NETCore.App","version":"%s"}}}\n' "$FW" > rc.json
   check_example "example on CoreCLR" "groupName: All, groupType: 2" "$OPEND_SIM" --port 0 -- "$DOTNET" exec --runtimeconfig rc.json example.exe '{port}'
+  if [ -n "${FTAPI_TEST_CA:-}" ]; then
+    check_example "example over wss:// on CoreCLR" "groupName: All, groupType: 2" \
+      "$OPEND_SIM" --port 0 --ws-port 0 --ws-key "$WSKEY" "${TLS[@]}" -- "$DOTNET" exec --runtimeconfig rc.json example.exe --wss "$WSKEY" --ca "$FTAPI_TEST_CA" '{ws_port}'
+  fi
   check_exit "exit without Dispose on CoreCLR" "$DOTNET" exec --runtimeconfig rc.json exit-without-dispose.exe '{port}'
 fi
 

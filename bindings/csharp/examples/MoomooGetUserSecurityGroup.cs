@@ -1,6 +1,9 @@
 // The official moomoo C# sample for Get Groups From Watchlist, run against libftapi. Differences from
-// the official page: the using lines, the port (argument / OPEND_SIM_PORT, default 11111), and
-// Main exits after the reply instead of sleeping forever.
+// the official page: the using lines, the port (argument / OPEND_SIM_PORT, default 11111),
+// Main exits after the reply instead of sleeping forever, and the options --ws KEY / --wss KEY
+// [--ca CAFILE] that go through OpenD's WebSocket door (InitConnectWebSocket, SetTlsCaFile:
+// ftapi's addition; the official C# SDK has only the TCP port).
+// Usage: example.exe [--ws KEY | --wss KEY [--ca CAFILE]] [PORT]
 using System;
 using System.Threading;
 using Moomoo.OpenApi;
@@ -9,6 +12,8 @@ using Moomoo.OpenApi.Pb;
 public class Program: MMSPI_Qot, MMSPI_Conn {
     MMAPI_Qot qot = new MMAPI_Qot();
     static ushort port = 11111;
+    static string wsKey = null, caFile = null;   // --ws / --wss KEY, --ca CAFILE
+    static bool wss = false;
     static readonly ManualResetEvent done = new ManualResetEvent(false);
     static int exitCode = 1;
 
@@ -19,7 +24,19 @@ public class Program: MMSPI_Qot, MMSPI_Conn {
     }
 
     public void Start() {
-        qot.InitConnect("127.0.0.1", port, false);
+        if (wsKey == null) {
+            qot.InitConnect("127.0.0.1", port, false);
+            return;
+        }
+        if (caFile != null && !qot.SetTlsCaFile(caFile)) {
+            Console.Write("SetTlsCaFile failed: LastResult={0} ({1})\n", qot.LastResult, MMAPI.ResultMessage(qot.LastResult));
+            done.Set();
+            return;
+        }
+        if (!qot.InitConnectWebSocket("127.0.0.1", port, wss, wsKey)) {
+            Console.Write("InitConnectWebSocket failed: LastResult={0}\n", qot.LastResult);
+            done.Set();
+        }
     }
 
     public void OnInitConnect(MMAPI_Conn client, long errCode, String desc)
@@ -56,7 +73,13 @@ public class Program: MMSPI_Qot, MMSPI_Conn {
     }
 
     public static int Main(String[] args) {
-        string p = args.Length > 0 ? args[0] : Environment.GetEnvironmentVariable("OPEND_SIM_PORT");
+        int a = 0;
+        for (; a + 1 < args.Length && args[a].StartsWith("--"); a += 2) {
+            if (args[a] == "--ws" || args[a] == "--wss") { wsKey = args[a + 1]; wss = args[a] == "--wss"; }
+            else if (args[a] == "--ca") caFile = args[a + 1];
+            else { Console.Error.Write("unknown option {0}\n", args[a]); return 2; }
+        }
+        string p = args.Length > a ? args[a] : Environment.GetEnvironmentVariable("OPEND_SIM_PORT");
         if (!String.IsNullOrEmpty(p)) port = ushort.Parse(p);
         MMAPI.Init();
         Program qot = new Program();

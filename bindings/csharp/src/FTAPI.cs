@@ -45,6 +45,65 @@ namespace Futu.OpenApi
         /// <summary>Low 32 bits of an OnInitConnect / OnDisconnect errCode.</summary>
         public static int ErrCodeLow(long errCode) { return unchecked((int)errCode); }
 
+        // Copies of include/ftapi.h's constants, one class per family (group types: the official
+        // QotGetUserSecurityGroup.GroupType). tests/Constants.cs parses the header and fails on a
+        // value that differs or on a header constant missing here.
+
+        /// <summary>FtapiResult codes (LastResult, FtapiException.Result): FTAPI_OK, FTAPI_ERR_*.</summary>
+        public static class Result
+        {
+            public const int Ok = 0;
+            public const int ErrNullArgument = 1;
+            public const int ErrInvalidUtf8 = 2;
+            /// <summary>Out of range or malformed (empty host, port 0, bad request bytes).</summary>
+            public const int ErrInvalidArgument = 3;
+            public const int ErrInvalidGroupType = 4;
+            /// <summary>Not connected, or InitConnect has not succeeded yet.</summary>
+            public const int ErrNotReady = 5;
+            /// <summary>The connection is closed or has ended (also: the object is disposed).</summary>
+            public const int ErrClosed = 6;
+            public const int ErrAlreadyConnected = 7;
+            /// <summary>A blocking call inside a callback, where it would deadlock.</summary>
+            public const int ErrInCallback = 8;
+            public const int ErrBackpressure = 9;
+            public const int ErrNoRsaKey = 10;
+            public const int ErrBadRsaKey = 11;
+            public const int ErrPanic = 12;
+            public const int ErrTimeout = 13;
+            public const int ErrReconnecting = 14;
+            /// <summary>SetTlsCaFile: the file cannot be read or holds no PEM certificate.</summary>
+            public const int ErrBadCaFile = 15;
+        }
+
+        /// <summary>The parts of an OnInitConnect / OnDisconnect errCode (ErrCodeHigh &lt;&lt; 32 | ErrCodeLow):
+        /// FTAPI_INIT_FAIL (high) with FTAPI_INIT_FAIL_* (low), or FTAPI_CONNECT_FAIL_* (high) with an errno.</summary>
+        public static class ErrCode
+        {
+            /// <summary>High part of every InitConnect failure.</summary>
+            public const int InitFail = 100;
+            public const int InitFailUnknown = 0;
+            public const int InitFailTimeout = 1;
+            public const int InitFailDisconnect = 3;
+            /// <summary>OpenD refused InitConnect or the WebSocket login (a wrong key).</summary>
+            public const int InitFailOpendReject = 5;
+            public const int ConnectFailGetHostByName = 4;
+            /// <summary>TCP connect, TLS or WebSocket handshake failed.</summary>
+            public const int ConnectFailConnect = 6;
+            public const int ConnectFailSend = 10;
+            /// <summary>Receiving failed or OpenD closed the connection.</summary>
+            public const int ConnectFailRecv = 11;
+        }
+
+        /// <summary>RetType / replyType of an outcome: FTAPI_REPLY_* (OpenD's own refusal is -1).</summary>
+        public static class ReplyType
+        {
+            public const int Server = 0;
+            public const int Timeout = -100;
+            public const int Disconnect = -200;
+            public const int RateLimited = -300;
+            public const int Invalid = -500;
+        }
+
         /// <summary>Connection states (GetState, SetStateCallback): FTAPI_STATE_*.</summary>
         public static class ConnState
         {
@@ -79,10 +138,10 @@ namespace Futu.OpenApi
         }
 
         /// <summary>RetType of a request refused by the client-side rate limiter (nothing was sent).</summary>
-        public const int ReplyRateLimited = -300;
+        public const int ReplyRateLimited = ReplyType.RateLimited;
 
         /// <summary>LastResult / FtapiException.Result while auto-reconnect is reconnecting (without queueing).</summary>
-        public const int ErrReconnecting = 14;
+        public const int ErrReconnecting = Result.ErrReconnecting;
 
         // The log callback table lives in static fields: native code may call it from any thread.
         private static readonly LogFn s_onLog = OnLogNative;
@@ -255,8 +314,8 @@ namespace Futu.OpenApi
             Track(handle);
         }
 
-        /// <summary>The FtapiResult of the last call that reports failure by its return value
-        /// (InitConnect, GetUserSecurityGroup).</summary>
+        /// <summary>The FtapiResult (FTAPI.Result.*) of the last call that reports failure by its return
+        /// value (InitConnect, InitConnectWebSocket, SetTlsCaFile, GetUserSecurityGroup).</summary>
         public int LastResult { get { return lastResult; } }
 
         public void SetClientInfo(string clientID, int clientVer)
@@ -367,7 +426,7 @@ namespace Futu.OpenApi
             errCode = -1;
             int r;
             try { r = Native.ftapi_qot_wait_init(handle, (uint)timeoutMs, out errCode); }
-            catch (ObjectDisposedException) { r = 6; }
+            catch (ObjectDisposedException) { r = FTAPI.Result.ErrClosed; }
             lastResult = r;
             return r == 0;
         }
@@ -379,7 +438,41 @@ namespace Futu.OpenApi
         {
             int r;
             try { r = Native.ftapi_qot_init_connect(handle, Native.Utf8Z(ip ?? ""), port, isEnableEncrypt ? 1 : 0); }
-            catch (ObjectDisposedException) { r = 6; }
+            catch (ObjectDisposedException) { r = FTAPI.Result.ErrClosed; }
+            lastResult = r;
+            return r == 0;
+        }
+
+        /// <summary>Starts connecting to OpenD's WebSocket port (the one the official JavaScript SDK uses):
+        /// ws://, or wss:// when ssl (TLS with the system's roots plus SetTlsCaFile's; the certificate must
+        /// name ip). key is OpenD's WebSocket key (null or "" for none); only its MD5 is sent. Returns at
+        /// once like InitConnect, and everything after it is the same: the outcome arrives in
+        /// OnInitConnect (a refused login: ErrCode.InitFail &lt;&lt; 32 | ErrCode.InitFailOpendReject; a TLS
+        /// or WebSocket handshake failure: ErrCode.ConnectFailConnect &lt;&lt; 32, with the reason in desc),
+        /// then replies, OnDisconnect, states, logging and auto-reconnect as over TCP. False (see
+        /// LastResult) if it could not start.</summary>
+        public bool InitConnectWebSocket(string ip, ushort port, bool ssl, string key)
+        {
+            int r;
+            try
+            {
+                r = Native.ftapi_qot_init_connect_ws(handle, Native.Utf8Z(ip ?? ""), port, ssl ? 1 : 0,
+                    key == null ? null : Native.Utf8Z(key));
+            }
+            catch (ObjectDisposedException) { r = FTAPI.Result.ErrClosed; }
+            lastResult = r;
+            return r == 0;
+        }
+
+        /// <summary>Trusts the CA certificates of a PEM file for wss://, besides the system's roots, for
+        /// connections started after this call. The file is read now; null or "" clears them. There is no
+        /// way to turn certificate checks off. False (see LastResult: FTAPI.Result.ErrBadCaFile when the
+        /// file cannot be read or holds no certificate) if it failed.</summary>
+        public bool SetTlsCaFile(string path)
+        {
+            int r;
+            try { r = Native.ftapi_qot_set_tls_ca_file(handle, path == null ? null : Native.Utf8Z(path)); }
+            catch (ObjectDisposedException) { r = FTAPI.Result.ErrClosed; }
             lastResult = r;
             return r == 0;
         }
@@ -394,7 +487,7 @@ namespace Futu.OpenApi
         public int GetState()
         {
             try { return Native.ftapi_qot_get_state(handle); }
-            catch (ObjectDisposedException) { return 4; }
+            catch (ObjectDisposedException) { return FTAPI.ConnState.Closed; }
         }
 
         /// <summary>Closes the connection: pending requests get RetType -200, then OnDisconnect(0).
@@ -433,7 +526,7 @@ namespace Futu.OpenApi
             uint serial = 0;
             int r;
             try { r = Native.ftapi_qot_get_user_security_group_pb(handle, b, (UIntPtr)b.Length, out serial); }
-            catch (ObjectDisposedException) { r = 6; }
+            catch (ObjectDisposedException) { r = FTAPI.Result.ErrClosed; }
             lastResult = r;
             return r == 0 ? serial : 0;
         }
@@ -467,7 +560,7 @@ namespace Futu.OpenApi
             GCHandle h = GCHandle.Alloc(sink);
             int r;
             try { r = send(GCHandle.ToIntPtr(h)); }
-            catch (ObjectDisposedException) { h.Free(); r = 6; } // the native call never ran
+            catch (ObjectDisposedException) { h.Free(); r = FTAPI.Result.ErrClosed; } // the native call never ran
             lastResult = r;
             return r;
         }

@@ -92,6 +92,9 @@ namespace Futu.OpenApi
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_set_rate_limit(QotSafeHandle qot, uint protoId, uint max, uint windowMs);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_set_spi(QotSafeHandle qot, ref FtapiQotSpi spi);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_init_connect(QotSafeHandle qot, byte[] host, ushort port, int encrypt);
+        // key / path: NULL (a null byte[]) for none.
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_init_connect_ws(QotSafeHandle qot, byte[] host, ushort port, int tls, byte[] key);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_set_tls_ca_file(QotSafeHandle qot, byte[] path);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern ulong ftapi_qot_get_connect_id(QotSafeHandle qot);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_get_state(QotSafeHandle qot);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_close(QotSafeHandle qot);

@@ -14,16 +14,32 @@ using NUnit.Framework;
 
 namespace Ftapi.Tests
 {
-    /// <summary>One opend-sim process (background, --port-file), stopped with SIGTERM.</summary>
+    /// <summary>One opend-sim process (background, --port-file), stopped with SIGTERM. Made by
+    /// WithWebSocket it serves the WebSocket door too (--ws-port, WsPort; kept across Start).</summary>
     public sealed class Sim : IDisposable
     {
         [DllImport("libc", SetLastError = true)] private static extern int kill(int pid, int sig);
 
         private Process proc;
         public ushort Port { get; private set; }
+        /// <summary>The WebSocket door's port (WithWebSocket only; 0 otherwise).</summary>
+        public ushort WsPort { get; private set; }
         private readonly string[] extra;
+        private readonly bool webSocket;
 
         public Sim(params string[] extraArgs) { extra = extraArgs; Start(0); }
+
+        private Sim(bool webSocket, string[] extraArgs) { this.webSocket = webSocket; extra = extraArgs; Start(0); }
+
+        /// <summary>A simulator that also serves the WebSocket door (extra: e.g. --ws-key, --ws-tls-cert).</summary>
+        public static Sim WithWebSocket(params string[] extraArgs) { return new Sim(true, extraArgs); }
+
+        private static ushort ReadPort(string file)
+        {
+            string text = File.Exists(file) ? File.ReadAllText(file).Trim() : "";
+            ushort p;
+            return text.Length > 0 && ushort.TryParse(text, out p) ? p : (ushort)0;
+        }
 
         public void Start(ushort port)
         {
@@ -32,7 +48,9 @@ namespace Ftapi.Tests
             for (int attempt = 0; attempt < 20; attempt++)
             {
                 string pf = Path.Combine(Path.GetTempPath(), "ftapi-cs-" + Guid.NewGuid().ToString("N") + ".port");
+                string wpf = pf + ".ws";
                 var args = new List<string> { "--port", port.ToString(), "--port-file", pf };
+                if (webSocket) args.AddRange(new[] { "--ws-port", WsPort.ToString(), "--ws-port-file", wpf });
                 args.AddRange(extra);
                 var psi = new ProcessStartInfo(exe, string.Join(" ", args.Select(a => "\"" + a + "\"")))
                 { UseShellExecute = false };
@@ -40,12 +58,17 @@ namespace Ftapi.Tests
                 var sw = Stopwatch.StartNew();
                 while (sw.ElapsedMilliseconds < 10000 && !proc.HasExited)
                 {
-                    string text = File.Exists(pf) ? File.ReadAllText(pf).Trim() : "";
-                    ushort p;
-                    if (text.Length > 0 && ushort.TryParse(text, out p)) { File.Delete(pf); Port = p; return; }
+                    ushort p = ReadPort(pf), wp = webSocket ? ReadPort(wpf) : (ushort)1;
+                    if (p != 0 && wp != 0)
+                    {
+                        File.Delete(pf);
+                        if (webSocket) { File.Delete(wpf); WsPort = wp; }
+                        Port = p;
+                        return;
+                    }
                     Thread.Sleep(20);
                 }
-                try { File.Delete(pf); } catch { }
+                try { File.Delete(pf); File.Delete(wpf); } catch { }
                 if (!proc.HasExited) { Stop(); Assert.Fail("opend-sim wrote no port file"); }
                 Thread.Sleep(100); // port still busy after a restart: try again
             }

@@ -1,5 +1,6 @@
 // NUnit 2.6 tests of the C# binding against opend-sim (runner mode sets OPEND_SIM_PORT).
-// Each category needs its own simulator configuration; run-tests.sh starts one per category.
+// Each category needs its own simulator configuration; run-tests.sh starts one per category
+// (and runs some again over the WebSocket door: H.Door).
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -83,6 +84,38 @@ namespace Ftapi.Tests
                 .SetC2S(QotGetUserSecurityGroup.C2S.CreateBuilder().SetGroupType(t).Build()).Build();
         }
 
+        /// <summary>The door Connect uses: FTAPI_TEST_DOOR "tcp" (unset), "ws" or "wss". run-tests.sh runs
+        /// categories a second time over OpenD's WebSocket door (opend-sim --ws-port 0 --ws-key
+        /// $FTAPI_TEST_WS_KEY, for wss:// with the certificates of tests/c/make-test-certs.sh, CA
+        /// $FTAPI_TEST_CA); the runner mode gives the port in OPEND_SIM_WS_PORT.</summary>
+        public static string Door
+        {
+            get
+            {
+                string d = Environment.GetEnvironmentVariable("FTAPI_TEST_DOOR");
+                return string.IsNullOrEmpty(d) ? "tcp" : d;
+            }
+        }
+
+        public static ushort WsPort
+        {
+            get
+            {
+                string p = Environment.GetEnvironmentVariable("OPEND_SIM_WS_PORT");
+                Assert.IsNotNull(p, "OPEND_SIM_WS_PORT not set: run under opend-sim --ws-port 0 in runner mode");
+                return ushort.Parse(p);
+            }
+        }
+
+        /// <summary>InitConnectWebSocket at OPEND_SIM_WS_PORT with the suite's key (and CA for wss).</summary>
+        public static bool InitConnectWebSocket(FTAPI_Conn qot)
+        {
+            Assert.That(Door == "ws" || Door == "wss", "FTAPI_TEST_DOOR must be tcp, ws or wss, not " + Door);
+            if (Door == "wss")
+                Assert.IsTrue(qot.SetTlsCaFile(Environment.GetEnvironmentVariable("FTAPI_TEST_CA")), "SetTlsCaFile result " + qot.LastResult);
+            return qot.InitConnectWebSocket("127.0.0.1", WsPort, Door == "wss", Environment.GetEnvironmentVariable("FTAPI_TEST_WS_KEY"));
+        }
+
         public static FTAPI_Qot Connect(Recorder rec, int timeoutMs = 0)
         {
             var qot = new FTAPI_Qot();
@@ -91,7 +124,10 @@ namespace Ftapi.Tests
             qot.SetRateLimitMode(0); // tests make more than OpenD's 10 per 30 s
             qot.SetConnCallback(rec);
             qot.SetQotCallback(rec);
-            Assert.IsTrue(qot.InitConnect("127.0.0.1", Port, false), "InitConnect result " + qot.LastResult);
+            if (Door != "tcp")
+                Assert.IsTrue(InitConnectWebSocket(qot), "InitConnectWebSocket result " + qot.LastResult);
+            else
+                Assert.IsTrue(qot.InitConnect("127.0.0.1", Port, false), "InitConnect result " + qot.LastResult);
             Assert.IsTrue(rec.Inited.WaitOne(10000), "no OnInitConnect");
             Assert.AreEqual(0L, rec.InitErr, "InitConnect failed: " + rec.InitDesc);
             return qot;

@@ -26,6 +26,11 @@ Beyond the official SDKs (keyword options of OpenQuoteContext)::
     ctx.state, ctx.server_ver, ctx.connect_id
     ftapi.set_log_callback(lambda level, target, msg: print(msg), level="debug")
     ftapi.log_to_logging()          # or: the library's lines into logging.getLogger("ftapi.native")
+
+OpenD's WebSocket door (ws://, or wss:// with TLS) instead of its TCP port::
+
+    ctx = OpenQuoteContext(host='127.0.0.1', port=33333, websocket_key='your key',
+                           websocket_tls=True, tls_ca_file='ca.pem')
 """
 
 import atexit
@@ -463,6 +468,16 @@ class OpenQuoteContext:
     state changes ('CONNECTING', 'INITIALIZING', 'READY', 'CLOSING', 'CLOSED',
     'RECONNECTING') on the I/O thread, in order. silence_timeout: seconds of silence
     from OpenD before the connection is dropped (0 off, default 33).
+
+    OpenD's WebSocket door (the port the official JavaScript SDK uses) instead of its TCP
+    port: websocket_key, a string (even '' for none), selects it at host:port; only its MD5
+    is sent. websocket_tls: wss:// (TLS; the certificate must name host) instead of ws://.
+    tls_ca_file: a PEM file of CA certificates trusted for wss:// besides the system's
+    (read now: an unreadable file or one without a certificate raises FtapiError with
+    result FTAPI_ERR_BAD_CA_FILE, 15). A refused login raises FtapiConnectError with
+    err_code 100 << 32 | 5, a TLS or WebSocket handshake failure one with 6 << 32. The
+    WebSocket door has no RSA encryption: is_encrypt=True with it is a ValueError, and
+    SysConfig's encryption default does not apply to it.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 11111, is_encrypt=None,
@@ -475,8 +490,20 @@ class OpenQuoteContext:
                  reconnect_max: Optional[float] = None,
                  queue_while_reconnecting: bool = False,
                  state_callback: Optional[Callable[[str, str], None]] = None,
-                 silence_timeout: Optional[float] = None):
+                 silence_timeout: Optional[float] = None,
+                 websocket_key: Optional[str] = None, websocket_tls: bool = False,
+                 tls_ca_file: Optional[str] = None):
         self._core = None
+        if websocket_key is not None:
+            if not isinstance(websocket_key, str):
+                raise TypeError("websocket_key must be a str ('' for no key)")
+            if is_encrypt:
+                raise ValueError("is_encrypt applies to OpenD's TCP port; the WebSocket door "
+                                 "(websocket_key) has no RSA encryption: use websocket_tls=True")
+            is_encrypt = False
+        elif websocket_tls:
+            raise ValueError("websocket_tls=True needs websocket_key (a str, '' for no key), "
+                             "which selects OpenD's WebSocket door")
         if is_encrypt is None:
             is_encrypt = SysConfig._encrypt
         if rsa_key is None and (rsa_file or (is_encrypt and SysConfig._rsa_file)):
@@ -508,12 +535,23 @@ class OpenQuoteContext:
                 if not callable(state_callback):
                     raise TypeError("state_callback must be callable")
                 core.on_state = state_callback
+            if tls_ca_file is not None:
+                rc = _lib.ftapi_qot_set_tls_ca_file(core.qot, str(tls_ca_file).encode())
+                if rc == _n.ERR_BAD_CA_FILE:
+                    raise FtapiError(f"{_n.result_message(rc)}: tls_ca_file={str(tls_ca_file)!r}",
+                                     RET_ERROR, rc, rc)
+                self._check(rc)
             if connect_timeout is None:
                 connect_timeout = (timeout or DEFAULT_REQUEST_TIMEOUT) + 5.0
             core.enter()
             try:
-                self._check(_lib.ftapi_qot_init_connect(core.qot, host.encode(), int(port),
-                                                        1 if is_encrypt else 0))
+                if websocket_key is None:
+                    self._check(_lib.ftapi_qot_init_connect(core.qot, host.encode(), int(port),
+                                                            1 if is_encrypt else 0))
+                else:
+                    self._check(_lib.ftapi_qot_init_connect_ws(core.qot, host.encode(), int(port),
+                                                               1 if websocket_tls else 0,
+                                                               websocket_key.encode()))
             finally:
                 core.leave()
             if not is_async_connect:
@@ -531,7 +569,7 @@ class OpenQuoteContext:
         core = self._core
         if not core.init_done.wait(timeout):
             raise FtapiConnectError(f"InitConnect got no outcome within {timeout:g} s",
-                                    RET_ERROR, _n.INIT_FAIL << 32 | 1)
+                                    RET_ERROR, _n.INIT_FAIL << 32 | _n.INIT_FAIL_TIMEOUT)
         if core.init_err != 0:
             raise FtapiConnectError(
                 f"connect failed: {core.init_desc} (err_code {core.init_err}: "

@@ -9,6 +9,10 @@ import os
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_int32, c_int64, c_size_t,
                     c_uint8, c_uint16, c_uint32, c_uint64, c_void_p)
 
+# Copies of include/ftapi.h's constants, named without the FTAPI_ prefix. Every constant of
+# the header is here with the header's value: tests/test_constants.py parses the header and
+# fails on a difference or on one missing here.
+
 # FtapiResult (fixed values).
 OK = 0
 ERR_NULL_ARGUMENT = 1
@@ -25,10 +29,22 @@ ERR_BAD_RSA_KEY = 11
 ERR_PANIC = 12
 ERR_TIMEOUT = 13
 ERR_RECONNECTING = 14
+ERR_BAD_CA_FILE = 15
+
+# err_code parts (on_init_connect / on_disconnect): high << 32 | low.
+INIT_FAIL = 100                  # high part of every InitConnect failure
+INIT_FAIL_UNKNOWN = 0            # low parts with INIT_FAIL
+INIT_FAIL_TIMEOUT = 1
+INIT_FAIL_DISCONNECT = 3
+INIT_FAIL_OPEND_REJECT = 5
+CONNECT_FAIL_GET_HOST_BY_NAME = 4    # high parts (low part: errno)
+CONNECT_FAIL_CONNECT = 6
+CONNECT_FAIL_SEND = 10
+CONNECT_FAIL_RECV = 11
 
 # ret_type values of a reply.
 REPLY_SERVER = 0
-REPLY_FAILED = -1
+REPLY_FAILED = -1                # OpenD refused (not a header constant: OpenD's own retType)
 REPLY_TIMEOUT = -100
 REPLY_DISCONNECT = -200
 REPLY_RATE_LIMITED = -300
@@ -38,16 +54,26 @@ GROUP_CUSTOM = 1
 GROUP_SYSTEM = 2
 GROUP_ALL = 3
 
-STATE_NAMES = {0: "CONNECTING", 1: "INITIALIZING", 2: "READY", 3: "CLOSING", 4: "CLOSED",
-               5: "RECONNECTING"}
+STATE_CONNECTING = 0
+STATE_INITIALIZING = 1
+STATE_READY = 2
+STATE_CLOSING = 3
+STATE_CLOSED = 4
+STATE_RECONNECTING = 5
+STATE_NAMES = {STATE_CONNECTING: "CONNECTING", STATE_INITIALIZING: "INITIALIZING",
+               STATE_READY: "READY", STATE_CLOSING: "CLOSING", STATE_CLOSED: "CLOSED",
+               STATE_RECONNECTING: "RECONNECTING"}
 
 RATE_LIMIT_OFF = 0
 RATE_LIMIT_FAIL_FAST = 1
 RATE_LIMIT_WAIT = 2
 
-LOG_OFF, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE = range(6)
-
-INIT_FAIL = 100
+LOG_OFF = 0
+LOG_ERROR = 1
+LOG_WARN = 2
+LOG_INFO = 3
+LOG_DEBUG = 4
+LOG_TRACE = 5
 
 
 class FtapiGroup(Structure):
@@ -149,6 +175,8 @@ _sig("ftapi_qot_set_rsa_private_key", c_int32, _Qot, c_char_p)
 _sig("ftapi_qot_set_request_timeout", c_int32, _Qot, c_uint32)
 _sig("ftapi_qot_set_spi", c_int32, _Qot, POINTER(FtapiQotSpi))
 _sig("ftapi_qot_init_connect", c_int32, _Qot, c_char_p, c_uint16, c_int32)
+_sig("ftapi_qot_init_connect_ws", c_int32, _Qot, c_char_p, c_uint16, c_int32, c_char_p)
+_sig("ftapi_qot_set_tls_ca_file", c_int32, _Qot, c_char_p)
 _sig("ftapi_qot_get_connect_id", c_uint64, _Qot)
 _sig("ftapi_qot_get_state", c_int32, _Qot)
 _sig("ftapi_qot_close", c_int32, _Qot)

@@ -1,4 +1,5 @@
-"""Starts opend-sim (--port 0 --port-file) as a subprocess for the tests that need one."""
+"""Starts opend-sim (--port 0 --port-file; --ws-port-file for the WebSocket door) as a
+subprocess for the tests that need one, and makes the wss:// test certificates."""
 import json
 import os
 import subprocess
@@ -13,19 +14,26 @@ OPEND_SIM = os.environ.get("OPEND_SIM", os.path.join(LIB_DIR, "opend-sim"))
 
 
 class Sim:
+    """opend-sim in the background. With "--ws-port" among the flags it serves the
+    WebSocket door too, and ws_port is that port (else None)."""
+
     def __init__(self, *flags):
         self.dir = tempfile.mkdtemp(prefix="ftapi-py-sim-")
         port_file = os.path.join(self.dir, "port")
+        ws_port_file = os.path.join(self.dir, "ws-port")
+        extra = ["--ws-port-file", ws_port_file] if "--ws-port" in flags else []
+        self.ws_port = None
         self.log = open(os.path.join(self.dir, "log"), "w+")
-        self.proc = subprocess.Popen([OPEND_SIM, "--port", "0", "--port-file", port_file, *flags],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([OPEND_SIM, "--port", "0", "--port-file", port_file, *extra,
+                                      *flags], stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            if os.path.exists(port_file):
-                text = open(port_file).read().strip()
-                if text:
-                    self.port = int(text)
-                    return
+            port, ws_port = _read_port(port_file), _read_port(ws_port_file) if extra else -1
+            if port is not None and ws_port is not None:
+                self.port = port
+                if extra:
+                    self.ws_port = ws_port
+                return
             if self.proc.poll() is not None:
                 break
             time.sleep(0.01)
@@ -42,6 +50,14 @@ class Sim:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+
+def _read_port(path):
+    if os.path.exists(path):
+        text = open(path).read().strip()
+        if text:
+            return int(text)
+    return None
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +78,16 @@ def sim_factory():
 def sim(sim_factory):
     """The default watchlist (en), rate limit off."""
     return sim_factory("--rate-limit", "off")
+
+
+@pytest.fixture(scope="session")
+def tls_certs(tmp_path_factory):
+    """tests/c/make-test-certs.sh's set: {"ca", "cert", "key"} paths (a CA and a server
+    certificate it signs for 127.0.0.1 and localhost)."""
+    d = tmp_path_factory.mktemp("certs")
+    subprocess.run([os.path.join(ROOT, "tests", "c", "make-test-certs.sh"), str(d)], check=True,
+                   capture_output=True, timeout=60)
+    return {"ca": str(d / "ca.pem"), "cert": str(d / "server.pem"), "key": str(d / "server.key")}
 
 
 def write_json(tmp_dir, name, data):
