@@ -149,6 +149,31 @@ public class FTAPI_Conn implements AutoCloseable {
         return NativeLib.initConnect(handle, this, ip, Short.toUnsignedInt(port), isEnableEncrypt);
     }
 
+    /**
+     * Starts connecting through OpenD's WebSocket port (the one the official JavaScript SDK
+     * uses): {@code ws://}, or {@code wss://} when {@code ssl} (the certificate must name
+     * {@code ip} and chain to the system's roots or to {@link #setTlsCaFile}'s). {@code key}
+     * is OpenD's WebSocket key (null or "" for none; only its MD5 is sent). Otherwise as
+     * {@link #initConnect}: a port above 32767 may be passed as a negative short; false if no
+     * attempt could be made; the outcome arrives in onInitConnect (a refused key gives
+     * {@code INIT_FAIL << 32 | INIT_FAIL_OPEND_REJECT}, a failed TLS or WebSocket handshake
+     * {@code CONNECT_FAIL_CONNECT << 32}); replies, timeouts, onDisconnect, the listeners and
+     * auto-reconnect work as over TCP.
+     */
+    public boolean initConnectWebSocket(String ip, short port, boolean ssl, String key) {
+        return NativeLib.initConnectWebSocket(handle, this, ip, Short.toUnsignedInt(port), ssl, key);
+    }
+
+    /**
+     * Trusts the CA certificates of a PEM file for {@code wss://}, besides the system's roots,
+     * for connections started afterwards. The file is read now; null or "" clears them.
+     * False (the reason on stderr, the setting unchanged) if the file cannot be read or holds
+     * no certificate. There is no way to turn certificate checks off.
+     */
+    public boolean setTlsCaFile(String path) {
+        return NativeLib.setTlsCaFile(handle, path);
+    }
+
     public long getConnectID() {
         return NativeLib.getConnectID(handle);
     }
