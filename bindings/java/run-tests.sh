@@ -41,6 +41,8 @@ jdks=("/usr/lib/jvm/java-17-openjdk-amd64")
 [ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ] && jdks+=("/usr/lib/jvm/temurin-25-jdk-amd64")
 
 passed=0; failed=0
+# ConstantsTest compares Java's constants with the C header.
+export FTAPI_TEST_HEADER="$repo/include/ftapi.h"
 # class|sim flags
 suites=(
   "HappyPathTest|--groups $here/test/unicode-groups.json --rate-limit off"
@@ -51,6 +53,7 @@ suites=(
   "RawAndPushTest|--notify-on 3222 --rate-limit off"
   # Makes its own never-answering listener; the simulator is not used.
   "CloseDuringConnectTest|--rate-limit off"
+  "ConstantsTest|--rate-limit off"
 )
 # FeaturesTest starts its own simulators (restarts on the same port) and an encrypted one.
 export OPEND_SIM

@@ -32,8 +32,38 @@ public class FTAPI_Conn implements AutoCloseable {
     public static final int RATE_LIMIT_FAIL_FAST = 1;
     /** Over the quota a request waits for a free slot, within its timeout. */
     public static final int RATE_LIMIT_WAIT = 2;
+    /** retType / replyType of OpenD's own reply. */
+    public static final int REPLY_SERVER = 0;
+    /** retType / replyType: no reply before the request's timeout. */
+    public static final int REPLY_TIMEOUT = -100;
+    /** retType / replyType: the connection ended first (also after {@link #close()}). */
+    public static final int REPLY_DISCONNECT = -200;
     /** retType of a reply made by the client-side rate limiter (its retMsg says when the next slot frees). */
     public static final int REPLY_RATE_LIMITED = -300;
+    /** retType: OpenD's reply could not be parsed. */
+    public static final int REPLY_INVALID = -500;
+
+    // onInitConnect / onDisconnect error codes are {@code high << 32 | low}, as in the official
+    // SDKs: {@code errCode >>> 32} and {@code errCode & 0xFFFFFFFFL}.
+
+    /** High part of every InitConnect failure ({@code INIT_FAIL << 32 | INIT_FAIL_*}). */
+    public static final int INIT_FAIL = 100;
+    /** Low part with {@link #INIT_FAIL}: unknown or bad reply. */
+    public static final int INIT_FAIL_UNKNOWN = 0;
+    /** Low part with {@link #INIT_FAIL}: InitConnect (or the WebSocket login) got no reply in time. */
+    public static final int INIT_FAIL_TIMEOUT = 1;
+    /** Low part with {@link #INIT_FAIL}: the connection ended (or was closed) during InitConnect. */
+    public static final int INIT_FAIL_DISCONNECT = 3;
+    /** Low part with {@link #INIT_FAIL}: OpenD refused InitConnect or the WebSocket key (desc has why). */
+    public static final int INIT_FAIL_OPEND_REJECT = 5;
+    /** High part (low part errno): the host name did not resolve. */
+    public static final int CONNECT_FAIL_GET_HOST_BY_NAME = 4;
+    /** High part: connecting failed (refused, unreachable, timed out; a TLS or WebSocket handshake). */
+    public static final int CONNECT_FAIL_CONNECT = 6;
+    /** High part: sending failed; the connection ended. */
+    public static final int CONNECT_FAIL_SEND = 10;
+    /** High part: receiving failed, OpenD closed the connection, or it broke the protocol. */
+    public static final int CONNECT_FAIL_RECV = 11;
 
     final long handle;
     private final Cleaner.Cleanable cleanable;
