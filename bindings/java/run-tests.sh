@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The Java binding's test suite: builds target/java/ftapi.jar and the JUnit 4 tests, runs
 # each test class against its own opend-sim (runner mode) under -Xcheck:jni, on JDK 17 and,
-# if present, on Temurin 25. Last line: "N passed, N failed". Assumes `make build` ran.
+# if present, on Temurin 25; some classes run again through OpenD's WebSocket door (ws:// and
+# wss://, with certificates made by tests/c/make-test-certs.sh in target/java/pki).
+# Last line: "N passed, N failed". Assumes `make build` ran.
 # Many requests per test: the client-side rate limiter (10 per 30 s for 3222 by default)
 # starts off here unless the caller says otherwise; its own tests set it explicitly.
 export FTAPI_RATE_LIMIT="${FTAPI_RATE_LIMIT:-off}"
@@ -41,7 +43,18 @@ jdks=("/usr/lib/jvm/java-17-openjdk-amd64")
 [ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ] && jdks+=("/usr/lib/jvm/temurin-25-jdk-amd64")
 
 passed=0; failed=0
-# class|sim flags
+# OpenD's WebSocket door: a key for the runner-mode simulators' ws:// / wss:// door, and a CA
+# with a certificate it signs for 127.0.0.1 (made here with openssl, kept for a day).
+PKI="$out/pki"
+if ! "$repo/tests/c/make-test-certs.sh" "$PKI"; then echo "cannot make the test certificates"; echo "0 passed, 1 failed"; exit 1; fi
+export FTAPI_TEST_PKI="$PKI"
+export FTAPI_TEST_WS_KEY="java-suite-key-7522027ccf5a06b1"
+WS="--ws-port 0 --ws-key $FTAPI_TEST_WS_KEY"
+WSS="$WS --ws-tls-cert $PKI/server.pem --ws-tls-key $PKI/server.key"
+# ConstantsTest compares Java's constants with the C header.
+export FTAPI_TEST_HEADER="$repo/include/ftapi.h"
+# class[@door]|sim flags. @ws / @wss runs the class again with Recorder.connect going through
+# the WebSocket door (FTAPI_TEST_DOOR); the simulator serves both doors.
 suites=(
   "HappyPathTest|--groups $here/test/unicode-groups.json --rate-limit off"
   "TimeoutTest|--withhold 3222 --rate-limit off"
@@ -51,6 +64,16 @@ suites=(
   "RawAndPushTest|--notify-on 3222 --rate-limit off"
   # Makes its own never-answering listener; the simulator is not used.
   "CloseDuringConnectTest|--rate-limit off"
+  "ConstantsTest|--rate-limit off"
+  # initConnectWebSocket / setTlsCaFile; starts its own wss:// and restarting simulators.
+  "WebSocketTest|--groups $here/test/unicode-groups.json --rate-limit off $WS"
+  "HappyPathTest@ws|--groups $here/test/unicode-groups.json --rate-limit off $WS"
+  "HappyPathTest@wss|--groups $here/test/unicode-groups.json --rate-limit off $WSS"
+  "TimeoutTest@ws|--withhold 3222 --rate-limit off $WS"
+  "TimeoutTest@wss|--withhold 3222 --rate-limit off $WSS"
+  "DisconnectTest@ws|--close-after 3222 $WS"
+  "DisconnectTest@wss|--close-after 3222 $WSS"
+  "RawAndPushTest@ws|--notify-on 3222 --rate-limit off $WS"
 )
 # FeaturesTest starts its own simulators (restarts on the same port) and an encrypted one.
 export OPEND_SIM
@@ -64,10 +87,11 @@ for jdk in "${jdks[@]}"; do
   jflags=(-Xcheck:jni -Dfile.encoding=UTF-8 -Djava.library.path="$native")
   [ "$ver" -ge 17 ] && [ "$ver" != 17 ] && jflags+=(--enable-native-access=ALL-UNNAMED)
   for s in "${suites[@]}"; do
-    cls="${s%%|*}"; flags="${s#*|}"
-    log="$logs/jdk$ver-$cls.log"
+    cls="${s%%|*}"; flags="${s#*|}"; door=tcp; name="$cls"; suffix=""
+    if [[ "$cls" == *@* ]]; then door="${cls#*@}"; cls="${cls%@*}"; name="$cls over $door"; suffix="-$door"; fi
+    log="$logs/jdk$ver-$cls$suffix.log"
     # shellcheck disable=SC2086
-    timeout 120 "$OPEND_SIM" --port 0 $flags -- "$java" "${jflags[@]}" -cp "$CP" \
+    FTAPI_TEST_DOOR="$door" timeout 120 "$OPEND_SIM" --port 0 $flags -- "$java" "${jflags[@]}" -cp "$CP" \
       org.junit.runner.JUnitCore "com.futu.openapi.$cls" >"$log" 2>&1
     rc=$?
     n=0; f=0
@@ -81,10 +105,10 @@ for jdk in "${jdks[@]}"; do
     fi
     if [ "$f" -eq 0 ] && [ "$rc" -ne 0 ]; then f=1; fi
     if grep -qE 'WARNING in native method|FATAL ERROR in native method' "$log"; then
-      echo "jdk$ver $cls: -Xcheck:jni reported problems:"; grep -E 'in native method' "$log" | sort | uniq -c | head
+      echo "jdk$ver $name: -Xcheck:jni reported problems:"; grep -E 'in native method' "$log" | sort | uniq -c | head
       f=$((f + 1))
     fi
-    echo "jdk$ver $cls: $n passed, $f failed (log $log)"
+    echo "jdk$ver $name: $n passed, $f failed (log $log)"
     [ "$f" -gt 0 ] && sed -n '1,80p' "$log"
     passed=$((passed + n)); failed=$((failed + f))
   done

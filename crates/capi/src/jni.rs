@@ -389,9 +389,41 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_setRequestTimeout<'l>(
     .resolve::<ThrowRuntimeExAndDefault>()
 }
 
-/// Starts connecting (closing any earlier connection of this object first). Returns false,
-/// as the official SDK does, when the arguments do not allow an attempt (the reason is
-/// printed); otherwise the outcome arrives in `dispatchInitConnect`.
+/// Starts a connection of `c`'s slot through `door`, with `target`'s callbacks (closing
+/// any earlier connection of this object first). Returns false, as the official SDK does,
+/// when the arguments do not allow an attempt (the reason is printed, prefixed with
+/// `what`); otherwise the outcome arrives in `dispatchInitConnect`.
+fn start_connect(
+    env: &mut Env,
+    c: &JConn,
+    target: &JObject,
+    door: Door,
+    host: &str,
+    port: jint,
+    what: &str,
+) -> JResult<jboolean> {
+    if target.is_null() {
+        return Err(throw(env, "java/lang/NullPointerException", "target"));
+    }
+    let weak: Target = Arc::new(env.new_weak_ref(target)?);
+    let Ok(port) = u16::try_from(port) else {
+        eprintln!("ftapi: {what}: invalid port {port}");
+        return Ok(false);
+    };
+    *c.target.lock() = Some(weak.clone());
+    match c.slot.connect(door, host, port, JEvents { target: weak }) {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            eprintln!("ftapi: {what}: {e}");
+            Ok(false)
+        }
+    }
+}
+
+/// Starts connecting to OpenD's TCP API port (closing any earlier connection of this
+/// object first). Returns false, as the official SDK does, when the arguments do not allow
+/// an attempt (the reason is printed); otherwise the outcome arrives in
+/// `dispatchInitConnect`.
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_com_futu_openapi_NativeLib_initConnect<'l>(
     mut env: EnvUnowned<'l>,
@@ -405,20 +437,63 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_initConnect<'l>(
     env.with_env(|env| -> JResult<jboolean> {
         let c = lookup(env, handle)?;
         let host = string_arg(env, &host, "ip")?;
-        if target.is_null() {
-            return Err(throw(env, "java/lang/NullPointerException", "target"));
-        }
-        let weak: Target = Arc::new(env.new_weak_ref(&target)?);
-        let Ok(port) = u16::try_from(port) else {
-            eprintln!("ftapi: initConnect: invalid port {port}");
-            return Ok(false);
-        };
-        *c.target.lock() = Some(weak.clone());
         let door = Door::Tcp { encrypt };
-        match c.slot.connect(door, &host, port, JEvents { target: weak }) {
-            Ok(_) => Ok(true),
+        start_connect(env, &c, &target, door, &host, port, "initConnect")
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+/// Starts connecting to OpenD's WebSocket port: `ws://`, or `wss://` when `tls` (the
+/// system's roots plus those of `setTlsCaFile`). `key` is OpenD's WebSocket key (null or
+/// "" for none; only its MD5 is sent). Returns and calls back as `initConnect` does; a
+/// refused login or a failed TLS / WebSocket handshake arrives in `dispatchInitConnect`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_initConnectWebSocket<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+    target: JObject<'l>,
+    host: JString<'l>,
+    port: jint,
+    tls: jboolean,
+    key: JString<'l>,
+) -> jboolean {
+    env.with_env(|env| -> JResult<jboolean> {
+        let c = lookup(env, handle)?;
+        let host = string_arg(env, &host, "ip")?;
+        let key = if key.is_null() {
+            None
+        } else {
+            Some(key.try_to_string(env)?)
+        };
+        let door = Door::WebSocket { tls, key };
+        start_connect(env, &c, &target, door, &host, port, "initConnectWebSocket")
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+/// Trusts the CA certificates of a PEM file for `wss://` (besides the system's roots) for
+/// connections started afterwards; the file is read now. Null or "" clears them. Returns
+/// false, with the reason printed, when the file cannot be used (the setting is then
+/// unchanged).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_setTlsCaFile<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+    handle: jlong,
+    path: JString<'l>,
+) -> jboolean {
+    env.with_env(|env| -> JResult<jboolean> {
+        let c = lookup(env, handle)?;
+        let path = if path.is_null() {
+            String::new()
+        } else {
+            path.try_to_string(env)?
+        };
+        match c.slot.set_tls_ca_file(&path) {
+            Ok(()) => Ok(true),
             Err(e) => {
-                eprintln!("ftapi: initConnect: {e}");
+                eprintln!("ftapi: setTlsCaFile: {e}");
                 Ok(false)
             }
         }

@@ -32,8 +32,38 @@ public class FTAPI_Conn implements AutoCloseable {
     public static final int RATE_LIMIT_FAIL_FAST = 1;
     /** Over the quota a request waits for a free slot, within its timeout. */
     public static final int RATE_LIMIT_WAIT = 2;
+    /** retType / replyType of OpenD's own reply. */
+    public static final int REPLY_SERVER = 0;
+    /** retType / replyType: no reply before the request's timeout. */
+    public static final int REPLY_TIMEOUT = -100;
+    /** retType / replyType: the connection ended first (also after {@link #close()}). */
+    public static final int REPLY_DISCONNECT = -200;
     /** retType of a reply made by the client-side rate limiter (its retMsg says when the next slot frees). */
     public static final int REPLY_RATE_LIMITED = -300;
+    /** retType: OpenD's reply could not be parsed. */
+    public static final int REPLY_INVALID = -500;
+
+    // onInitConnect / onDisconnect error codes are {@code high << 32 | low}, as in the official
+    // SDKs: {@code errCode >>> 32} and {@code errCode & 0xFFFFFFFFL}.
+
+    /** High part of every InitConnect failure ({@code INIT_FAIL << 32 | INIT_FAIL_*}). */
+    public static final int INIT_FAIL = 100;
+    /** Low part with {@link #INIT_FAIL}: unknown or bad reply. */
+    public static final int INIT_FAIL_UNKNOWN = 0;
+    /** Low part with {@link #INIT_FAIL}: InitConnect (or the WebSocket login) got no reply in time. */
+    public static final int INIT_FAIL_TIMEOUT = 1;
+    /** Low part with {@link #INIT_FAIL}: the connection ended (or was closed) during InitConnect. */
+    public static final int INIT_FAIL_DISCONNECT = 3;
+    /** Low part with {@link #INIT_FAIL}: OpenD refused InitConnect or the WebSocket key (desc has why). */
+    public static final int INIT_FAIL_OPEND_REJECT = 5;
+    /** High part (low part errno): the host name did not resolve. */
+    public static final int CONNECT_FAIL_GET_HOST_BY_NAME = 4;
+    /** High part: connecting failed (refused, unreachable, timed out; a TLS or WebSocket handshake). */
+    public static final int CONNECT_FAIL_CONNECT = 6;
+    /** High part: sending failed; the connection ended. */
+    public static final int CONNECT_FAIL_SEND = 10;
+    /** High part: receiving failed, OpenD closed the connection, or it broke the protocol. */
+    public static final int CONNECT_FAIL_RECV = 11;
 
     final long handle;
     private final Cleaner.Cleanable cleanable;
@@ -147,6 +177,31 @@ public class FTAPI_Conn implements AutoCloseable {
     /** Starts connecting; the outcome arrives in onInitConnect. False if no attempt could be made. */
     public boolean initConnect(String ip, short port, boolean isEnableEncrypt) {
         return NativeLib.initConnect(handle, this, ip, Short.toUnsignedInt(port), isEnableEncrypt);
+    }
+
+    /**
+     * Starts connecting through OpenD's WebSocket port (the one the official JavaScript SDK
+     * uses): {@code ws://}, or {@code wss://} when {@code ssl} (the certificate must name
+     * {@code ip} and chain to the system's roots or to {@link #setTlsCaFile}'s). {@code key}
+     * is OpenD's WebSocket key (null or "" for none; only its MD5 is sent). Otherwise as
+     * {@link #initConnect}: a port above 32767 may be passed as a negative short; false if no
+     * attempt could be made; the outcome arrives in onInitConnect (a refused key gives
+     * {@code INIT_FAIL << 32 | INIT_FAIL_OPEND_REJECT}, a failed TLS or WebSocket handshake
+     * {@code CONNECT_FAIL_CONNECT << 32}); replies, timeouts, onDisconnect, the listeners and
+     * auto-reconnect work as over TCP.
+     */
+    public boolean initConnectWebSocket(String ip, short port, boolean ssl, String key) {
+        return NativeLib.initConnectWebSocket(handle, this, ip, Short.toUnsignedInt(port), ssl, key);
+    }
+
+    /**
+     * Trusts the CA certificates of a PEM file for {@code wss://}, besides the system's roots,
+     * for connections started afterwards. The file is read now; null or "" clears them.
+     * False (the reason on stderr, the setting unchanged) if the file cannot be read or holds
+     * no certificate. There is no way to turn certificate checks off.
+     */
+    public boolean setTlsCaFile(String path) {
+        return NativeLib.setTlsCaFile(handle, path);
     }
 
     public long getConnectID() {

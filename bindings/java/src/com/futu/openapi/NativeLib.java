@@ -11,6 +11,8 @@ final class NativeLib {
     static native void setRsaPrivateKey(long handle, String pem);
     static native void setRequestTimeout(long handle, int ms);
     static native boolean initConnect(long handle, FTAPI_Conn target, String ip, int port, boolean encrypt);
+    static native boolean initConnectWebSocket(long handle, FTAPI_Conn target, String ip, int port, boolean tls, String key);
+    static native boolean setTlsCaFile(long handle, String path);
     static native long getConnectID(long handle);
     static native int getState(long handle);
     static native void close(long handle);

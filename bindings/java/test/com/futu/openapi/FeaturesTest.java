@@ -23,7 +23,10 @@ public class FeaturesTest {
     static final class Sim {
         final Process p;
         final int port;
-        Sim(Process p, int port) { this.p = p; this.port = port; }
+        /** The WebSocket door's port when {@code extra} had {@code --ws-port}, else 0. */
+        final int wsPort;
+        Sim(Process p, int port) { this(p, port, 0); }
+        Sim(Process p, int port, int wsPort) { this.p = p; this.port = port; this.wsPort = wsPort; }
 
         static Sim start(int port, String... extra) throws Exception {
             String sim = System.getenv("OPEND_SIM");
@@ -33,21 +36,34 @@ public class FeaturesTest {
             List<String> cmd = new ArrayList<>(Arrays.asList(sim, "--port", String.valueOf(port),
                 "--port-file", pf.getPath(), "--rate-limit", "off"));
             cmd.addAll(Arrays.asList(extra));
+            File wf = null;
+            if (cmd.contains("--ws-port")) {
+                wf = File.createTempFile("ftapi-java-sim", ".wsport");
+                wf.delete();
+                cmd.addAll(Arrays.asList("--ws-port-file", wf.getPath()));
+            }
             Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
             for (int i = 0; i < 500; i++) {
-                if (pf.exists()) {
-                    String s = new String(Files.readAllBytes(pf.toPath()), StandardCharsets.UTF_8).trim();
-                    if (!s.isEmpty()) {
-                        pf.delete();
-                        return new Sim(p, Integer.parseInt(s));
-                    }
+                String s = readPort(pf);
+                String w = wf == null ? "0" : readPort(wf);
+                if (s != null && w != null) {
+                    pf.delete();
+                    if (wf != null) wf.delete();
+                    return new Sim(p, Integer.parseInt(s), Integer.parseInt(w));
                 }
                 if (!p.isAlive()) throw new AssertionError("opend-sim exited: " + p.exitValue());
                 Thread.sleep(10);
             }
             p.destroyForcibly();
             throw new AssertionError("opend-sim did not start");
+        }
+
+        /** The port written to {@code f}, or null while it is not there yet. */
+        private static String readPort(File f) throws java.io.IOException {
+            if (!f.exists()) return null;
+            String s = new String(Files.readAllBytes(f.toPath()), StandardCharsets.UTF_8).trim();
+            return s.isEmpty() ? null : s;
         }
 
         void stop() throws InterruptedException {

@@ -44,19 +44,63 @@ class Recorder implements FTSPI_Conn, FTSPI_Qot {
         return Integer.parseInt(p);
     }
 
+    /**
+     * The door {@link #connect} goes through: {@code FTAPI_TEST_DOOR} = tcp (the default), ws
+     * or wss. run-tests.sh runs some classes a second time with ws / wss against a simulator
+     * whose WebSocket door has {@code FTAPI_TEST_WS_KEY} (and, for wss, the certificate made
+     * in {@code FTAPI_TEST_PKI}).
+     */
+    static String door() {
+        String d = System.getenv("FTAPI_TEST_DOOR");
+        return d == null || d.isEmpty() ? "tcp" : d;
+    }
+
+    static int wsPort() {
+        String p = System.getenv("OPEND_SIM_WS_PORT");
+        if (p == null) throw new AssertionError("OPEND_SIM_WS_PORT is not set: run under opend-sim --ws-port 0");
+        return Integer.parseInt(p);
+    }
+
+    /** The runner-mode simulator's WebSocket key; null when it takes any. */
+    static String wsKey() {
+        return System.getenv("FTAPI_TEST_WS_KEY");
+    }
+
+    /** A file of the test certificates (ca.pem, server.pem, server.key) made by run-tests.sh. */
+    static String pki(String name) {
+        String dir = System.getenv("FTAPI_TEST_PKI");
+        if (dir == null) throw new AssertionError("FTAPI_TEST_PKI is not set: run-tests.sh makes the test certificates");
+        return new java.io.File(dir, name).getPath();
+    }
+
+    /** Starts q's connection to the runner-mode simulator through {@link #door()}. */
+    static boolean startConnect(FTAPI_Conn q) {
+        switch (door()) {
+            case "tcp":
+                return q.initConnect("127.0.0.1", (short) port(), false);
+            case "ws":
+                return q.initConnectWebSocket("127.0.0.1", (short) wsPort(), false, wsKey());
+            case "wss":
+                if (!q.setTlsCaFile(pki("ca.pem"))) throw new AssertionError("setTlsCaFile refused the test CA");
+                return q.initConnectWebSocket("127.0.0.1", (short) wsPort(), true, wsKey());
+            default:
+                throw new AssertionError("FTAPI_TEST_DOOR must be tcp, ws or wss, not " + door());
+        }
+    }
+
     static QotGetUserSecurityGroup.Request request(int groupType) {
         return QotGetUserSecurityGroup.Request.newBuilder()
             .setC2S(QotGetUserSecurityGroup.C2S.newBuilder().setGroupType(groupType).build()).build();
     }
 
-    /** A connected quote connection with this recorder as both listeners. */
+    /** A connected quote connection (through {@link #door()}) with this recorder as both listeners. */
     static FTAPI_Conn_Qot connect(Recorder r, int timeoutMs) throws InterruptedException {
         FTAPI_Conn_Qot q = new FTAPI_Conn_Qot();
         q.setClientInfo("junit", 1);
         if (timeoutMs > 0) q.setRequestTimeout(timeoutMs);
         q.setConnSpi(r);
         q.setQotSpi(r);
-        if (!q.initConnect("127.0.0.1", (short) port(), false)) throw new AssertionError("initConnect refused");
+        if (!startConnect(q)) throw new AssertionError("initConnect (" + door() + ") refused");
         Init i = r.awaitInit();
         if (i.err != 0) throw new AssertionError("InitConnect failed: " + i.err + " " + i.desc);
         return q;
