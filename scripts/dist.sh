@@ -45,11 +45,15 @@ check_inputs() {
     die "$REL/libftapi.so has no JNI exports: make build"
   local dyn; dyn=$(readelf -d "$REL/libftapi.so")
   grep -q 'SONAME.*\[libftapi\.so\.0\]' <<<"$dyn" || die "libftapi.so has no SONAME libftapi.so.0"
-  local py sim
+  local py
   py=$(sed -n 's/^version *= *"\(.*\)"/\1/p' bindings/python/pyproject.toml | head -1)
   [ "$py" = "$VERSION" ] || die "bindings/python/pyproject.toml says $py, Cargo.toml says $VERSION"
-  sim=$(sed -n 's/^ftapi = {.*version = "=\([^"]*\)".*/\1/p' sim/Cargo.toml)
-  [ "$sim" = "$VERSION" ] || die "sim/Cargo.toml's ftapi dependency is =$sim, not =$VERSION"
+  # The crates pin their protocol crate to the one version (crates.io's `ftapi` is not ours).
+  local f dep
+  for f in Cargo.toml sim/Cargo.toml; do
+    dep=$(sed -n 's/^ftapi-proto = {.*version = "=\([^"]*\)".*/\1/p' "$f")
+    [ "$dep" = "$VERSION" ] || die "$f's ftapi-proto dependency is =$dep, not =$VERSION"
+  done
   [ -f target/java/classes/com/futu/openapi/FTAPI.class ] || die "target/java/classes missing: run bindings/java/build.sh"
   [ -f target/csharp-dist/Futu.OpenApi.dll ] || die "target/csharp-dist/Futu.OpenApi.dll missing: run bindings/csharp/build.sh"
   [ -f "target/node/ftapi-$VERSION.tgz" ] || die "target/node/ftapi-$VERSION.tgz missing: run make node (bindings/node/build.sh)"
