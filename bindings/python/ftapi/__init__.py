@@ -521,16 +521,18 @@ class OpenQuoteContext:
             if rate_limit_mode is not None:
                 self._check(_lib.ftapi_qot_set_rate_limit_mode(core.qot, _rate_mode_code(rate_limit_mode)))
             for proto_id, (max_n, window) in (rate_limits or {}).items():
-                self._check(_lib.ftapi_qot_set_rate_limit(core.qot, int(proto_id), int(max_n),
-                                                          _ms(window)))
+                rc = _lib.ftapi_qot_set_rate_limit(core.qot, int(proto_id), int(max_n), _ms(window))
+                if rc == _n.ERR_INVALID_ARGUMENT:  # the library's refusal (a window of 0)
+                    raise ValueError(f"rate_limits[{proto_id}] = {(max_n, window)!r}: "
+                                     f"{_n.result_message(rc)}")
+                self._check(rc)
             if auto_reconnect:
                 self._check(_lib.ftapi_qot_set_auto_reconnect(
                     core.qot, 1, 0 if reconnect_initial is None else _ms(reconnect_initial),
                     0 if reconnect_max is None else _ms(reconnect_max),
                     1 if queue_while_reconnecting else 0))
             if silence_timeout is not None:
-                self._check(_lib.ftapi_qot_set_silence_timeout(
-                    core.qot, 0 if silence_timeout == 0 else _ms(silence_timeout)))
+                self._check(_lib.ftapi_qot_set_silence_timeout(core.qot, _ms(silence_timeout)))
             if state_callback is not None:
                 if not callable(state_callback):
                     raise TypeError("state_callback must be callable")
@@ -807,7 +809,12 @@ def log_to_logging(logger: Optional[logging.Logger] = None, level="debug") -> No
 
 
 def _ms(seconds):
-    ms = int(round(float(seconds) * 1000))
-    if ms <= 0:
-        raise ValueError("timeout must be positive")
-    return min(ms, 2**32 - 1)
+    """Seconds to the C ABI's milliseconds. 0 stays 0, which the library reads as its
+    default wherever the header says so (as in every other language); a positive value
+    never rounds down to 0."""
+    s = float(seconds)
+    if not s >= 0:  # also NaN
+        raise ValueError(f"a time in seconds must be >= 0, not {seconds!r}")
+    if s == 0:
+        return 0
+    return min(max(int(round(s * 1000)), 1), 2**32 - 1)

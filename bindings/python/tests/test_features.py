@@ -115,6 +115,16 @@ def test_rate_limit_bad_arguments(rsim):
         OpenQuoteContext(port=rsim.port, rate_limit_mode="sometimes")
     with pytest.raises(ValueError):
         OpenQuoteContext(port=rsim.port, rate_limits={3222: (10, 0)})
+    with pytest.raises(ValueError):
+        OpenQuoteContext(port=rsim.port, timeout=-1)
+
+
+def test_a_zero_timeout_means_the_default_as_in_every_language(rsim):
+    # 0 is the C ABI's "the default" (the request timeout, 12 s): not an instant timeout,
+    # and not an error.
+    with OpenQuoteContext(port=rsim.port, timeout=0, silence_timeout=0) as ctx:
+        assert [g.name for g in ctx.groups("ALL", timeout=0)] == EN_ALL
+        assert ctx.get_user_security_group_result("ALL", timeout=0).ret_type == 0
 
 
 def test_auto_reconnect_across_sim_restart(rsim):
