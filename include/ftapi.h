@@ -297,6 +297,15 @@ struct FtapiQot *ftapi_qot_new(void);
 // harmless; calls made with it afterwards get FTAPI_ERR_INVALID_ARGUMENT.
 void ftapi_qot_free(struct FtapiQot *qot);
 
+// The library's exit policy, the same in every language: closes every connection of the
+// process that is still open, each as ftapi_qot_close does (pending requests get -200,
+// then `on_disconnect`), and returns once they have all finished. Objects stay valid
+// (free them as usual). Call it before the program can no longer run its callbacks, e.g.
+// before returning from `main`; the C#, Python and Java bindings call it when their runtime
+// shuts down. Without it, a program that exits gets no further callbacks: the I/O threads
+// end with the process. Never fails.
+void ftapi_close_all(void);
+
 // Sets InitConnect's `clientID` and `clientVer` (used by the next
 // ftapi_qot_init_connect). Errors: NULL_ARGUMENT, INVALID_UTF8.
 FtapiResult ftapi_qot_set_client_info(struct FtapiQot *qot,

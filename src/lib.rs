@@ -29,6 +29,7 @@ pub use ftapi_proto::{limiter, log, pb};
 /// The engine's earlier name, kept for programs written against it.
 pub use engine as conn;
 
+pub use engine::close_all;
 pub use engine::errcode;
 pub use engine::{Backoff, Quota, RateLimitMode};
 pub use engine::{

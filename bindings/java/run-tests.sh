@@ -128,6 +128,7 @@ for jdk in "${jdks[@]}"; do
   "$OPEND_SIM" --port 0 -- timeout -s KILL 20 "$java" "${jflags[@]}" -cp "$CP" ExitWithoutClose '{port}' >"$log" 2>&1
   rc=$?
   if [ $rc -eq 0 ] && grep -q '^groups: 12$' "$log" && grep -q '^main returns$' "$log" && [ $((SECONDS - t0)) -lt 15 ] \
+     && grep -q '^disconnect at exit: 0$' "$log" \
      && ! grep -q 'in native method' "$log"; then
     passed=$((passed + 1)); echo "jdk$ver ExitWithoutClose: passed"
   else

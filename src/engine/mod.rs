@@ -524,6 +524,14 @@ impl Connection {
                 ConnectError::InvalidArgument(format!("cannot start the I/O thread: {e}"))
             })?;
         *conn.shared.thread.lock() = Some(handle);
+        {
+            let mut live = LIVE.lock();
+            live.retain(|w| {
+                w.upgrade()
+                    .is_some_and(|s| !s.finished.load(Ordering::Acquire))
+            });
+            live.push(Arc::downgrade(&conn.shared));
+        }
         Ok(conn)
     }
 
@@ -753,6 +761,26 @@ pub(crate) fn check_start(host: &str, port: u16, options: &Options) -> Result<()
 /// inside a callback and then returns from `main` leaves no thread running, whose memory
 /// valgrind would report as possibly lost.
 static ORPHANS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+
+/// The connections started in this process (pruned of finished ones at each start), for
+/// [`close_all`].
+static LIVE: Mutex<Vec<std::sync::Weak<Shared>>> = Mutex::new(Vec::new());
+
+/// The library's exit policy, the same for every language: closes every connection of the
+/// process that is still open, as [`Connection::close`] does (each pending request gets its
+/// -200 outcome, then `on_disconnect` runs), and returns once all of them have finished
+/// (from inside a callback, its own connection finishes after the callback returns). A
+/// binding calls it when its runtime shuts down, while the runtime can still run callbacks:
+/// Python's `atexit`, .NET's `ProcessExit`, a JVM shutdown hook; C and C++ programs may
+/// call `ftapi_close_all` before they return from `main`. A program that exits without it
+/// gets no further callbacks: the I/O threads end with the process. Connections started
+/// meanwhile are not affected.
+pub fn close_all() {
+    let live: Vec<Arc<Shared>> = LIVE.lock().iter().filter_map(|w| w.upgrade()).collect();
+    for shared in live {
+        Connection { shared }.close();
+    }
+}
 
 fn adopt_orphan(h: JoinHandle<()>) {
     exit_hook::install();

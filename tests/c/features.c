@@ -252,6 +252,46 @@ static void case_log(void) {
     pthread_mutex_unlock(&R.lock);
 }
 
+/* ftapi_close_all, the library's exit policy: three connections, each with two requests
+ * whose replies OpenD withholds; one call closes them all, every request gets its one
+ * -200 and every connection its on_disconnect, before it returns. */
+static pthread_mutex_t g_ca_lock = PTHREAD_MUTEX_INITIALIZER;
+static int g_ca_outcomes, g_ca_bad;
+static void on_groups_ca(void *ud, FtapiQot *qot, uint32_t serial, const FtapiUserSecurityGroupReply *r) {
+    (void)ud; (void)qot; (void)serial;
+    pthread_mutex_lock(&g_ca_lock);
+    g_ca_outcomes++;
+    if (r->ret_type != FTAPI_REPLY_DISCONNECT) g_ca_bad++;
+    pthread_mutex_unlock(&g_ca_lock);
+}
+
+static void case_close_all(void) {
+    uint16_t port = sim_start(0, "--withhold", "3222");
+    FtapiQot *q[3];
+    for (int i = 0; i < 3; i++) {
+        q[i] = connect_to();
+        start_and_wait(q[i], port, 0);
+        for (int j = 0; j < 2; j++)
+            CHECK(ftapi_qot_get_user_security_group_cb(q[i], FTAPI_GROUP_ALL, on_groups_ca, NULL, NULL, NULL) == FTAPI_OK);
+    }
+    long t0 = now_ms();
+    ftapi_close_all();
+    CHECK(now_ms() - t0 < 5000);
+    pthread_mutex_lock(&g_ca_lock);
+    CHECK(g_ca_outcomes == 6 && g_ca_bad == 0);
+    pthread_mutex_unlock(&g_ca_lock);
+    pthread_mutex_lock(&R.lock);
+    CHECK(R.disconnects == 3);
+    pthread_mutex_unlock(&R.lock);
+    for (int i = 0; i < 3; i++) CHECK(ftapi_qot_get_state(q[i]) == FTAPI_STATE_CLOSED);
+    ftapi_close_all(); /* idempotent */
+    for (int i = 0; i < 3; i++) ftapi_qot_free(q[i]);
+    pthread_mutex_lock(&g_ca_lock);
+    CHECK(g_ca_outcomes == 6);
+    pthread_mutex_unlock(&g_ca_lock);
+    sim_stop();
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s CASE\n", argv[0]);
@@ -263,6 +303,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[1], "reconnect_on")) case_reconnect_on();
     else if (!strcmp(argv[1], "reconnect_off")) case_reconnect_off();
     else if (!strcmp(argv[1], "log")) case_log();
+    else if (!strcmp(argv[1], "close_all")) case_close_all();
     else {
         fprintf(stderr, "unknown case %s\n", argv[1]);
         return 2;

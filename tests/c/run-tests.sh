@@ -347,7 +347,7 @@ gcc "${CFLAGS[@]}" "$ROOT/tests/c/features.c" -o "$OUT/features_dynamic" -L"$LIB
   bad "build features dynamic"
 gcc "${CFLAGS[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer "$ROOT/tests/c/features.c" \
   -o "$OUT/features_asan" -L"$LIB" -lftapi -Wl,-rpath,"$LIB" -lpthread || bad "build features asan"
-for c in limiter_fail_fast limiter_wait limiter_off reconnect_on reconnect_off log; do
+for c in limiter_fail_fast limiter_wait limiter_off reconnect_on reconnect_off log close_all; do
   for v in dynamic asan valgrind; do
     case $v in
       valgrind) cmd=("${VG[@]}" "$OUT/features_dynamic") ;;

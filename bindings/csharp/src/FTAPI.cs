@@ -243,44 +243,18 @@ namespace Futu.OpenApi
             public StateSink(FTAPI_Conn conn, Action<FTAPI_Conn, int, string> cb) { Conn = conn; Callback = cb; }
         }
 
-        // Connections not yet disposed. At process exit they are closed: Mono waits for the
-        // library's I/O threads (adopted as managed threads by their first callback) before
-        // it exits, and a connection's thread ends only when it is closed; closing also gives
-        // pending requests their -200 and OnDisconnect(0), as Dispose would.
-        private static readonly HashSet<QotSafeHandle> s_live = new HashSet<QotSafeHandle>();
-        private static bool s_exitHooked;
+        // The library's exit policy, as in every binding: at process exit every connection
+        // still open is closed (ftapi_close_all: pending requests get their -200, then
+        // OnDisconnect(0), as Dispose would). Mono also waits for the library's I/O threads
+        // (adopted as managed threads by their first callback) before it exits, and a
+        // connection's thread ends only when it is closed. Hooked once, by the first
+        // connection; the library, not this binding, knows which connections are open.
+        private static int s_exitHooked;
 
-        private static void Track(QotSafeHandle h)
+        private static void HookExit()
         {
-            lock (s_live)
-            {
-                if (!s_exitHooked)
-                {
-                    AppDomain.CurrentDomain.ProcessExit += CloseAllAtExit;
-                    s_exitHooked = true;
-                }
-                s_live.Add(h);
-            }
-        }
-
-        private static void Untrack(QotSafeHandle h)
-        {
-            lock (s_live) s_live.Remove(h);
-        }
-
-        private static void CloseAllAtExit(object sender, EventArgs e)
-        {
-            QotSafeHandle[] left;
-            lock (s_live)
-            {
-                left = new QotSafeHandle[s_live.Count];
-                s_live.CopyTo(left);
-            }
-            foreach (var h in left)
-            {
-                try { Native.ftapi_qot_close(h); }
-                catch (Exception) { } // disposed meanwhile
-            }
+            if (Interlocked.Exchange(ref s_exitHooked, 1) == 0)
+                AppDomain.CurrentDomain.ProcessExit += (sender, e) => Native.ftapi_close_all();
         }
 
         internal readonly QotSafeHandle handle;
@@ -311,7 +285,7 @@ namespace Futu.OpenApi
                 handle.Dispose();
                 throw new FtapiException(r);
             }
-            Track(handle);
+            HookExit();
         }
 
         /// <summary>The FtapiResult (FTAPI.Result.*) of the last call that reports failure by its return
@@ -508,7 +482,6 @@ namespace Futu.OpenApi
         protected virtual void Dispose(bool disposing)
         {
             if (!disposing) return;
-            Untrack(handle);
             handle.Dispose();
         }
 

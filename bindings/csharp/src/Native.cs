@@ -84,6 +84,7 @@ namespace Futu.OpenApi
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_err_code_low(long errCode);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern QotSafeHandle ftapi_qot_new();
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void ftapi_qot_free(IntPtr qot);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern void ftapi_close_all();
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_set_client_info(QotSafeHandle qot, byte[] clientId, int clientVer);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_set_programming_language(QotSafeHandle qot, byte[] language);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)] public static extern int ftapi_qot_set_rsa_private_key(QotSafeHandle qot, byte[] pem);

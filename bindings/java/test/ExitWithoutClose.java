@@ -16,6 +16,11 @@ public class ExitWithoutClose implements FTSPI_Conn, FTSPI_Qot {
         qot.getUserSecurityGroup(QotGetUserSecurityGroup.Request.newBuilder().setC2S(c2s).build());
     }
 
+    // Closed by the library's exit policy (the shutdown hook's ftapi close-all).
+    @Override public void onDisconnect(FTAPI_Conn client, long errCode) {
+        System.out.println("disconnect at exit: " + errCode);
+    }
+
     @Override public void onReply_GetUserSecurityGroup(FTAPI_Conn client, int serial, QotGetUserSecurityGroup.Response rsp) {
         System.out.println("groups: " + rsp.getS2C().getGroupListCount());
         done.countDown();

@@ -439,13 +439,10 @@ class _Core:
 
 @atexit.register
 def _close_all():
-    with _cores_lock:
-        cores = list(_cores.values())
-    for core in cores:
-        try:
-            core.close()
-        except Exception:
-            pass
+    # The library's exit policy, as in every binding: every connection still open is closed
+    # (pending requests get their -200, then the disconnect handler runs) while Python can
+    # still run those callbacks, before the interpreter is finalized.
+    _lib.ftapi_close_all()
 
 
 class OpenQuoteContext:

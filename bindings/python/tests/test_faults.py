@@ -86,3 +86,27 @@ def test_rate_limit_refusal_carries_opend_message(sim_factory):
         assert ei.value.ret_type == -1 and ei.value.message
         ret, msg = ctx.get_user_security_group()
         assert ret == RET_ERROR and msg == ei.value.message
+
+
+def test_exit_without_close_closes_by_the_library_exit_policy(withhold_sim, tmp_path):
+    # A program that returns with a connection open and a request pending: at exit the
+    # library's policy (ftapi_close_all, from atexit) closes it while Python can still run
+    # callbacks: the request gets its one -200, the disconnect handler runs, the process
+    # ends promptly.
+    import os
+    import subprocess
+    import sys
+    script = tmp_path / "exit_open.py"
+    script.write_text(
+        "import sys\n"
+        "from ftapi import OpenQuoteContext\n"
+        "ctx = OpenQuoteContext(port=int(sys.argv[1]), timeout=30)\n"
+        "ctx.set_disconnect_handler(lambda code, why: print('disconnected', code, flush=True))\n"
+        "ctx.get_user_security_group_async('ALL', lambda r: print('outcome', r.ret_type, flush=True))\n"
+        "print('main returns', flush=True)\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    p = subprocess.run([sys.executable, str(script), str(withhold_sim.port)], env=env,
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines == ["main returns", "outcome -200", "disconnected 0"], p.stdout + p.stderr

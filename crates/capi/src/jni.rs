@@ -645,6 +645,20 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_version<'l>(
         .resolve::<ThrowRuntimeExAndDefault>()
 }
 
+/// The library's exit policy (`ftapi::close_all`), from the JVM's shutdown hook: closes
+/// every connection still open, each pending request getting its outcome first.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_futu_openapi_NativeLib_closeAll<'l>(
+    mut env: EnvUnowned<'l>,
+    _class: JObject<'l>,
+) {
+    env.with_env(|_env| -> JResult<()> {
+        client::close_all();
+        Ok(())
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
 /// How many connection objects are alive (not yet closed or cleaned); for tests.
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_com_futu_openapi_NativeLib_liveHandles<'l>(

@@ -446,6 +446,18 @@ pub unsafe extern "C" fn ftapi_qot_free(qot: *mut FtapiQot) {
     })
 }
 
+/// The library's exit policy, the same in every language: closes every connection of the
+/// process that is still open, each as ftapi_qot_close does (pending requests get -200,
+/// then `on_disconnect`), and returns once they have all finished. Objects stay valid
+/// (free them as usual). Call it before the program can no longer run its callbacks, e.g.
+/// before returning from `main`; the C#, Python and Java bindings call it when their runtime
+/// shuts down. Without it, a program that exits gets no further callbacks: the I/O threads
+/// end with the process. Never fails.
+#[unsafe(no_mangle)]
+pub extern "C" fn ftapi_close_all() {
+    guard((), client::close_all)
+}
+
 /// Sets InitConnect's `clientID` and `clientVer` (used by the next
 /// ftapi_qot_init_connect). Errors: NULL_ARGUMENT, INVALID_UTF8.
 #[unsafe(no_mangle)]

@@ -32,6 +32,10 @@ public class FTAPI {
         else if (onLibraryPath(name)) System.loadLibrary("ftapi");
         else loadBundled(name);
         loaded = true;
+        // The library's exit policy, as in every binding: when the JVM shuts down, every
+        // connection still open is closed (pending requests get their -200 outcome, then
+        // onDisconnect runs) while Java can still take those callbacks.
+        Runtime.getRuntime().addShutdownHook(new Thread(NativeLib::closeAll, "ftapi-close-all"));
     }
 
     private static boolean onLibraryPath(String name) {

@@ -28,4 +28,6 @@ final class NativeLib {
     static native void setLogSink(FTAPI.LogSink sink, int maxLevel);
     static native String version();
     static native int liveHandles();
+    /** The library's exit policy (ftapi_close_all): closes every open connection. */
+    static native void closeAll();
 }
