@@ -335,15 +335,15 @@ _free_cb = _n.FREE_USER_DATA(_free_user_data)
 
 class _Core:
     """Owns one FtapiQot. Kept in _cores (not by the user's context) until the library's
-    free_user_data, so callbacks never see a dead object. Frees the native object when
-    it is closed and no thread is inside a native call on it any more."""
+    free_user_data, so callbacks never see a dead object. Frees the native object as soon
+    as it is closed: the handle is a key the library checks, and a thread still inside a
+    call holds the library's own reference, so nothing here counts threads."""
 
     def __init__(self):
         self.qot = _lib.ftapi_qot_new()
         if not self.qot:
             raise MemoryError("ftapi_qot_new failed")
         self.lock = threading.Lock()
-        self.users = 0
         self.closed = False
         self.freed = False
         self.init_done = threading.Event()
@@ -376,21 +376,18 @@ class _Core:
             self.freed = True
             raise _result_error(rc)
 
-    # Reference counting of threads inside a native call.
     def enter(self):
-        with self.lock:
-            if self.closed:
-                raise FtapiDisconnected(MSG_CLOSED, RET_ERROR, _n.ERR_CLOSED, _n.ERR_CLOSED)
-            self.users += 1
+        """Refuses a call on a closed connection with the official wording."""
+        if self.closed:
+            raise FtapiDisconnected(MSG_CLOSED, RET_ERROR, _n.ERR_CLOSED, _n.ERR_CLOSED)
 
-    def leave(self):
-        with self.lock:
-            self.users -= 1
-            do_free = self.closed and self.users == 0 and not self.freed
-            if do_free:
-                self.freed = True
-        if do_free:
-            _lib.ftapi_qot_free(self.qot)
+    def error(self, rc):
+        """The exception for a failed call. A connection closed by another thread while
+        the call was on its way has a handle the library no longer knows
+        (INVALID_ARGUMENT): that is the same "closed" as enter()'s."""
+        if rc == _n.ERR_INVALID_ARGUMENT and self.closed:
+            return FtapiDisconnected(MSG_CLOSED, RET_ERROR, _n.ERR_CLOSED, _n.ERR_CLOSED)
+        return _result_error(rc)
 
     def close(self):
         with self.lock:
@@ -400,12 +397,8 @@ class _Core:
         # From another thread this returns after every pending request had its -200
         # and on_disconnect ran; from a callback it returns at once.
         _lib.ftapi_qot_close(self.qot)
-        with self.lock:
-            do_free = self.users == 0 and not self.freed
-            if do_free:
-                self.freed = True
-        if do_free:
-            _lib.ftapi_qot_free(self.qot)
+        _lib.ftapi_qot_free(self.qot)
+        self.freed = True
 
     # Callbacks (I/O thread).
     def _on_init_connect(self, err, desc):
@@ -542,17 +535,13 @@ class OpenQuoteContext:
                 self._check(rc)
             if connect_timeout is None:
                 connect_timeout = (timeout or DEFAULT_REQUEST_TIMEOUT) + 5.0
-            core.enter()
-            try:
-                if websocket_key is None:
-                    self._check(_lib.ftapi_qot_init_connect(core.qot, host.encode(), int(port),
-                                                            1 if is_encrypt else 0))
-                else:
-                    self._check(_lib.ftapi_qot_init_connect_ws(core.qot, host.encode(), int(port),
-                                                               1 if websocket_tls else 0,
-                                                               websocket_key.encode()))
-            finally:
-                core.leave()
+            if websocket_key is None:
+                self._check(_lib.ftapi_qot_init_connect(core.qot, host.encode(), int(port),
+                                                        1 if is_encrypt else 0))
+            else:
+                self._check(_lib.ftapi_qot_init_connect_ws(core.qot, host.encode(), int(port),
+                                                           1 if websocket_tls else 0,
+                                                           websocket_key.encode()))
             if not is_async_connect:
                 self._wait_connected(connect_timeout)
         except BaseException:
@@ -649,12 +638,9 @@ class OpenQuoteContext:
         ms = 0 if timeout is None else _ms(timeout)
         out = ctypes.POINTER(_n.FtapiUserSecurityGroupReply)()
         core.enter()
-        try:
-            rc = _lib.ftapi_qot_get_user_security_group_sync(core.qot, code, ms, ctypes.byref(out))
-        finally:
-            core.leave()
+        rc = _lib.ftapi_qot_get_user_security_group_sync(core.qot, code, ms, ctypes.byref(out))
         if rc != _n.OK:
-            raise _result_error(rc)
+            raise core.error(rc)
         try:
             result = _copy_reply(0, out)
         finally:
@@ -675,14 +661,11 @@ class OpenQuoteContext:
         core = self._core
         serial = ctypes.c_uint32(0)
         core.enter()
-        try:
-            rc = _lib.ftapi_qot_get_user_security_group_cb(
-                core.qot, code, _on_groups_done, _hold((core, callback)), _release_cb,
-                ctypes.byref(serial))
-        finally:
-            core.leave()
+        rc = _lib.ftapi_qot_get_user_security_group_cb(
+            core.qot, code, _on_groups_done, _hold((core, callback)), _release_cb,
+            ctypes.byref(serial))
         if rc != _n.OK:
-            raise _result_error(rc)
+            raise core.error(rc)
         return serial.value
 
     def send_proto(self, proto_id: int, body: bytes,
@@ -702,14 +685,11 @@ class OpenQuoteContext:
         core = self._core
         serial = ctypes.c_uint32(0)
         core.enter()
-        try:
-            rc = _lib.ftapi_qot_send_proto_cb(core.qot, int(proto_id), data, len(data),
-                                              _on_proto_done, _hold((core, callback)),
-                                              _release_cb, ctypes.byref(serial))
-        finally:
-            core.leave()
+        rc = _lib.ftapi_qot_send_proto_cb(core.qot, int(proto_id), data, len(data),
+                                          _on_proto_done, _hold((core, callback)),
+                                          _release_cb, ctypes.byref(serial))
         if rc != _n.OK:
-            raise _result_error(rc)
+            raise core.error(rc)
         return serial.value
 
     def set_push_handler(self, handler: Optional[Callable[[int, bytes], None]]):
