@@ -515,7 +515,10 @@ class FTAPI {
 public:
     /* Nothing to set up: the library initialises itself. Kept for the official shape. */
     static void Init() {}
-    static void UnInit() {}
+    /* The library's exit policy (ftapi_close_all): closes every connection still open,
+     * each pending request getting its outcome, then OnDisConnect; returns when all have
+     * finished. The objects stay valid until ReleaseQotApi. */
+    static void UnInit() { ftapi_close_all(); }
     static FTAPI_Qot* CreateQotApi() { return new FTAPI_Qot(); }
     /* Closes and frees the connection (no callback runs after this returns outside a
      * callback). NULL is a no-op. */

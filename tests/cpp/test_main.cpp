@@ -626,6 +626,25 @@ void group_withhold() {
         CHECK(rec.reply(0).serial == s && rec.reply(0).ret_type == FTAPI_ReqReplyType_DisConnect);
         CHECK(rec.disconnects.size() == 1 && rec.disconnects[0] == 0);
     });
+    run("uninit_closes_every_open_connection", [] {
+        // The library's exit policy (ftapi_close_all) at the official UnInit: every
+        // connection still open is closed, each pending request getting its one -200.
+        Recorder a, b;
+        Api api_a(connect(a));
+        Api api_b(connect(b));
+        CHECK(api_a->GetUserSecurityGroup(request(3)) != 0);
+        CHECK(api_b->GetUserSecurityGroup(request(1)) != 0);
+        FTAPI::UnInit();
+        for (Recorder* r : {&a, &b}) {
+            CHECK(r->replied.count() == 1 && r->reply(0).ret_type == FTAPI_ReqReplyType_DisConnect);
+            CHECK(r->disconnects.size() == 1 && r->disconnects[0] == 0);
+        }
+        CHECK(api_a->GetState() == FTAPI_STATE_CLOSED && api_b->GetState() == FTAPI_STATE_CLOSED);
+        FTAPI::Init();
+        Recorder c;
+        Api api_c(connect(c));  // the library works on after it
+        CHECK(api_c->GetState() == FTAPI_STATE_READY);
+    });
 }
 
 void group_close_after() {
