@@ -34,7 +34,9 @@ namespace Futu.OpenApi
         public static void Init() { Native.ftapi_version(); }
 
         /// <summary>Nothing to release; kept for the official SDK's shape.</summary>
-        public static void UnInit() { }
+        /// <summary>The library's exit policy (ftapi_close_all): closes every connection still
+        /// open, each pending request getting its outcome, then OnDisconnect.</summary>
+        public static void UnInit() { Native.ftapi_close_all(); }
 
         public static string Version { get { return Native.FromUtf8(Native.ftapi_version()); } }
 

@@ -423,6 +423,31 @@ namespace Ftapi.Tests
     public class WithholdTests
     {
         [Test]
+        public void UnInitClosesEveryOpenConnection()
+        {
+            // The library's exit policy (ftapi_close_all), at the official UnInit: every
+            // connection still open is closed, each pending request getting its one -200.
+            var a = new Recorder();
+            var b = new Recorder();
+            using (FTAPI_Qot qa = H.Connect(a))
+            using (FTAPI_Qot qb = H.Connect(b))
+            {
+                Assert.AreNotEqual(0u, qa.GetUserSecurityGroup(H.Req(QotGetUserSecurityGroup.GroupType.GroupType_All)));
+                Assert.AreNotEqual(0u, qb.GetUserSecurityGroup(H.Req(QotGetUserSecurityGroup.GroupType.GroupType_Custom)));
+                FTAPI.UnInit();
+                foreach (var r in new[] { a, b })
+                {
+                    var all = r.Snapshot();
+                    Assert.AreEqual(1, all.Count);
+                    Assert.AreEqual(-200, all[0].Value.RetType);
+                    lock (r.Lock) CollectionAssert.AreEqual(new[] { 0L }, r.Disconnects);
+                }
+                Assert.AreEqual(FTAPI.ConnState.Closed, qa.GetState());
+                Assert.AreEqual(FTAPI.ConnState.Closed, qb.GetState());
+            }
+        }
+
+        [Test]
         public void TimeoutGivesRetTypeMinus100Once()
         {
             var rec = new Recorder();

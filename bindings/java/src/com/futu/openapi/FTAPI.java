@@ -100,7 +100,14 @@ public class FTAPI {
     }
 
     /** Nothing to release: connections are closed by {@link FTAPI_Conn#close()}. */
-    public static void unInit() {}
+    /** The library's exit policy (ftapi_close_all): closes every connection still open, each
+     * pending request getting its outcome, then onDisconnect. */
+    public static void unInit() {
+        synchronized (FTAPI.class) {
+            if (!loaded) return;
+        }
+        NativeLib.closeAll();
+    }
 
     public static final int LOG_OFF = 0;
     public static final int LOG_ERROR = 1;

@@ -49,6 +49,23 @@ public class TimeoutTest {
         assertEquals("nothing after close", 20, r.allReplies.size());
     }
 
+    // The library's exit policy (ftapi_close_all) at the official unInit: every connection
+    // still open is closed, each pending request getting its one -200, then onDisconnect.
+    @Test public void unInitClosesEveryOpenConnection() throws Exception {
+        Recorder a = new Recorder(), b = new Recorder();
+        try (FTAPI_Conn_Qot qa = Recorder.connect(a, 0); FTAPI_Conn_Qot qb = Recorder.connect(b, 0)) {
+            assertTrue(qa.getUserSecurityGroup(Recorder.request(3)) != 0);
+            assertTrue(qb.getUserSecurityGroup(Recorder.request(1)) != 0);
+            FTAPI.unInit();
+            for (Recorder r : new Recorder[] {a, b}) {
+                assertEquals(1, r.allReplies.size());
+                assertEquals(-200, r.allReplies.get(0).rsp.getRetType());
+                assertEquals(Long.valueOf(0), r.disconnects.poll());
+            }
+            assertEquals(FTAPI_Conn.STATE_CLOSED, qa.getState());
+        }
+    }
+
     @Test public void sendProtoTimesOutThenCloseGivesMinus200() throws Exception {
         Recorder r = new Recorder();
         byte[] req = Recorder.request(3).toByteArray();
