@@ -389,3 +389,9 @@ function setLogger(fn, level) {
 
 module.exports = { ftWebsocket, ftTcp, ftCmdID, FtError, RetType, setLogger, Response, S2C, GroupData };
 
+// What this file mirrors from the C header (include/ftapi.h), for the Node suite's check
+// (test/header.test.mjs). Not enumerable: the entry points copy the module's enumerable
+// properties, so this stays out of the package's API.
+Object.defineProperty(module.exports, 'headerMirror', {
+  value: Object.freeze({ RetType, CODE_OF, STATES, RATE_LIMIT_MODES, LEVELS }),
+});
