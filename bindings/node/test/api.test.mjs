@@ -254,10 +254,11 @@ describe('the API', { concurrency: true }, () => {
     const ws = new ftWebsocket();
     const got = [];
     ws.onPush = (cmd, msg) => got.push([cmd, msg]);
-    // What the addon hands over for a push: kind 4, num = proto, extra = Notify or bytes.
-    ws._event(ws._gen, 4, 0, 1003, undefined, undefined,
+    // What the addon hands over for a push of the current connection: kind 4, proto,
+    // then a Notify or the bytes.
+    ws._emit(4, 1003,
       { retType: 0, hasS2c: true, type: 1, eventType: 7, eventDesc: '断开', qotLogined: null, trdLogined: null });
-    ws._event(ws._gen, 4, 0, 3005, undefined, undefined, Buffer.from([1, 2]));
+    ws._emit(4, 3005, Buffer.from([1, 2]));
     assert.deepEqual(got[0], [1003, { retType: 0, s2c: { type: 1, event: { eventType: 7, desc: '断开' } } }]);
     assert.equal(got[1][0], 3005);
     assert.deepEqual([...got[1][1]], [1, 2]);

@@ -130,7 +130,7 @@ describe('failures', { concurrency: true }, () => {
       }
       // After stop(): refused at once, nothing pending.
       await assert.rejects(ws.GetUserSecurityGroup(ALL), (e) => e.retType === -200 && e.code === 'ECLOSED');
-      assert.equal(ws._pending.size, 0);
+      assert.equal(ws._native.pendingRequests(), 0, 'no promise left unsettled');
       await assert.rejects(ws.ready(), FtError);
     } finally {
       ws.stop();
@@ -149,7 +149,7 @@ describe('failures', { concurrency: true }, () => {
         assert.equal(o.ok, true, o.error && o.error.message);
         assert.equal(o.value.s2c.groupList.length, expectedGroups(1 + (i % 3)).length);
       });
-      assert.equal(ws._pending.size, 0);
+      assert.equal(ws._native.pendingRequests(), 0, 'no promise left unsettled');
     } finally {
       ws.stop();
       await sim.stop();

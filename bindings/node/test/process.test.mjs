@@ -41,6 +41,30 @@ describe('the process', { concurrency: true }, () => {
     }
   });
 
+  test('process.exit() with requests pending and the connection live: a clean exit', async () => {
+    const sim = await startSim(['--withhold', '3222']);
+    try {
+      const f = script(`
+        import ftWebsocket from 'ftapi';
+        const ws = new ftWebsocket();
+        ws.start('127.0.0.1', ${sim.wsPort});
+        await ws.ready();
+        const ps = Array.from({ length: 100 }, () => ws.GetUserSecurityGroup({ c2s: { groupType: 3 } }));
+        for (const p of ps) p.then(() => console.log('settled'), () => console.log('settled'));
+        const waiting = ws.ready();
+        setTimeout(() => { console.log('exit', ws._native.pendingRequests()); process.exit(0); }, 100);
+        await waiting;
+      `);
+      const r = await runNode([f], { cwd: APP, timeout: 10000 });
+      assert.equal(r.signal, null, `no crash at exit: ${r.stderr}`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'exit 100\n', 'nothing settled: the process ended first');
+      assert.equal(r.stderr, '');
+    } finally {
+      await sim.stop();
+    }
+  });
+
   test('exits by itself after a refused login, without stop()', async () => {
     const sim = await startSim(['--ws-key', 'right']);
     try {

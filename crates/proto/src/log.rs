@@ -114,7 +114,12 @@ pub fn emit(level: Level, target: &str, args: fmt::Arguments<'_>) {
             let _ =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(level, target, &msg)));
         }
-        None => eprintln!("ftapi {} {target}: {msg}", level.name()),
+        // Never `eprintln!`: it panics when the write fails (a full non-blocking pipe),
+        // and this runs on I/O threads.
+        None => {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "ftapi {} {target}: {msg}", level.name());
+        }
     }
 }
 
