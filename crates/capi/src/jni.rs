@@ -17,6 +17,15 @@
 //!
 //! Strings cross with jni-rs's conversions (modified UTF-8 handled properly, emoji included).
 
+/// A line on stderr that never panics (`eprintln!` does when the write fails, e.g. on a
+/// full non-blocking pipe; several of these run on I/O threads, inside callbacks).
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 use crate::engine::{Connection, Events, Options, Reply, SendError, State};
 use crate::log::{Level, Logger};
 use crate::qot::{
@@ -153,7 +162,7 @@ where
         let r: JResult<()> = vm.attach_current_thread(|env| match f(env) {
             Err(JError::JavaException) => {
                 if env.exception_check() {
-                    eprintln!("ftapi: exception in a Java callback (cleared):");
+                    report!("ftapi: exception in a Java callback (cleared):");
                     env.exception_describe();
                     env.exception_clear();
                 }
@@ -162,11 +171,11 @@ where
             r => r,
         });
         if let Err(e) = r {
-            eprintln!("ftapi: Java callback failed: {e}");
+            report!("ftapi: Java callback failed: {e}");
         }
     }));
     if outcome.is_err() {
-        eprintln!("ftapi: panic in a Java callback (contained)");
+        report!("ftapi: panic in a Java callback (contained)");
     }
 }
 
@@ -407,14 +416,14 @@ fn start_connect(
     }
     let weak: Target = Arc::new(env.new_weak_ref(target)?);
     let Ok(port) = u16::try_from(port) else {
-        eprintln!("ftapi: {what}: invalid port {port}");
+        report!("ftapi: {what}: invalid port {port}");
         return Ok(false);
     };
     *c.target.lock() = Some(weak.clone());
     match c.slot.connect(door, host, port, JEvents { target: weak }) {
         Ok(_) => Ok(true),
         Err(e) => {
-            eprintln!("ftapi: {what}: {e}");
+            report!("ftapi: {what}: {e}");
             Ok(false)
         }
     }
@@ -493,7 +502,7 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_setTlsCaFile<'l>(
         match c.slot.set_tls_ca_file(&path) {
             Ok(()) => Ok(true),
             Err(e) => {
-                eprintln!("ftapi: setTlsCaFile: {e}");
+                report!("ftapi: setTlsCaFile: {e}");
                 Ok(false)
             }
         }
@@ -866,7 +875,7 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_setLogSink<'l>(
                 Ok(())
             });
             if let Err(e) = r {
-                eprintln!("ftapi: Java log listener failed: {e}");
+                report!("ftapi: Java log listener failed: {e}");
             }
         });
         crate::log::set_logger(Some(logger), Level::from_i32(max_level.clamp(0, 5)));
