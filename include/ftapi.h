@@ -199,6 +199,13 @@ typedef struct FtapiUserSecurityGroupReply {
   // outcomes), for protobuf users.
   const uint8_t *pb;
   size_t pb_len;
+  // 1 when the reply had `retMsg` (even an empty one; library-made outcomes always
+  // have one), 0 when OpenD left it out, as protobuf says.
+  uint8_t has_ret_msg;
+  // 1 when the reply had `errCode`.
+  uint8_t has_err_code;
+  // 1 when the reply had `s2c` (even with no group).
+  uint8_t has_s2c;
 } FtapiUserSecurityGroupReply;
 
 // The callback table (SPI). Any entry may be NULL. Copied by `ftapi_qot_set_spi`.

@@ -675,15 +675,15 @@ namespace Futu.OpenApi
         private static readonly int s_groupSize = Marshal.SizeOf(typeof(FtapiGroup));
 
         /// <summary>Builds a Response from a borrowed FtapiUserSecurityGroupReply, whose fields the library
-        /// has already decoded: retType always; retMsg and errCode when set; the groups (S2C) on success.</summary>
+        /// has already decoded, with the fields OpenD sent and only those (retMsg, errCode, S2C present
+        /// or absent as the library says).</summary>
         internal static QotGetUserSecurityGroup.Response ReadReply(IntPtr reply)
         {
             var rep = (FtapiUserSecurityGroupReply)Marshal.PtrToStructure(reply, typeof(FtapiUserSecurityGroupReply));
             var b = QotGetUserSecurityGroup.Response.CreateBuilder().SetRetType(rep.ret_type);
-            string msg = Native.FromUtf8(rep.ret_msg);
-            if (msg.Length > 0) b.SetRetMsg(msg);
-            if (rep.err_code != 0) b.SetErrCode(rep.err_code);
-            if (rep.ret_type == 0)
+            if (rep.has_ret_msg != 0) b.SetRetMsg(Native.FromUtf8(rep.ret_msg));
+            if (rep.has_err_code != 0) b.SetErrCode(rep.err_code);
+            if (rep.has_s2c != 0)
             {
                 var s2c = QotGetUserSecurityGroup.S2C.CreateBuilder();
                 ulong n = rep.group_count.ToUInt64();

@@ -69,6 +69,9 @@ namespace Futu.OpenApi
         public UIntPtr group_count;
         public IntPtr pb;
         public UIntPtr pb_len;
+        public byte has_ret_msg;
+        public byte has_err_code;
+        public byte has_s2c;
     }
 
     internal static class Native

@@ -89,6 +89,9 @@ class FtapiUserSecurityGroupReply(Structure):
         ("group_count", c_size_t),
         ("pb", POINTER(c_uint8)),
         ("pb_len", c_size_t),
+        ("has_ret_msg", c_uint8),
+        ("has_err_code", c_uint8),
+        ("has_s2c", c_uint8),
     ]
 
 

@@ -239,15 +239,42 @@ impl Events for JEvents {
 
 fn deliver_reply(target: &Target, reply: GroupsReply) {
     dispatch(target, |env, obj| {
-        let pb = env.byte_array_from_slice(&reply.pb)?;
+        // The typed reply's fields, as OpenD sent them (absent stays absent: a null
+        // retMsg, hasErrCode false, null group arrays without s2c); Java builds its
+        // Response from them, without decoding anything again.
+        let ret_msg = match &reply.ret_msg {
+            Some(m) => JObject::from(env.new_string(m)?),
+            None => JObject::null(),
+        };
+        let (names, types) = if reply.has_s2c {
+            let n = reply.groups.len();
+            let names =
+                env.new_object_array(n as i32, jni_str!("java/lang/String"), JObject::null())?;
+            let types = env.new_int_array(n)?;
+            let mut t = Vec::with_capacity(n);
+            for (i, g) in reply.groups.iter().enumerate() {
+                let s = env.new_string(&g.name)?;
+                names.set_element(env, i, &s)?;
+                t.push(g.group_type);
+            }
+            types.set_region(env, 0, &t)?;
+            (JObject::from(names), JObject::from(types))
+        } else {
+            (JObject::null(), JObject::null())
+        };
         env.call_method(
             obj,
             jni_str!("dispatchReply"),
-            jni_sig!("(II[B)V"),
+            jni_sig!("(IIILjava/lang/String;ZI[Ljava/lang/String;[I)V"),
             &[
                 JValue::Int(crate::pb::proto_id::QOT_GET_USER_SECURITY_GROUP as i32),
                 JValue::Int(reply.serial as i32),
-                JValue::Object(&pb),
+                JValue::Int(reply.ret_type),
+                JValue::Object(&ret_msg),
+                JValue::Bool(reply.err_code.is_some()),
+                JValue::Int(reply.err_code.unwrap_or(0)),
+                JValue::Object(&names),
+                JValue::Object(&types),
             ],
         )?;
         Ok(())

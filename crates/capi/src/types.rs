@@ -207,6 +207,13 @@ pub struct FtapiUserSecurityGroupReply {
     /// outcomes), for protobuf users.
     pub pb: *const u8,
     pub pb_len: usize,
+    /// 1 when the reply had `retMsg` (even an empty one; library-made outcomes always
+    /// have one), 0 when OpenD left it out, as protobuf says.
+    pub has_ret_msg: u8,
+    /// 1 when the reply had `errCode`.
+    pub has_err_code: u8,
+    /// 1 when the reply had `s2c` (even with no group).
+    pub has_s2c: u8,
 }
 
 /// The reply plus the storage its pointers point into. `c` comes first, so a pointer to
@@ -229,10 +236,8 @@ impl OwnedReply {
     /// outcomes and unparsable bodies go through the Rust API's [`GroupsReply`].
     pub(crate) fn from_engine(reply: Reply) -> OwnedReply {
         if reply.kind == ReplyKind::Server {
-            let parsed = GroupsView::parse(&reply.body).map(|v| {
-                let (msg, code) = (v.ret_msg.unwrap_or(""), v.err_code.unwrap_or(0));
-                CView::build(v.ret_type, msg, code, &v.groups)
-            });
+            let parsed = GroupsView::parse(&reply.body)
+                .map(|v| CView::build(v.ret_type, v.ret_msg, v.err_code, v.has_s2c, &v.groups));
             return match parsed {
                 Ok(c) => c.finish(reply.body),
                 Err(e) => OwnedReply::from_reply(GroupsReply::unparsable(reply.serial, &e)),
@@ -252,8 +257,14 @@ impl OwnedReply {
                 group_type: g.group_type,
             })
             .collect();
-        let msg = r.ret_msg.as_deref().unwrap_or("");
-        CView::build(r.ret_type, msg, r.err_code.unwrap_or(0), &groups).finish(pb)
+        CView::build(
+            r.ret_type,
+            r.ret_msg.as_deref(),
+            r.err_code,
+            r.has_s2c,
+            &groups,
+        )
+        .finish(pb)
     }
 }
 
@@ -261,15 +272,25 @@ impl OwnedReply {
 /// while it is built).
 struct CView {
     ret_type: i32,
-    err_code: i32,
+    err_code: Option<i32>,
+    /// retMsg as sent (None: absent), and its C copy when not empty.
+    has_ret_msg: bool,
+    has_s2c: bool,
     ret_msg: Option<CString>,
     names: Vec<u8>,
     groups: Vec<FtapiGroup>,
 }
 
 impl CView {
-    fn build(ret_type: i32, ret_msg: &str, err_code: i32, src: &[GroupRef<'_>]) -> CView {
-        let ret_msg = (!ret_msg.is_empty()).then(|| c_string(ret_msg));
+    fn build(
+        ret_type: i32,
+        ret_msg: Option<&str>,
+        err_code: Option<i32>,
+        has_s2c: bool,
+        src: &[GroupRef<'_>],
+    ) -> CView {
+        let has_ret_msg = ret_msg.is_some();
+        let ret_msg = ret_msg.filter(|m| !m.is_empty()).map(c_string);
         let total: usize = src.iter().map(|g| g.name.len() + 1).sum();
         let mut names = Vec::with_capacity(total);
         let mut groups = Vec::with_capacity(src.len());
@@ -297,6 +318,8 @@ impl CView {
         CView {
             ret_type,
             err_code,
+            has_ret_msg,
+            has_s2c,
             ret_msg,
             names,
             groups,
@@ -309,7 +332,7 @@ impl CView {
             c: FtapiUserSecurityGroupReply {
                 ret_type: self.ret_type,
                 ret_msg: self.ret_msg.as_deref().map_or(c"".as_ptr(), CStr::as_ptr),
-                err_code: self.err_code,
+                err_code: self.err_code.unwrap_or(0),
                 groups: if groups.is_empty() {
                     std::ptr::null()
                 } else {
@@ -318,6 +341,9 @@ impl CView {
                 group_count: groups.len(),
                 pb: pb.as_ptr(),
                 pb_len: pb.len(),
+                has_ret_msg: self.has_ret_msg.into(),
+                has_err_code: self.err_code.is_some().into(),
+                has_s2c: self.has_s2c.into(),
             },
             _ret_msg: self.ret_msg,
             _names: self.names,
@@ -443,6 +469,36 @@ mod tests {
         assert_eq!(name(0), "全部");
         assert_eq!(name(1), "a\u{FFFD}b");
         assert_eq!(name(2), "");
+    }
+
+    #[test]
+    fn the_c_view_says_which_fields_opend_sent() {
+        let view = |body: Vec<u8>| {
+            let o = OwnedReply::from_engine(Reply {
+                proto_id: 3222,
+                serial: 1,
+                kind: ReplyKind::Server,
+                body,
+                reason: String::new(),
+            });
+            (o.c.has_ret_msg, o.c.has_err_code, o.c.has_s2c, o.c.err_code)
+        };
+        // retType 0 alone; then retMsg "" and errCode 0 present, and an empty s2c.
+        assert_eq!(view(vec![0x08, 0x00]), (0, 0, 0, 0));
+        assert_eq!(
+            view(vec![0x08, 0x00, 0x12, 0x00, 0x18, 0x00, 0x22, 0x00]),
+            (1, 1, 1, 0)
+        );
+        assert_eq!(view(vec![0x08, 0x7f, 0x18, 0x05]).3, 5);
+        // Library-made outcomes carry their reason, nothing else.
+        let o = OwnedReply::from_engine(Reply {
+            proto_id: 3222,
+            serial: 2,
+            kind: ReplyKind::Timeout,
+            body: vec![],
+            reason: "late".into(),
+        });
+        assert_eq!((o.c.has_ret_msg, o.c.has_err_code, o.c.has_s2c), (1, 0, 0));
     }
 
     /// The C view of OpenD's bytes, decoded straight from them, equals the one built from

@@ -259,14 +259,25 @@ public class FTAPI_Conn implements AutoCloseable {
         try { l.onStateChange(this, state, reason); } catch (Throwable t) { report("onStateChange", t); }
     }
 
-    void dispatchReply(int protoID, int serialNo, byte[] pb) {
-        QotGetUserSecurityGroup.Response rsp;
-        try {
-            rsp = QotGetUserSecurityGroup.Response.parseFrom(pb);
-        } catch (Throwable t) {
-            report("reply parsing", t);
-            return;
+    /** The one outcome of a getUserSecurityGroup request, from the library's typed reply:
+     * each field as OpenD sent it (retMsg null, hasErrCode false or groupNames null when it
+     * left that field out); built here, never decoded again. */
+    void dispatchReply(int protoID, int serialNo, int retType, String retMsg, boolean hasErrCode, int errCode,
+                       String[] groupNames, int[] groupTypes) {
+        QotGetUserSecurityGroup.Response.Builder b = QotGetUserSecurityGroup.Response.newBuilder().setRetType(retType);
+        if (retMsg != null) b.setRetMsg(retMsg);
+        if (hasErrCode) b.setErrCode(errCode);
+        if (groupNames != null) {
+            QotGetUserSecurityGroup.S2C.Builder s2c = QotGetUserSecurityGroup.S2C.newBuilder();
+            for (int i = 0; i < groupNames.length; i++) {
+                s2c.addGroupList(QotGetUserSecurityGroup.GroupData.newBuilder()
+                    .setGroupName(groupNames[i]).setGroupType(groupTypes[i]));
+            }
+            b.setS2C(s2c);
         }
+        // buildPartial: a reply is delivered even if OpenD left out a field its .proto calls
+        // required (the library decoded it with the declared defaults).
+        QotGetUserSecurityGroup.Response rsp = b.buildPartial();
         try { onReplyGetUserSecurityGroup(serialNo, rsp); } catch (Throwable t) { report("onReply_GetUserSecurityGroup", t); }
     }
 
