@@ -11,11 +11,11 @@
 /// The official native channel (`include/FTAPIChannel.h`, hand-written).
 /// cbindgen:ignore
 mod channel;
-/// The Java binding's JNI exports.
-/// cbindgen:ignore
 /// The one handle scheme of the C objects.
 /// cbindgen:ignore
 mod handles;
+/// The Java binding's JNI exports.
+/// cbindgen:ignore
 #[cfg(feature = "java")]
 mod jni;
 mod types;
