@@ -184,23 +184,15 @@ inline void report_callback_exception(const char* where) noexcept {
 
 inline const char* safe_str(const char* s) noexcept { return s != nullptr ? s : ""; }
 
-/* Builds the message the SPI gets from the C reply. */
+/* Builds the message the SPI gets from the C reply, in either mode: the fields the library
+ * decoded, each present exactly when OpenD sent it (has_ret_msg, has_err_code, has_s2c);
+ * nothing is parsed again. */
 inline void fill_response(const FtapiUserSecurityGroupReply* r,
                           Qot_GetUserSecurityGroup::Response& rsp) {
-#ifdef FTAPI_WITH_PROTOBUF
-    if (r->pb != nullptr && r->pb_len <= 0x7fffffffu &&
-        rsp.ParseFromArray(r->pb, static_cast<int>(r->pb_len))) {
-        return;
-    }
-    rsp.Clear();
-    rsp.set_rettype(r->ret_type != 0 ? r->ret_type : FTAPI_REPLY_INVALID);
-    rsp.set_retmsg(safe_str(r->ret_msg));
-    rsp.set_errcode(r->err_code);
-#else
     rsp.set_rettype(r->ret_type);
-    rsp.set_retmsg(safe_str(r->ret_msg));
-    rsp.set_errcode(r->err_code);
-    if (r->ret_type == FTAPI_REPLY_SERVER || r->group_count > 0) {
+    if (r->has_ret_msg) rsp.set_retmsg(safe_str(r->ret_msg));
+    if (r->has_err_code) rsp.set_errcode(r->err_code);
+    if (r->has_s2c) {
         Qot_GetUserSecurityGroup::S2C* s2c = rsp.mutable_s2c();
         for (std::size_t i = 0; i < r->group_count; ++i) {
             Qot_GetUserSecurityGroup::GroupData* g = s2c->add_grouplist();
@@ -208,7 +200,6 @@ inline void fill_response(const FtapiUserSecurityGroupReply* r,
             g->set_grouptype(r->groups[i].group_type);
         }
     }
-#endif
 }
 
 } // namespace detail

@@ -600,6 +600,7 @@ void group_withhold() {
         CHECK(r.serial == s);
         CHECK(r.ret_type == FTAPI_ReqReplyType_Timeout);
         CHECK(r.groups.empty());
+        CHECK(!r.has_s2c);  // a library-made outcome: retMsg only, as the library sent it
         CHECK(ms >= 300);
         CHECK(api->GetState() == FTAPI_STATE_READY);  // a timeout does not end the connection
         CHECK(rec.disconnects.empty());
