@@ -453,7 +453,8 @@ FtapiResult ftapi_qot_set_tls_ca_file(struct FtapiQot *qot, const char *path);
 
 // Waits (at most `timeout_ms`; 0 waits without limit) until the InitConnect started by
 // ftapi_qot_init_connect has finished, for programs that prefer blocking over
-// `on_init_connect` (which still runs). `*err_code_out` (may be NULL) gets the outcome:
+// `on_init_connect` (which still runs, and has returned by the time this does).
+// `*err_code_out` (may be NULL) gets the outcome:
 // 0 on success, otherwise the code `on_init_connect` gets. Errors: NULL_ARGUMENT,
 // NOT_READY (no init_connect yet), TIMEOUT, IN_CALLBACK.
 FtapiResult ftapi_qot_wait_init(struct FtapiQot *qot, uint32_t timeout_ms, int64_t *err_code_out);

@@ -582,3 +582,33 @@ fn requests_sent_from_callbacks_go_out_at_once() {
     );
     drop(qot); // the last callback's clone is gone with the chain
 }
+
+#[test]
+fn a_blocking_connect_returns_after_on_init_connect_has_run() {
+    // The waiter wakes up to everything the callback did (bindings read what their init
+    // callback stored right after the library's wait).
+    struct Slow(Arc<AtomicUsize>);
+    impl Events for Slow {
+        fn on_init_connect(&mut self, _c: &Connection, err_code: i64, _desc: &str) {
+            std::thread::sleep(Duration::from_millis(100));
+            self.0
+                .store(if err_code == 0 { 1 } else { 2 }, Ordering::SeqCst);
+        }
+    }
+    let s = sim(no_limit());
+    let seen = Arc::new(AtomicUsize::new(0));
+    let qot = Qot::connect_with(
+        "127.0.0.1",
+        s.port(),
+        Options::default(),
+        Slow(seen.clone()),
+    )
+    .unwrap();
+    assert_eq!(seen.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        qot.connection()
+            .wait_init(Duration::from_secs(1))
+            .map(|(c, _)| c),
+        Some(0)
+    );
+}

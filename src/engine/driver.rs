@@ -353,8 +353,10 @@ impl Driver {
                     e.on_state_change(c, state, &reason)
                 }),
                 Action::InitDone { code, desc } => {
-                    self.signal_init(code, &desc);
+                    // The callback first: a thread blocked in `wait_init` (or `connect`)
+                    // wakes up to everything `on_init_connect` did.
                     self.notify("on_init_connect", |e, c| e.on_init_connect(c, code, &desc));
+                    self.signal_init(code, &desc);
                 }
                 Action::Disconnected { code, reason } => {
                     self.notify("on_disconnect", |e, c| e.on_disconnect(c, code, &reason))

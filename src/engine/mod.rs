@@ -18,7 +18,8 @@
 //! Guarantees:
 //! - every request accepted by [`Connection::send_proto`] gets exactly one [`Reply`]:
 //!   OpenD's, or a library-made one for a timeout or a disconnect;
-//! - `on_init_connect` comes before any reply; every pending request is completed before
+//! - `on_init_connect` comes before any reply, and `connect` / `wait_init` return only after
+//!   it has run; every pending request is completed before
 //!   `on_disconnect`;
 //! - a packet that breaks the protocol ends the connection with a reason that says why.
 

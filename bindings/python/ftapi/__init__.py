@@ -403,7 +403,7 @@ class _Core:
     # Callbacks (I/O thread).
     def _on_init_connect(self, err, desc):
         self.init_err, self.init_desc = err, desc
-        self.init_done.set()
+        self.init_done.set()  # a record that it ran (the waiting is the library's)
 
     def _on_disconnect(self, err, reason):
         self.disconnect_info = (err, reason)
@@ -554,10 +554,15 @@ class OpenQuoteContext:
             raise _result_error(rc)
 
     def _wait_connected(self, timeout):
+        # The library's wait; it wakes up after on_init_connect ran, so init_desc is set.
         core = self._core
-        if not core.init_done.wait(timeout):
-            raise FtapiConnectError(f"InitConnect got no outcome within {timeout:g} s",
-                                    RET_ERROR, _n.INIT_FAIL << 32 | _n.INIT_FAIL_TIMEOUT)
+        code = ctypes.c_int64(-1)
+        rc = _lib.ftapi_qot_wait_init(core.qot, _ms(timeout), ctypes.byref(code))
+        if rc != _n.OK:
+            raise FtapiConnectError(
+                f"InitConnect got no outcome within {timeout:g} s: {_n.result_message(rc)}",
+                RET_ERROR, rc, rc)
+        core.init_err = code.value
         if core.init_err != 0:
             raise FtapiConnectError(
                 f"connect failed: {core.init_desc} (err_code {core.init_err}: "

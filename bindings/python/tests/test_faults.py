@@ -3,7 +3,9 @@ import time
 
 import pytest
 
-from ftapi import (RET_ERROR, FtapiDisconnected, FtapiError, FtapiTimeout, OpenQuoteContext)
+from ftapi import (RET_ERROR, FtapiConnectError, FtapiDisconnected, FtapiError, FtapiTimeout,
+                   OpenQuoteContext)
+from ftapi import _native as _n
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +112,15 @@ def test_exit_without_close_closes_by_the_library_exit_policy(withhold_sim, tmp_
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     assert lines == ["main returns", "outcome -200", "disconnected 0"], p.stdout + p.stderr
+
+
+def test_connect_timeout_is_the_librarys_wait(sim_factory):
+    # OpenD never answers InitConnect: the constructor gives up after connect_timeout
+    # through the library's own wait (ftapi_qot_wait_init), with its result code.
+    s = sim_factory("--withhold", "1001")
+    t0 = time.monotonic()
+    with pytest.raises(FtapiConnectError) as e:
+        OpenQuoteContext(port=s.port, connect_timeout=0.5)
+    assert 0.4 <= time.monotonic() - t0 < 5
+    assert e.value.result == _n.ERR_TIMEOUT and e.value.err_code == _n.ERR_TIMEOUT
+    assert "no outcome within 0.5 s" in e.value.message
