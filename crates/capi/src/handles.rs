@@ -50,6 +50,12 @@ impl<T> Handles<T> {
     pub(crate) fn remove(&self, handle: usize) -> Option<Arc<T>> {
         self.live.write().remove(&handle)
     }
+
+    /// How many handles are live (the Java tests' leak check).
+    #[cfg_attr(not(feature = "java"), allow(dead_code))]
+    pub(crate) fn len(&self) -> usize {
+        self.live.read().len()
+    }
 }
 
 #[cfg(test)]

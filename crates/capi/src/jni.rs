@@ -27,6 +27,7 @@ macro_rules! report {
 }
 
 use crate::engine::{Connection, Events, Options, Reply, SendError, State};
+use crate::handles::Handles;
 use crate::log::{Level, Logger};
 use crate::qot::{
     Door, GetUserSecurityGroup, GroupsReply, Qot, QotError, QotSlot, SecondConnect, WaitError,
@@ -38,10 +39,8 @@ use jni::strings::JNIString;
 use jni::sys::{jboolean, jint, jlong};
 use jni::{Env, EnvUnowned, JavaVM, jni_sig, jni_str};
 use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 type Target = Arc<Weak<JObject<'static>>>;
 
@@ -53,9 +52,14 @@ struct JConn {
     target: Mutex<Option<Target>>,
 }
 
-static REGISTRY: LazyLock<Mutex<HashMap<i64, Arc<JConn>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-static NEXT_HANDLE: AtomicI64 = AtomicI64::new(1);
+/// The live connections: a Java `long` handle is a key here, in the C ABI's one handle
+/// scheme (`crate::handles`): never dereferenced, never reused.
+static REGISTRY: Handles<JConn> = Handles::new();
+
+/// The key of a Java handle (a negative one is no key).
+fn key(handle: jlong) -> usize {
+    usize::try_from(handle).unwrap_or(0)
+}
 
 /// A Java millisecond argument: values <= 0 mean "the default" (or "off", or "no
 /// limit"), which the slot spells 0.
@@ -64,7 +68,7 @@ fn ms(v: jint) -> u64 {
 }
 
 fn lookup(env: &mut Env, handle: jlong) -> JResult<Arc<JConn>> {
-    match REGISTRY.lock().get(&handle).cloned() {
+    match REGISTRY.get(key(handle)) {
         Some(c) => Ok(c),
         None => Err(throw(
             env,
@@ -313,20 +317,16 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_create<'l>(
     _class: JObject<'l>,
 ) -> jlong {
     env.with_env(|_env| -> JResult<jlong> {
-        let handle = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed);
         let options = Options {
             client_id: "ftapi-java".into(),
             programming_language: "Java".into(),
             ..Options::default()
         };
-        REGISTRY.lock().insert(
-            handle,
-            Arc::new(JConn {
-                slot: QotSlot::new(options, SecondConnect::Replace),
-                target: Mutex::new(None),
-            }),
-        );
-        Ok(handle)
+        let (handle, _) = REGISTRY.insert(|_| JConn {
+            slot: QotSlot::new(options, SecondConnect::Replace),
+            target: Mutex::new(None),
+        });
+        Ok(handle as jlong)
     })
     .resolve::<ThrowRuntimeExAndDefault>()
 }
@@ -340,7 +340,7 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_free<'l>(
     handle: jlong,
 ) {
     env.with_env(|_env| -> JResult<()> {
-        let c = REGISTRY.lock().remove(&handle);
+        let c = REGISTRY.remove(key(handle));
         if let Some(c) = c {
             c.slot.release();
             c.target.lock().take();
@@ -574,7 +574,7 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_close<'l>(
     handle: jlong,
 ) {
     env.with_env(|env| -> JResult<()> {
-        let c = REGISTRY.lock().get(&handle).cloned();
+        let c = REGISTRY.get(key(handle));
         if let Some(c) = c {
             c.slot.close();
         }
@@ -701,7 +701,7 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_liveHandles<'l>(
     mut env: EnvUnowned<'l>,
     _class: JObject<'l>,
 ) -> jint {
-    env.with_env(|_env| -> JResult<jint> { Ok(REGISTRY.lock().len() as jint) })
+    env.with_env(|_env| -> JResult<jint> { Ok(REGISTRY.len() as jint) })
         .resolve::<ThrowRuntimeExAndDefault>()
 }
 
