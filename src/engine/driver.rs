@@ -10,6 +10,7 @@
 use super::core::{Action, Config, Core, Gate, LinkFailure, Request};
 use super::{Cmd, Connection, Events, Shared, State, adopt_orphan, take_serial};
 use crate::door::ProtocolParams;
+use crate::log::stderr_line;
 use crate::protocol::Protocol;
 use crate::transport::{Opening, ReadStatus, Transport};
 use crossbeam_channel::{Receiver, TryRecvError};
@@ -30,18 +31,10 @@ pub(super) const WAKER: Token = Token(0);
 /// the I/O loop (or through a C frame).
 pub fn guard(what: &str, f: impl FnOnce()) {
     if catch_unwind(AssertUnwindSafe(f)).is_err() {
-        report(format_args!(
+        stderr_line(format_args!(
             "ftapi: a panic in {what} was caught; the connection goes on"
         ));
     }
-}
-
-/// A line on stderr from an I/O thread. Never panics (`eprintln!` does when the write
-/// fails: stderr can be a full non-blocking pipe, e.g. shared with Node's event loop),
-/// which would end the thread without its connection ever finishing.
-fn report(line: std::fmt::Arguments<'_>) {
-    use std::io::Write;
-    let _ = writeln!(io::stderr(), "{line}");
 }
 
 type Resolved = io::Result<Vec<SocketAddr>>;
@@ -202,7 +195,7 @@ impl Driver {
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     // Nothing can be waited for any more: end as if the link broke.
-                    report(format_args!("ftapi: the event loop failed: {e}"));
+                    stderr_line(format_args!("ftapi: the event loop failed: {e}"));
                     self.core.close(Instant::now());
                 }
                 continue;

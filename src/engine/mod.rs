@@ -26,6 +26,7 @@
 pub(crate) mod core;
 mod driver;
 pub mod errcode;
+mod exit_hook;
 /// Runs a callback behind a panic boundary, as the engine runs every user callback: a
 /// panic is reported on stderr and contained. For bindings that wrap their own code
 /// around a user callback (the C ABI, JNI, the Node addon).
@@ -786,40 +787,6 @@ pub fn close_all() {
 fn adopt_orphan(h: JoinHandle<()>) {
     exit_hook::install();
     ORPHANS.lock().push(h);
-}
-
-/// At exit, waits (at most 2 s) for the orphaned I/O threads to end and joins them. Unix
-/// only: the C library's `atexit`, which in a shared library runs at exit or when the
-/// library is unloaded, whichever comes first.
-#[cfg(unix)]
-mod exit_hook {
-    use std::time::{Duration, Instant};
-
-    pub(super) fn install() {
-        static AT_EXIT: std::sync::Once = std::sync::Once::new();
-        // SAFETY: registers a plain extern "C" function that touches only statics.
-        AT_EXIT.call_once(|| unsafe {
-            libc::atexit(join_orphans_at_exit);
-        });
-    }
-
-    extern "C" fn join_orphans_at_exit() {
-        let deadline = Instant::now() + Duration::from_secs(2);
-        loop {
-            super::reap_orphans();
-            if super::ORPHANS.lock().is_empty() || Instant::now() >= deadline {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-}
-
-/// Elsewhere (Windows) the process's end takes the threads with it, and waiting for them
-/// from a DLL's unload would hold the loader lock: nothing is installed.
-#[cfg(not(unix))]
-mod exit_hook {
-    pub(super) fn install() {}
 }
 
 /// Joins the orphaned I/O threads that have ended.

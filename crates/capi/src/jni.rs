@@ -17,13 +17,12 @@
 //!
 //! Strings cross with jni-rs's conversions (modified UTF-8 handled properly, emoji included).
 
-/// A line on stderr that never panics (`eprintln!` does when the write fails, e.g. on a
-/// full non-blocking pipe; several of these run on I/O threads, inside callbacks).
+/// A line on stderr that never panics (`log::stderr_line`; several of these run on I/O
+/// threads, inside callbacks).
 macro_rules! report {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
+    ($($arg:tt)*) => {
+        crate::log::stderr_line(format_args!($($arg)*))
+    };
 }
 
 use crate::engine::{Connection, Events, Options, Reply, SendError, State};

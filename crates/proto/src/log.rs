@@ -114,13 +114,18 @@ pub fn emit(level: Level, target: &str, args: fmt::Arguments<'_>) {
             let _ =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(level, target, &msg)));
         }
-        // Never `eprintln!`: it panics when the write fails (a full non-blocking pipe),
-        // and this runs on I/O threads.
-        None => {
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "ftapi {} {target}: {msg}", level.name());
-        }
+        None => stderr_line(format_args!("ftapi {} {target}: {msg}", level.name())),
     }
+}
+
+/// Writes one line to stderr and ignores a failed write. Every line the library (and its
+/// bindings) writes there goes through this, never `eprintln!`, which panics when the
+/// write fails (stderr can be a full non-blocking pipe, e.g. one shared with Node's event
+/// loop): on an I/O thread or inside a panic boundary that panic would escape and end the
+/// thread without its connection ever finishing.
+pub fn stderr_line(line: fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// `ftlog!(Level::Debug, "ftapi::conn", "sent proto={} serial={}", p, s)`
