@@ -382,18 +382,6 @@ impl QotSlot {
             .map_or(0, |q| q.connection().session_info().server_ver)
     }
 
-    /// Sends a typed request on the current connection ([`Qot::request_as`]);
-    /// `timeout_ms` 0 means the request timeout. NotReady before the first connect.
-    pub fn request_as<R: Request, O: Outcome<R>>(
-        &self,
-        request: R,
-        timeout_ms: u64,
-        done: impl FnOnce(O) + Send + 'static,
-    ) -> Result<u32, engine::SendError> {
-        let q = self.current().ok_or(engine::SendError::NotReady)?;
-        q.request_as(request, ms(timeout_ms), done)
-    }
-
     /// Sends a typed request on the current connection and waits for its outcome
     /// ([`Qot::request_blocking_as`]); `timeout_ms` 0 means the request timeout.
     pub fn request_blocking_as<R: Request, O: Outcome<R>>(

@@ -345,7 +345,6 @@ class _Core:
             raise MemoryError("ftapi_qot_new failed")
         self.lock = threading.Lock()
         self.closed = False
-        self.freed = False
         self.init_done = threading.Event()
         self.init_err = None
         self.init_desc = ""
@@ -373,7 +372,6 @@ class _Core:
             with _cores_lock:
                 _cores.pop(self.token, None)
             _lib.ftapi_qot_free(self.qot)
-            self.freed = True
             raise _result_error(rc)
 
     def enter(self):
@@ -398,7 +396,6 @@ class _Core:
         # and on_disconnect ran; from a callback it returns at once.
         _lib.ftapi_qot_close(self.qot)
         _lib.ftapi_qot_free(self.qot)
-        self.freed = True
 
     # Callbacks (I/O thread).
     def _on_init_connect(self, err, desc):
@@ -569,16 +566,16 @@ class OpenQuoteContext:
                 f"{_lib.ftapi_err_code_high(core.init_err)}/{_lib.ftapi_err_code_low(core.init_err)})",
                 RET_ERROR, core.init_err)
 
-    # --- properties ---------------------------------------------------------------
+    # --- properties (a freed handle reads as 0 / CLOSED in the library itself) ---------
     @property
     def connect_id(self) -> int:
         c = self._core
-        return 0 if c is None or c.freed else _lib.ftapi_qot_get_connect_id(c.qot)
+        return 0 if c is None else _lib.ftapi_qot_get_connect_id(c.qot)
 
     @property
     def state(self) -> str:
         c = self._core
-        if c is None or c.freed:
+        if c is None:
             return "CLOSED"
         return _n.STATE_NAMES.get(_lib.ftapi_qot_get_state(c.qot), "UNKNOWN")
 
@@ -586,7 +583,7 @@ class OpenQuoteContext:
     def server_ver(self) -> int:
         """OpenD's serverVer from InitConnect (e.g. 903); 0 before."""
         c = self._core
-        return 0 if c is None or c.freed else _lib.ftapi_qot_get_server_ver(c.qot)
+        return 0 if c is None else _lib.ftapi_qot_get_server_ver(c.qot)
 
     def set_state_handler(self, handler: Optional[Callable[[str, str], None]]):
         """handler(state, reason) runs on the I/O thread for each state change, in order."""

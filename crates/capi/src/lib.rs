@@ -345,11 +345,8 @@ impl Events for FfiEvents {
 
 /// The object behind a `FtapiQot*` handle from C: NULL_ARGUMENT for NULL,
 /// INVALID_ARGUMENT for a handle that is not live (freed, or never issued). Never
-/// dereferences it.
-///
-/// # Safety
-/// None needed (the handle is only a key); kept `unsafe` like the exports that call it.
-unsafe fn qot_arg(qot: *const FtapiQot) -> Result<Arc<FtapiQot>, FtapiResult> {
+/// dereferences it, so any value is safe to pass.
+fn qot_arg(qot: *const FtapiQot) -> Result<Arc<FtapiQot>, FtapiResult> {
     if qot.is_null() {
         return Err(FtapiResult::FTAPI_ERR_NULL_ARGUMENT);
     }
@@ -357,18 +354,14 @@ unsafe fn qot_arg(qot: *const FtapiQot) -> Result<Arc<FtapiQot>, FtapiResult> {
         .ok_or(FtapiResult::FTAPI_ERR_INVALID_ARGUMENT)
 }
 
-/// The body of most exports: the object behind `qot` (NULL gives NULL_ARGUMENT), a
-/// `Result` turned into a code, and a panic into FTAPI_ERR_PANIC.
-///
-/// # Safety
-/// `qot` is NULL or a live pointer from `ftapi_qot_new`.
-unsafe fn with_qot(
+/// The body of most exports: the object behind `qot` (see [`qot_arg`]), a `Result` turned
+/// into a code, and a panic into FTAPI_ERR_PANIC.
+fn with_qot(
     qot: *const FtapiQot,
     body: impl FnOnce(Arc<FtapiQot>) -> Result<(), FtapiResult>,
 ) -> FtapiResult {
     guard(FtapiResult::FTAPI_ERR_PANIC, || {
-        // SAFETY: the caller's promise (above).
-        result(unsafe { qot_arg(qot) }.and_then(body))
+        result(qot_arg(qot).and_then(body))
     })
 }
 
@@ -472,8 +465,7 @@ pub unsafe extern "C" fn ftapi_qot_set_client_info(
         qot.slot.set_client_info(id, client_ver);
         Ok(())
     };
-    // SAFETY: qot is NULL or from ftapi_qot_new (header).
-    unsafe { with_qot(qot, body) }
+    with_qot(qot, body)
 }
 
 /// Sets InitConnect's `programmingLanguage` (default `"C"`). Errors: NULL_ARGUMENT,
@@ -489,8 +481,7 @@ pub unsafe extern "C" fn ftapi_qot_set_programming_language(
         qot.slot.set_programming_language(lang);
         Ok(())
     };
-    // SAFETY: qot is NULL or from ftapi_qot_new (header).
-    unsafe { with_qot(qot, body) }
+    with_qot(qot, body)
 }
 
 /// Sets the RSA private key shared with OpenD (PEM text, PKCS#1 or PKCS#8, 1024 bits),
@@ -509,8 +500,7 @@ pub unsafe extern "C" fn ftapi_qot_set_rsa_private_key(
             .set_rsa_private_key(pem)
             .map_err(|e| config_error(&e))
     };
-    // SAFETY: qot is NULL or from ftapi_qot_new (header).
-    unsafe { with_qot(qot, body) }
+    with_qot(qot, body)
 }
 
 /// Sets the per-request timeout in milliseconds (0 restores the default, 12 000), used by
@@ -524,8 +514,7 @@ pub unsafe extern "C" fn ftapi_qot_set_request_timeout(
         qot.slot.set_request_timeout_ms(timeout_ms.into());
         Ok(())
     };
-    // SAFETY: qot is NULL or from ftapi_qot_new (header).
-    unsafe { with_qot(qot, body) }
+    with_qot(qot, body)
 }
 
 /// Sets limits, used by connections started after this call (0 keeps a value's
@@ -546,8 +535,7 @@ pub unsafe extern "C" fn ftapi_qot_set_limits(
             .set_limits(connect_timeout_ms.into(), max_body_len, send_buffer_limit);
         Ok(())
     };
-    // SAFETY: qot is NULL or from ftapi_qot_new (header).
-    unsafe { with_qot(qot, body) }
+    with_qot(qot, body)
 }
 
 /// Sets the client-side rate limiter's mode (`FTAPI_RATE_LIMIT_OFF`, `_FAIL_FAST`, the
@@ -567,8 +555,7 @@ pub unsafe extern "C" fn ftapi_qot_set_rate_limit_mode(
             .set_rate_limit_mode(mode)
             .map_err(|e| config_error(&e))
     };
-    // SAFETY: qot is NULL or from ftapi_qot_new (header).
-    unsafe { with_qot(qot, body) }
+    with_qot(qot, body)
 }
 
 /// Sets the client-side quota of a proto ID: at most `max` requests per sliding
@@ -586,8 +573,7 @@ pub unsafe extern "C" fn ftapi_qot_set_rate_limit(
             .set_rate_limit(proto_id, max, window_ms.into())
             .map_err(|e| config_error(&e))
     };
-    // SAFETY: qot is NULL or from ftapi_qot_new (header).
-    unsafe { with_qot(qot, body) }
+    with_qot(qot, body)
 }
 
 /// Turns auto-reconnect on (`enable` non-zero) or off (the default), for connections
@@ -617,8 +603,7 @@ pub unsafe extern "C" fn ftapi_qot_set_auto_reconnect(
         );
         Ok(())
     };
-    // SAFETY: qot is NULL or from ftapi_qot_new (header).
-    unsafe { with_qot(qot, body) }
+    with_qot(qot, body)
 }
 
 /// Registers a state-change callback (NULL `callback` removes it): called on the I/O
@@ -649,16 +634,14 @@ pub unsafe extern "C" fn ftapi_qot_set_state_callback(
         drop(old);
         Ok(())
     };
-    // SAFETY: qot is NULL or from ftapi_qot_new (header).
-    unsafe { with_qot(qot, body) }
+    with_qot(qot, body)
 }
 
 /// OpenD's `serverVer` from InitConnect (e.g. 903 for 9.3); 0 before that or for NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ftapi_qot_get_server_ver(qot: *const FtapiQot) -> i32 {
     guard(0, || {
-        // SAFETY: see qot_arg.
-        let Ok(qot) = (unsafe { qot_arg(qot) }) else {
+        let Ok(qot) = qot_arg(qot) else {
             return 0;
         };
         qot.slot.server_ver()
@@ -733,8 +716,7 @@ pub unsafe extern "C" fn ftapi_qot_set_silence_timeout(
         qot.slot.set_silence_timeout_ms(timeout_ms.into());
         Ok(())
     };
-    // SAFETY: qot is NULL or from ftapi_qot_new (header).
-    unsafe { with_qot(qot, body) }
+    with_qot(qot, body)
 }
 
 /// Registers the callback table (copied; NULL removes it). When this returns, no
@@ -756,8 +738,7 @@ pub unsafe extern "C" fn ftapi_qot_set_spi(
         drop(old);
         Ok(())
     };
-    // SAFETY: qot is NULL or from ftapi_qot_new (header).
-    unsafe { with_qot(qot, body) }
+    with_qot(qot, body)
 }
 
 /// Starts connecting to OpenD at `host`:`port` and returns at once; the outcome arrives
@@ -787,8 +768,7 @@ pub unsafe extern "C" fn ftapi_qot_init_connect(
             port,
         )
     };
-    // SAFETY: qot is NULL or from ftapi_qot_new (header).
-    unsafe { with_qot(qot, body) }
+    with_qot(qot, body)
 }
 
 /// Starts connecting to OpenD's WebSocket port (the one the official JavaScript SDK uses)
@@ -821,8 +801,7 @@ pub unsafe extern "C" fn ftapi_qot_init_connect_ws(
         };
         connect(&qot, Door::WebSocket { tls: tls != 0, key }, host, port)
     };
-    // SAFETY: qot is NULL or from ftapi_qot_new (header).
-    unsafe { with_qot(qot, body) }
+    with_qot(qot, body)
 }
 
 /// Trusts the CA certificates of a PEM file for `wss://`, besides the system's roots,
@@ -843,8 +822,7 @@ pub unsafe extern "C" fn ftapi_qot_set_tls_ca_file(
         };
         qot.slot.set_tls_ca_file(path).map_err(|e| config_error(&e))
     };
-    // SAFETY: qot is NULL or from ftapi_qot_new (header).
-    unsafe { with_qot(qot, body) }
+    with_qot(qot, body)
 }
 
 /// Waits (at most `timeout_ms`; 0 waits without limit) until the InitConnect started by
@@ -871,16 +849,14 @@ pub unsafe extern "C" fn ftapi_qot_wait_init(
         }
         Ok(())
     };
-    // SAFETY: qot is NULL or from ftapi_qot_new (header).
-    unsafe { with_qot(qot, body) }
+    with_qot(qot, body)
 }
 
 /// The connection ID OpenD assigned in InitConnect; 0 before that, or for NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ftapi_qot_get_connect_id(qot: *const FtapiQot) -> u64 {
     guard(0, || {
-        // SAFETY: see qot_arg.
-        let Ok(qot) = (unsafe { qot_arg(qot) }) else {
+        let Ok(qot) = qot_arg(qot) else {
             return 0;
         };
         qot.slot.conn_id()
@@ -893,8 +869,7 @@ pub unsafe extern "C" fn ftapi_qot_get_connect_id(qot: *const FtapiQot) -> u64 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ftapi_qot_get_state(qot: *const FtapiQot) -> i32 {
     guard(State::Closed as i32, || {
-        // SAFETY: see qot_arg.
-        let Ok(qot) = (unsafe { qot_arg(qot) }) else {
+        let Ok(qot) = qot_arg(qot) else {
             return State::Closed as i32;
         };
         qot.slot.state() as i32
@@ -911,15 +886,14 @@ pub unsafe extern "C" fn ftapi_qot_close(qot: *mut FtapiQot) -> FtapiResult {
         qot.slot.close();
         Ok(())
     };
-    // SAFETY: qot is NULL or from ftapi_qot_new (header).
-    unsafe { with_qot(qot, body) }
+    with_qot(qot, body)
 }
 
 /// As [`with_qot`], for the exports that send: `*serial_out` (may be NULL) gets the
 /// serial number the body returns, or 0 when it fails.
 ///
 /// # Safety
-/// `qot` is NULL or a live pointer from `ftapi_qot_new`; `serial_out` is NULL or writable.
+/// `serial_out` is NULL or writable (`qot` may be anything: it is only looked up).
 unsafe fn send_on_qot(
     qot: *const FtapiQot,
     serial_out: *mut u32,
@@ -933,8 +907,7 @@ unsafe fn send_on_qot(
     };
     guard(FtapiResult::FTAPI_ERR_PANIC, || {
         write(0);
-        // SAFETY: the caller's promise (above).
-        match unsafe { qot_arg(qot) }.and_then(body) {
+        match qot_arg(qot).and_then(body) {
             Ok(serial) => {
                 write(serial);
                 FtapiResult::FTAPI_OK
@@ -1008,8 +981,7 @@ pub unsafe extern "C" fn ftapi_qot_get_user_security_group_sync(
             }
             // SAFETY: out is a writable pointer slot (checked non-NULL).
             unsafe { *out = std::ptr::null_mut() };
-            // SAFETY: see qot_arg.
-            let qot = unsafe { qot_arg(qot) }?;
+            let qot = qot_arg(qot)?;
             if crate::engine::on_io_thread() {
                 return Err(FtapiResult::FTAPI_ERR_IN_CALLBACK);
             }
