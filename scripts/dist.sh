@@ -160,6 +160,12 @@ rust_crates() {
   # The three crates at once: cargo verifies ftapi and opend-sim against the ftapi-proto it
   # just packaged (a local overlay), each built from its own tarball. The working tree is
   # packaged as it is, like every other artifact here (--allow-dirty).
+  # cargo verifies against its local overlay registry, which it unpacks into
+  # $CARGO_HOME/registry/src/-<hash of the overlay's path>/ and reuses, unpacked as it was,
+  # while the version stays the same: a clone at the same path as an earlier run would then
+  # verify ftapi against that run's ftapi-proto sources. Drop those copies first (crates.io's
+  # own folder, index.crates.io-*, is never touched).
+  rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/{ftapi-proto,ftapi,opend-sim}-"$VERSION"
   cargo package -p ftapi-proto -p ftapi -p opend-sim --allow-dirty >&2
   cp "target/package/ftapi-proto-$VERSION.crate" "target/package/ftapi-$VERSION.crate" \
     "target/package/opend-sim-$VERSION.crate" "$DIST/"
