@@ -161,11 +161,15 @@ rust_crates() {
   # just packaged (a local overlay), each built from its own tarball. The working tree is
   # packaged as it is, like every other artifact here (--allow-dirty).
   # cargo verifies against its local overlay registry, which it unpacks into
-  # $CARGO_HOME/registry/src/-<hash of the overlay's path>/ and reuses, unpacked as it was,
-  # while the version stays the same: a clone at the same path as an earlier run would then
-  # verify ftapi against that run's ftapi-proto sources. Drop those copies first (crates.io's
-  # own folder, index.crates.io-*, is never touched).
+  # $CARGO_HOME/registry/src/-<hash of the overlay's path>/ and builds into target/debug.
+  # A registry crate counts as unchanged while its version is, so both the unpacked copy and
+  # its build would be reused from an earlier run (at the same path): ftapi would then be
+  # verified against that run's ftapi-proto. Drop both first; crates.io's own folder
+  # (index.crates.io-*) and every other dependency's build are left alone.
   rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/{ftapi-proto,ftapi,opend-sim}-"$VERSION"
+  local t="${CARGO_TARGET_DIR:-target}/debug"
+  rm -rf "$t"/.fingerprint/{ftapi-proto,ftapi,opend-sim}-* "$t"/build/{ftapi-proto,ftapi,opend-sim}-* \
+    "$t"/deps/lib{ftapi_proto,ftapi,opend_sim}-*
   cargo package -p ftapi-proto -p ftapi -p opend-sim --allow-dirty >&2
   cp "target/package/ftapi-proto-$VERSION.crate" "target/package/ftapi-$VERSION.crate" \
     "target/package/opend-sim-$VERSION.crate" "$DIST/"
