@@ -12,7 +12,6 @@ use ftapi_proto::wire::{FrameReader, HEADER_LEN, Header, Sha1Memo};
 use prost::Message;
 use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,20 +30,8 @@ pub(crate) fn close_socket(stream: &TcpStream, end: End) {
             let _ = stream.shutdown(Shutdown::Both);
         }
         End::Reset => {
-            let linger = libc::linger {
-                l_onoff: 1,
-                l_linger: 0,
-            };
-            // SAFETY: a valid socket fd and a correctly sized `linger` value.
-            unsafe {
-                libc::setsockopt(
-                    stream.as_raw_fd(),
-                    libc::SOL_SOCKET,
-                    libc::SO_LINGER,
-                    (&linger as *const libc::linger).cast(),
-                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
-                );
-            }
+            // SO_LINGER on with a zero timeout: closing the socket sends RST, not FIN.
+            let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
         }
     }
 }

@@ -38,7 +38,6 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::HashMap;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -388,11 +387,8 @@ impl Listener {
         let Some(thread) = self.thread.take() else {
             return;
         };
-        // SAFETY: the listener's fd stays open while `self.socket` lives; shutdown on a
-        // listening socket makes a blocked accept() return at once on Linux.
-        unsafe {
-            libc::shutdown(self.socket.as_raw_fd(), libc::SHUT_RDWR);
-        }
+        // Shutdown on a listening socket makes a blocked accept() return at once on Linux.
+        let _ = socket2::SockRef::from(&*self.socket).shutdown(Shutdown::Both);
         // Elsewhere, a connection wakes the accept loop, which then sees `stopping`.
         let mut wake = self.addr;
         if wake.ip().is_unspecified() {
@@ -579,27 +575,20 @@ fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener, door: Door) {
 
 /// Fills `buf` from the OS random source.
 pub(crate) fn random_bytes(buf: &mut [u8]) {
-    let mut filled = 0;
-    while filled < buf.len() {
-        // SAFETY: the pointer and length describe the unfilled tail of `buf`.
-        let n =
-            unsafe { libc::getrandom(buf[filled..].as_mut_ptr().cast(), buf.len() - filled, 0) };
-        if n <= 0 {
-            // getrandom never fails on a supported kernel; fall back to a time-seeded mix.
-            let mut x = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0x9E37_79B9_7F4A_7C15)
-                | 1;
-            for b in &mut buf[filled..] {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                *b = x as u8;
-            }
-            return;
-        }
-        filled += n as usize;
+    if getrandom::getrandom(buf).is_ok() {
+        return;
+    }
+    // The OS source never fails on a supported system; fall back to a time-seeded mix.
+    let mut x = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0x9E37_79B9_7F4A_7C15)
+        | 1;
+    for b in buf {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
     }
 }
 

@@ -296,27 +296,85 @@ fn read_groups(path: &str) -> Result<Vec<GroupEntry>, String> {
         .collect()
 }
 
-/// Blocks SIGINT and SIGTERM in this thread (and so in every thread spawned after) so
-/// that `sigwait` can take them. Child processes start with an empty mask (std resets it).
-fn block_signals() -> libc::sigset_t {
-    // SAFETY: sigset_t is plain data; the calls only read and write the local set.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        set
+/// How opend-sim stops: on Unix SIGINT / SIGTERM are blocked in every thread and taken
+/// by `sigwait` (and passed on to the command it runs); elsewhere Ctrl-C ends the process
+/// and the command, which share its console.
+#[cfg(unix)]
+mod stop {
+    pub struct Signals(libc::sigset_t);
+
+    /// Blocks SIGINT and SIGTERM in this thread (and so in every thread spawned after) so
+    /// that `sigwait` can take them. Child processes start with an empty mask (std resets it).
+    pub fn block() -> Signals {
+        // SAFETY: sigset_t is plain data; the calls only read and write the local set.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGINT);
+            libc::sigaddset(&mut set, libc::SIGTERM);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            Signals(set)
+        }
+    }
+
+    impl Signals {
+        pub fn wait(&self) -> i32 {
+            let mut sig = 0;
+            // SAFETY: `self.0` is an initialised sigset and `sig` a valid out-pointer.
+            unsafe {
+                libc::sigwait(&self.0, &mut sig);
+            }
+            sig
+        }
+
+        /// Passes every SIGINT / SIGTERM on to the command; its exit ends the run.
+        pub fn forward_to(self, child: &std::process::Child) {
+            let pid = child.id() as libc::pid_t;
+            std::thread::spawn(move || {
+                loop {
+                    let sig = self.wait();
+                    // SAFETY: plain kill(2) on our own child's pid.
+                    unsafe {
+                        libc::kill(pid, sig);
+                    }
+                }
+            });
+        }
+    }
+
+    /// The command's exit code, or 128 + the signal that ended it, as a shell reports it.
+    pub fn exit_code(s: std::process::ExitStatus) -> i32 {
+        use std::os::unix::process::ExitStatusExt;
+        match (s.code(), s.signal()) {
+            (Some(c), _) => c,
+            (None, Some(sig)) => 128 + sig,
+            _ => 1,
+        }
     }
 }
 
-fn wait_signal(set: &libc::sigset_t) -> i32 {
-    let mut sig = 0;
-    // SAFETY: `set` is an initialised sigset and `sig` a valid out-pointer.
-    unsafe {
-        libc::sigwait(set, &mut sig);
+#[cfg(not(unix))]
+mod stop {
+    pub struct Signals;
+
+    pub fn block() -> Signals {
+        Signals
     }
-    sig
+
+    impl Signals {
+        /// Ctrl-C ends the process itself; until then there is nothing to wait for.
+        pub fn wait(&self) -> i32 {
+            loop {
+                std::thread::park();
+            }
+        }
+
+        pub fn forward_to(self, _child: &std::process::Child) {}
+    }
+
+    pub fn exit_code(s: std::process::ExitStatus) -> i32 {
+        s.code().unwrap_or(1)
+    }
 }
 
 fn write_port_file(path: &str, port: u16) -> std::io::Result<()> {
@@ -338,7 +396,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let signals = block_signals();
+    let signals = stop::block();
     let host = args.config.host.clone();
     let tls = args.config.ws_tls.is_some();
     let sim = match Sim::start(args.config) {
@@ -373,7 +431,7 @@ fn main() -> ExitCode {
         let _ = writeln!(out, "{line}");
         let _ = out.flush();
         drop(out);
-        wait_signal(&signals);
+        signals.wait();
         sim.stop();
         return ExitCode::SUCCESS;
     }
@@ -404,28 +462,11 @@ fn main() -> ExitCode {
             return ExitCode::from(127);
         }
     };
-    // Pass SIGINT / SIGTERM on to the command; its exit ends the run.
-    let pid = child.id() as libc::pid_t;
-    std::thread::spawn(move || {
-        loop {
-            let sig = wait_signal(&signals);
-            // SAFETY: plain kill(2) on our own child's pid.
-            unsafe {
-                libc::kill(pid, sig);
-            }
-        }
-    });
+    signals.forward_to(&child);
     let status = child.wait();
     sim.stop();
     let code = match status {
-        Ok(s) => {
-            use std::os::unix::process::ExitStatusExt;
-            match (s.code(), s.signal()) {
-                (Some(c), _) => c,
-                (None, Some(sig)) => 128 + sig,
-                _ => 1,
-            }
-        }
+        Ok(s) => stop::exit_code(s),
         Err(e) => {
             eprintln!("opend-sim: waiting for the command failed: {e}");
             1
