@@ -34,7 +34,7 @@ if ! { mcs -nologo -warnaserror+ -target:library -out:ftapi-csharp.dll "$HERE"/s
        mcs -nologo -unsafe -out:channel-pinvoke.exe "$HERE/tests/ChannelPInvoke.cs" &&
        mcs -nologo -target:library -out:ftapi-tests.dll -r:ftapi-csharp.dll -r:"$NUNIT_DLL" -r:System.Core \
            "$HERE/tests/Tests.cs" "$HERE/tests/Features.cs" "$HERE/tests/CloseDuringConnect.cs" \
-           "$HERE/tests/Constants.cs" "$HERE/tests/WebSocket.cs"; }; then
+           "$HERE/tests/Constants.cs" "$HERE/tests/WebSocket.cs" "$HERE/tests/Platform.cs"; }; then
   bad "build"; finish
 fi
 
@@ -68,7 +68,8 @@ run_nunit() {
   fi
 }
 
-# The constants test (tests/Constants.cs, in the codec run) reads the header.
+# The constants test (tests/Constants.cs, in the codec run) reads the header; the platform test
+# (tests/Platform.cs, codec run too) finds packaging/csharp/ from it.
 export FTAPI_HEADER="$REPO/include/ftapi.h"
 run_nunit codec  nosim -- -exclude=happy,withhold,closeafter,reject,features,push,closeconnect,websocket
 run_nunit happy  --groups "$HERE/tests/groups.json" --rate-limit off -- -include=happy

@@ -65,6 +65,8 @@ suites=(
   # Makes its own never-answering listener; the simulator is not used.
   "CloseDuringConnectTest|--rate-limit off"
   "ConstantsTest|--rate-limit off"
+  # The jar's platform folders for os.name / os.arch (FTAPI.platformFolder); no connection.
+  "PlatformTest|--rate-limit off"
   # initConnectWebSocket / setTlsCaFile; starts its own wss:// and restarting simulators.
   "WebSocketTest|--groups $here/test/unicode-groups.json --rate-limit off $WS"
   "HappyPathTest@ws|--groups $here/test/unicode-groups.json --rate-limit off $WS"

@@ -35,7 +35,7 @@ done
 # The ES module entries' declarations are the same text: in a .d.mts, `export default` is
 # the module's default (the class), in the .d.ts it describes CommonJS's `.default`.
 for f in index proto moomoo; do cp "$HERE/$f.d.ts" "$STAGE/$f.d.mts"; done
-cp "$HERE/lib/ftapi.js" "$STAGE/lib/"
+cp "$HERE/lib/ftapi.js" "$HERE/lib/native.js" "$STAGE/lib/"
 install -m 755 "$SO" "$STAGE/ftapi.linux-x64-gnu.node"
 strip --strip-debug "$STAGE/ftapi.linux-x64-gnu.node"
 # The one version every artifact carries.

@@ -110,7 +110,7 @@ fi
 for v in $VERSIONS; do
   bin=$(node_for "$v") || { echo "node: no Node $v runtime"; failed=$((failed + 1)); continue; }
   run "node$v" "$bin" test/sample.test.mjs test/api.test.mjs test/failures.test.mjs test/process.test.mjs test/close.test.mjs \
-    test/panic.test.mjs test/header.test.mjs
+    test/panic.test.mjs test/header.test.mjs test/loader.test.mjs
   # The official client: Node 20 with ws as its global WebSocket, Node 22 with its own.
   case "$v" in 20|22) run "official-futu-api-node$v" "$bin" test/official_js.test.mjs;; esac
 done

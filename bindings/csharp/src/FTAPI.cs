@@ -30,8 +30,19 @@ namespace Futu.OpenApi
     {
         protected FTAPI() { }
 
-        /// <summary>Loads libftapi and checks it answers. Calling it is optional but matches the official SDK.</summary>
-        public static void Init() { Native.ftapi_version(); }
+        /// <summary>Loads libftapi and checks it answers. Calling it is optional but matches the official SDK.
+        /// When the library cannot be found, the DllNotFoundException names this platform's runtime
+        /// identifier and file (or says the platform has none).</summary>
+        public static void Init()
+        {
+            try { Probe(); }
+            catch (DllNotFoundException e) { throw NativeLoader.NotFound(e); }
+        }
+
+        // The first P/Invoke in a method of its own: Mono resolves the library when it compiles
+        // the calling method, so the failure arrives inside Init's try.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private static void Probe() { Native.ftapi_version(); }
 
         /// <summary>Nothing to release; kept for the official SDK's shape.</summary>
         /// <summary>The library's exit policy (ftapi_close_all): closes every connection still

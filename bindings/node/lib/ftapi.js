@@ -6,16 +6,8 @@
 // ready()'s) and drops the events of a connection replaced by start(). This file shapes
 // arguments and values (FtError, the Response) and calls the user's callbacks.
 
-const path = require('path');
-
-function loadNative() {
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error(`ftapi: this package carries its native library for linux-x64 only, not ${process.platform}-${process.arch}`);
-  }
-  return require(path.join(__dirname, '..', 'ftapi.linux-x64-gnu.node'));
-}
-
-const native = loadNative();
+// The addon for this platform (lib/native.js: beside the package, else its platform package).
+const native = require('./native.js').loadNative();
 
 /** The library's retType values (Common.RetType plus the library's own -300). */
 const RetType = Object.freeze({

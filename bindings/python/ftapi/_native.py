@@ -6,6 +6,7 @@ Only what the Python layer uses is declared. Strings cross the boundary as UTF-8
 import ctypes
 import ctypes.util
 import os
+import sys
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_int32, c_int64, c_size_t,
                     c_uint8, c_uint16, c_uint32, c_uint64, c_void_p)
 
@@ -124,20 +125,58 @@ def c_str(ptr):
     return ctypes.string_at(ptr).decode("utf-8", errors="replace")
 
 
-def _candidates():
-    here = os.path.dirname(os.path.abspath(__file__))
-    for name in ("libftapi.so", "libftapi.so.0"):
-        yield os.path.join(here, name)
-    if os.environ.get("FTAPI_LIB"):
-        yield os.environ["FTAPI_LIB"]
-    if os.environ.get("FTAPI_LIB_DIR"):
-        for name in ("libftapi.so", "libftapi.so.0"):
-            yield os.path.join(os.environ["FTAPI_LIB_DIR"], name)
+# The native library's file names per sys.platform: the wheel for each platform carries the
+# first name; libftapi.so.0 is the soname a system install (make install) provides.
+_LIBRARY_NAMES = {
+    "linux": ("libftapi.so", "libftapi.so.0"),
+    "win32": ("ftapi.dll",),
+    "darwin": ("libftapi.dylib",),
+}
 
 
-def _load():
+def _platform_key(platform):
+    # sys.platform is "linux" on Python 3.3+, "linux2" on older ones; "cygwin" is not win32.
+    return "linux" if platform.startswith("linux") else platform
+
+
+def _library_names(platform):
+    """The file names of libftapi for a sys.platform value, most specific first. Raises
+    ImportError naming the platform when ftapi has no library for it."""
+    names = _LIBRARY_NAMES.get(_platform_key(platform))
+    if names is None:
+        raise ImportError(
+            f"ftapi: no native library for this platform (sys.platform {platform!r}); "
+            f"ftapi runs on {', '.join(sorted(_LIBRARY_NAMES))}. "
+            "Set FTAPI_LIB to a libftapi built for this system to use it anyway.")
+    return names
+
+
+def _candidates(platform, env, here):
+    """(path, must_be_file) in search order: next to the package, $FTAPI_LIB, $FTAPI_LIB_DIR.
+    An unsupported platform still takes an explicit $FTAPI_LIB; otherwise its ImportError
+    goes up."""
+    explicit = env.get("FTAPI_LIB")
+    try:
+        names = _library_names(platform)
+    except ImportError:
+        if explicit:
+            return [explicit]
+        raise
+    paths = [os.path.join(here, name) for name in names]
+    if explicit:
+        paths.append(explicit)
+    if env.get("FTAPI_LIB_DIR"):
+        paths += [os.path.join(env["FTAPI_LIB_DIR"], name) for name in names]
+    return paths
+
+
+def _load(platform=sys.platform, env=os.environ, here=os.path.dirname(os.path.abspath(__file__))):
+    """Loads libftapi: the first of _candidates that loads, else the system's search (the
+    platform's names, then ctypes.util.find_library). The ImportError names the platform
+    and every attempt."""
     tried = []
-    for path in _candidates():
+    paths = _candidates(platform, env, here)
+    for path in paths:
         if os.path.isfile(path):
             try:
                 return ctypes.CDLL(path), path
@@ -145,15 +184,22 @@ def _load():
                 tried.append(f"{path}: {e}")
         else:
             tried.append(f"{path}: not found")
-    for name in ("libftapi.so.0", ctypes.util.find_library("ftapi")):
+    try:
+        # The system's own search by name: the last name (Linux: the soname, libftapi.so.0).
+        system = [_library_names(platform)[-1], ctypes.util.find_library("ftapi")]
+    except ImportError:
+        system = []     # an unsupported platform with $FTAPI_LIB: nothing else to try
+    for name in system:
         if not name:
             continue
         try:
             return ctypes.CDLL(name), name
         except OSError as e:
-            tried.append(f"{name}: {e}")
-    raise ImportError("ftapi: cannot load libftapi.so; tried:\n  " + "\n  ".join(tried)
-                      + "\nInstall the ftapi wheel, or set FTAPI_LIB / FTAPI_LIB_DIR.")
+            tried.append(f"{name} (system search): {e}")
+    file = _library_names(platform)[0] if system else "libftapi"
+    raise ImportError(f"ftapi: cannot load {file} for this platform (sys.platform {platform!r}); tried:\n  "
+                      + "\n  ".join(tried)
+                      + "\nInstall the ftapi wheel for this platform, or set FTAPI_LIB / FTAPI_LIB_DIR.")
 
 
 lib, lib_path = _load()

@@ -11,8 +11,12 @@ import java.util.Locale;
  * Library set-up, as in the official SDK. {@link #init()} loads libftapi, the first of:
  * <ol>
  * <li>the system property {@code ftapi.library} (a file path), if set;</li>
- * <li>{@code libftapi.so} in a folder of {@code java.library.path}, if there is one;</li>
- * <li>the copy inside the jar ({@code /native/linux-x86_64/libftapi.so}), extracted into a
+ * <li>the platform's file ({@code System.mapLibraryName("ftapi")}: {@code libftapi.so},
+ *     {@code ftapi.dll}, {@code libftapi.dylib}) in a folder of {@code java.library.path}, if
+ *     there is one;</li>
+ * <li>the copy inside the jar for this platform ({@code /native/<os>-<arch>/<file>}, e.g.
+ *     {@code /native/linux-x86_64/libftapi.so}, {@code /native/windows-x86_64/ftapi.dll}; see
+ *     {@link #platformFolder}), extracted into a
  *     private temporary folder ({@code java.io.tmpdir}, readable by this user only) and loaded
  *     from there. On Linux the extracted file is deleted as soon as it is loaded (the mapping
  *     stays), elsewhere when the JVM exits, so nothing is left behind.</li>
@@ -46,32 +50,69 @@ public class FTAPI {
         return false;
     }
 
-    /** linux-x86_64, linux-aarch64, ...: the folder of the bundled library in the jar. */
-    static String platform() {
-        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
-        if (os.startsWith("linux")) os = "linux";
-        else if (os.startsWith("mac") || os.startsWith("darwin")) os = "macos";
-        else if (os.startsWith("windows")) os = "windows";
-        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
-        if (arch.equals("amd64") || arch.equals("x86_64")) arch = "x86_64";
-        else if (arch.equals("arm64")) arch = "aarch64";
-        return os + "-" + arch;
+    /** The platforms a jar may carry a library for, as folders under {@link #RESOURCE_DIR}. */
+    static final String[] PLATFORMS = {
+        "linux-x86_64", "linux-aarch64", "windows-x86_64", "windows-aarch64", "macos-x86_64", "macos-aarch64",
+    };
+
+    /**
+     * The folder of the bundled library in the jar for the JVM's {@code os.name} and
+     * {@code os.arch} ({@code linux-x86_64}, {@code windows-x86_64}, {@code macos-aarch64}, ...),
+     * mapped as sqlite-jdbc does: "Windows 10" is windows, "Mac OS X" / "Darwin" macos, "Linux"
+     * linux; amd64 / x86_64 / x64 / em64t are x86_64, aarch64 / arm64 aarch64. Anything else
+     * throws an UnsatisfiedLinkError naming both values and the platforms there are.
+     */
+    static String platformFolder(String osName, String osArch) {
+        String os = osName == null ? "" : osName.trim().toLowerCase(Locale.ROOT);
+        String arch = osArch == null ? "" : osArch.trim().toLowerCase(Locale.ROOT);
+        String o = null;
+        if (os.startsWith("windows")) o = "windows";
+        else if (os.startsWith("mac") || os.startsWith("darwin")) o = "macos";
+        else if (os.startsWith("linux")) o = "linux";
+        String a = null;
+        switch (arch) {
+            case "amd64": case "x86_64": case "x86-64": case "x64": case "em64t": a = "x86_64"; break;
+            case "aarch64": case "arm64": a = "aarch64"; break;
+            default: break;
+        }
+        if (o == null || a == null) {
+            throw new UnsatisfiedLinkError("libftapi: no native library for this platform (os.name \""
+                + osName + "\", os.arch \"" + osArch + "\"); ftapi supports " + String.join(", ", PLATFORMS)
+                + "; set -Dftapi.library to the path of a libftapi built for it");
+        }
+        return o + "-" + a;
+    }
+
+    /** The library's file name in a platform folder: ftapi.dll, libftapi.dylib, libftapi.so. */
+    static String libraryFile(String platformFolder) {
+        if (platformFolder.startsWith("windows-")) return "ftapi.dll";
+        if (platformFolder.startsWith("macos-")) return "libftapi.dylib";
+        return "libftapi.so";
+    }
+
+    /** The bundled library's resource path for a platform, e.g. /native/windows-x86_64/ftapi.dll. */
+    static String resourcePath(String osName, String osArch) {
+        String folder = platformFolder(osName, osArch);
+        return RESOURCE_DIR + folder + "/" + libraryFile(folder);
     }
 
     private static void loadBundled(String name) {
-        String resource = RESOURCE_DIR + platform() + "/" + name;
+        String resource = resourcePath(System.getProperty("os.name"), System.getProperty("os.arch"));
+        String file = resource.substring(resource.lastIndexOf('/') + 1);
         InputStream in = FTAPI.class.getResourceAsStream(resource);
         if (in == null) {
             throw new UnsatisfiedLinkError("libftapi: no " + name + " in java.library.path ("
-                + System.getProperty("java.library.path") + ") and none for this platform in the jar ("
-                + resource + "); set -Dftapi.library=/path/to/" + name);
+                + System.getProperty("java.library.path") + ") and this jar has no library for this platform ("
+                + resource + ", os.name \"" + System.getProperty("os.name") + "\", os.arch \""
+                + System.getProperty("os.arch") + "\"); use the jar for this platform or set -Dftapi.library=/path/to/"
+                + name);
         }
         Path dir = null;
         Path lib = null;
         try {
             // A new folder only this user may enter (rwx------ on POSIX file systems).
             dir = Files.createTempDirectory("ftapi-");
-            lib = dir.resolve(name);
+            lib = dir.resolve(file);
             try (InputStream src = in) {
                 Files.copy(src, lib);
             }
