@@ -13,7 +13,7 @@ CFLAGS   ?= -O2 -g -Wall -Wextra -Werror -std=c99
 export FTAPI_LIB_DIR := $(REL)
 export OPEND_SIM := $(SIM)
 
-.PHONY: build deps examples demo test header install clean bench stress soak java csharp wheel node dist
+.PHONY: build deps examples demo test header install clean bench stress soak java csharp wheel node dist cross
 
 deps:
 	@scripts/install-deps.sh
@@ -47,6 +47,12 @@ test: examples
 # a table on stdout and target/bench/results.json. See docs/BENCHMARKS.md.
 bench: examples
 	@bench/run.sh
+
+# The library for Windows x64, Linux aarch64 and macOS (arm64, x86_64), cross-built with
+# Debian's rustc and -Zbuild-std into target/cross/out/<platform>/ (scripts/cross.sh, which
+# installs its toolchain when missing; docs/PLATFORMS.md).
+cross:
+	@scripts/cross.sh
 
 # The bindings' build products that `make dist` packages.
 java: build

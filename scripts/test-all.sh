@@ -48,7 +48,8 @@ export FTAPI_RATE_LIMIT="${FTAPI_RATE_LIMIT:-off}"
 run_suite "scripts/lint.sh" scripts/lint.sh
 run_suite "cargo test" cargo_suite
 for suite in tests/c/run-tests.sh tests/c/soak.sh tests/cpp/run-tests.sh bindings/python/run-tests.sh \
-             bindings/csharp/run-tests.sh bindings/java/run-tests.sh bindings/node/run-tests.sh tests/dist/run-tests.sh; do
+             bindings/csharp/run-tests.sh bindings/java/run-tests.sh bindings/node/run-tests.sh tests/platforms/run-tests.sh \
+             tests/dist/run-tests.sh; do
   [ -x "$suite" ] && run_suite "$suite" "$suite"
 done
 

@@ -10,17 +10,23 @@
 #define _POSIX_C_SOURCE 200809L
 #include "ftapi.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef _WIN32
+#include <winsock2.h>
+#include <windows.h>
+#include <psapi.h>
+#else
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#endif
 
 static const char *g_host;
 static uint16_t g_port;
@@ -43,8 +49,13 @@ static void on_alarm(int sig) {
     _exit(3);
 }
 
-/* VmRSS of this process in KiB. */
+/* VmRSS of this process in KiB (on Windows: the working set). */
 static long rss_kib(void) {
+#ifdef _WIN32
+    PROCESS_MEMORY_COUNTERS pmc;
+    CHECK(K32GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof pmc));
+    return (long)(pmc.WorkingSetSize / 1024);
+#endif
     FILE *f = fopen("/proc/self/status", "r");
     CHECK(f != NULL);
     char line[256];
@@ -369,7 +380,7 @@ static void case_reset(void) {
     expect_dropped(&r, qot, 2, n, -1, ""); /* the RST may meet a send or a receive */
     fprintf(stderr, "reset: %d/%d %s\n", ftapi_err_code_high(r.disc_code), ftapi_err_code_low(r.disc_code), r.disc_reason);
     /* ECONNRESET (104), EPIPE on a send after it, or a plain close if it raced the FIN */
-    CHECK(ftapi_err_code_low(r.disc_code) == ECONNRESET || ftapi_err_code_low(r.disc_code) == EPIPE ||
+    CHECK(ftapi_err_code_low(r.disc_code) == TEST_ECONNRESET || ftapi_err_code_low(r.disc_code) == EPIPE ||
           strstr(r.disc_reason, "closed") != NULL);
     finish(&r, qot);
 }
@@ -532,8 +543,15 @@ static void case_init_withheld(void) {
 /* A port where nothing listens (bound, not listening): CONNECT_FAIL_CONNECT|ECONNREFUSED;
  * the same object then connects to the simulator. */
 static void case_connect_refused(void) {
+#ifdef _WIN32
+    WSADATA wsa;
+    CHECK(WSAStartup(MAKEWORD(2, 2), &wsa) == 0);
+    SOCKET fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd != INVALID_SOCKET);
+#else
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     CHECK(fd >= 0);
+#endif
     struct sockaddr_in a;
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
@@ -548,10 +566,14 @@ static void case_connect_refused(void) {
     CHECK(ftapi_qot_init_connect(qot, "127.0.0.1", dead, 0) == FTAPI_OK);
     CHECK(wait_until(&r, p_init, 0, 15000));
     CHECK(ftapi_err_code_high(r.init_code) == FTAPI_CONNECT_FAIL_CONNECT);
-    CHECK(ftapi_err_code_low(r.init_code) == ECONNREFUSED);
+    CHECK(ftapi_err_code_low(r.init_code) == TEST_ECONNREFUSED);
     CHECK(r.init_desc[0] != '\0');
     CHECK(ftapi_qot_get_user_security_group(qot, 3, NULL) != FTAPI_OK);
+#ifdef _WIN32
+    closesocket(fd);
+#else
     close(fd);
+#endif
     sleep_ms(100);
     CHECK(r.disconnects == 0 && r.outcomes == 0 && r.init_calls == 1);
     r.init_done = 0;
@@ -593,7 +615,7 @@ static void case_silent(void) {
     long took = now_ms() - t0;
     fprintf(stderr, "silent: disconnect after %ld ms: %s\n", took, r.disc_reason);
     CHECK(took >= 1000 && took < 10000);
-    CHECK(ftapi_err_code_low(r.disc_code) == ETIMEDOUT);
+    CHECK(ftapi_err_code_low(r.disc_code) == TEST_ETIMEDOUT);
     finish(&r, qot);
 }
 
@@ -782,9 +804,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s CASE HOST PORT\n", argv[0]);
         return 2;
     }
-    signal(SIGALRM, on_alarm);
+#ifdef SIGPIPE
     signal(SIGPIPE, SIG_IGN);
-    alarm(getenv("FTAPI_WATCHDOG_S") ? (unsigned)atoi(getenv("FTAPI_WATCHDOG_S")) : 100);
+#endif
+    watchdog(getenv("FTAPI_WATCHDOG_S") ? (unsigned)atoi(getenv("FTAPI_WATCHDOG_S")) : 100, on_alarm);
     g_case = argv[1];
     const char *door = getenv("FTAPI_TEST_DOOR");
     g_ws = door && (strcmp(door, "ws") == 0 || strcmp(door, "wss") == 0);

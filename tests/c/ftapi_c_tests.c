@@ -281,7 +281,7 @@ static void case_connect_fail(void) {
     CHECK(ftapi_qot_init_connect(qot, "127.0.0.1", 1, 0) == FTAPI_OK);
     CHECK(wait_until(&r, p_init, 15000));
     CHECK(ftapi_err_code_high(r.init_code) == FTAPI_CONNECT_FAIL_CONNECT);
-    CHECK(ftapi_err_code_low(r.init_code) == 111); /* ECONNREFUSED */
+    CHECK(ftapi_err_code_low(r.init_code) == TEST_ECONNREFUSED);
     CHECK(r.disconnects == 0);
     int64_t code = 0;
     CHECK(ftapi_qot_wait_init(qot, 1000, &code) == FTAPI_OK && code == r.init_code);

@@ -83,26 +83,10 @@ KEY="$KEYS/key.pem"; KEY2="$KEYS/key2.pem"
 # For wss://: a CA and a certificate it signs for 127.0.0.1 and localhost.
 TLS_CA="$KEYS/ca.pem"; TLS_CERT="$KEYS/server.pem"; TLS_KEY="$KEYS/server.key"
 "$ROOT/tests/c/make-test-certs.sh" "$KEYS" || bad "test certificates"
+# The case tables (CASES, FAULT_CASES, WS_CASES, WSS_CASES, CH_CASES), shared with the
+# Windows and aarch64 runs (tests/platforms/run.sh).
+source "$ROOT/tests/c/cases.sh"
 
-# case name | simulator flags | extra environment
-CASES=(
-  "happy_zh|--lang zh --rate-limit off|"
-  "bad_input|--rate-limit off|"
-  "connect_fail||"
-  "reject_init|--reject-init c-tests%20rejected|"
-  "timeout|--withhold 3222|"
-  "server_close|--close-after 3222|"
-  "close_pending|--withhold 3222|"
-  "inflight|--rate-limit off|"
-  "free_in_callback|--delay-ms 200 --delay-protos 3222 --rate-limit off|"
-  "sync_in_callback||"
-  "encrypted|--rsa-key $KEY|FTAPI_TEST_KEY=$KEY"
-  "encrypted|--rsa-key $KEY --aes ecb|FTAPI_TEST_KEY=$KEY"
-  "encrypted|--rsa-key $KEY2|FTAPI_TEST_KEY=$KEY FTAPI_EXPECT_KEY_MISMATCH=1"
-  "bad_sha1|--corrupt-sha1 3222|"
-  "bad_body|--rsa-key $KEY --corrupt-body 3222|FTAPI_TEST_KEY=$KEY"
-  "bad_body|--rsa-key $KEY --aes ecb --corrupt-body 3222|FTAPI_TEST_KEY=$KEY"
-)
 
 run_case() { # variant runner... -- case flags env
   local variant="$1" spec="$2"; shift 2
@@ -213,31 +197,6 @@ four_ways() { # name flags prog args...
   for w in "${ways[@]}"; do tally "$w-$name"; done
 }
 
-# case name | simulator flags (fault switches: sim/README.md)
-FAULT_CASES=(
-  "withheld|--withhold 3222"
-  "close_mid_header|--delay-ms 300 --delay-protos 3222 --close-mid-header 3222"
-  "close_mid_body|--delay-ms 300 --delay-protos 3222 --close-mid-body 3222"
-  "corrupt_sha1|--delay-ms 300 --delay-protos 3222 --corrupt-sha1 3222"
-  "bad_magic|--delay-ms 300 --delay-protos 3222 --bad-magic 3222"
-  "huge_body|--delay-ms 300 --delay-protos 3222 --huge-body-len 3222"
-  "trickle|--byte-at-a-time"
-  "reset|--delay-ms 300 --delay-protos 3222 --reset 3222"
-  "garbage_after|--garbage-after 3222"
-  "wrong_proto|--wrong-proto 3222"
-  "duplicate|--duplicate 3222"
-  "late_reply|--delay-ms 800 --delay-protos 3222"
-  "stop_reading|--stop-reading"
-  "init_withheld|--withhold 1001"
-  "connect_refused|"
-  "no_resolve|"
-  "silent|--withhold 1004,3222 --keep-alive-interval 1"
-  "send_in_disconnect|--close-after 3222"
-  "logs_no_key|--rsa-key $KEY"
-  "mixed_after|--delay-ms 300 --delay-protos 3222 --close-mid-body 3222 --after 2"
-  "enc_corrupt_sha1|--rsa-key $KEY --delay-ms 300 --delay-protos 3222 --corrupt-sha1 3222"
-  "enc_corrupt_sha1|--rsa-key $KEY --aes ecb --delay-ms 300 --delay-protos 3222 --corrupt-sha1 3222"
-)
 # Library bugs these cases expose (docs/RELIABILITY.md, "Known failures"): kept, run last.
 # (send_in_disconnect was one until commit 8a9bc54; none at the moment.)
 KNOWN_BUG_CASES=(
@@ -253,9 +212,6 @@ done
 # encryption cases are the TCP door's own. wss:// runs without valgrind: ring's
 # hand-written assembly (AES-GCM, ChaCha20) is opaque to memcheck, which then reports
 # its output as uninitialised (docs/RELIABILITY.md); ASan covers those cases.
-WS_CASES=" withheld close_mid_header close_mid_body bad_magic huge_body trickle reset garbage_after
-  wrong_proto duplicate late_reply stop_reading init_withheld silent send_in_disconnect mixed_after "
-WSS_CASES=" withheld trickle garbage_after mixed_after "
 export FTAPI_TEST_WS_KEY="c-suite key" FTAPI_TEST_CA="$TLS_CA"
 for spec in "${FAULT_CASES[@]}"; do
   IFS='|' read -r name flags <<<"$spec"
@@ -293,19 +249,6 @@ done
 # -100 (no reply in 12 s), -200 (OpenD closes; our Close; Release with requests pending;
 # Release inside a callback), an encrypted connection, a push, callbacks replaced while
 # connected, hostile input.
-CH_CASES=(
-  "watchlist|--rate-limit off"
-  "timeout|--withhold 3222"
-  "server_close|--close-after 3222"
-  "close_pending|--withhold 3222"
-  "release_pending|--withhold 3222"
-  "release_in_callback|--delay-ms 200 --delay-protos 3222 --rate-limit off"
-  "encrypted|--rsa-key $KEY"
-  "encrypted|--rsa-key $KEY --aes ecb"
-  "push|--notify-on 3222"
-  "callbacks|--rate-limit off"
-  "bad_input|--rate-limit off"
-)
 for spec in "${CH_CASES[@]}"; do
   IFS='|' read -r name flags <<<"$spec"
   tag="ch-$name"; [[ "$flags" == *ecb* ]] && tag="$tag-ecb"
