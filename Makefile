@@ -59,16 +59,20 @@ java: build
 	bindings/java/build.sh
 csharp: deps
 	bindings/csharp/build.sh >/dev/null
-wheel: build
+wheel: build cross
 	bindings/python/build-wheel.sh >/dev/null
-# The Node package: the Node-API addon (bindings/node, its own cargo workspace built into
-# target/) and `npm pack` -> target/node/ftapi-V.tgz.
-node: deps
+	bindings/python/build-wheel.sh linux-aarch64 >/dev/null
+	bindings/python/build-wheel.sh windows-x86_64 >/dev/null
+# The Node packages: the Node-API addon (bindings/node, a workspace member built into
+# target/) and `npm pack` -> target/node/ftapi-V.tgz plus one package per platform,
+# ftapi-<target>-V.tgz (the Windows and aarch64 addons from make cross).
+node: deps cross
 	bindings/node/build.sh
 
-# target/dist/: the tarball (C, C++), the wheel, the jars, the nupkg, the crates, SHA256SUMS
-# (scripts/dist.sh). Runs again from scratch each time.
-dist: build java csharp wheel node
+# target/dist/: the C/C++ archives, the wheels, the jars, the nupkg, the npm packages, the
+# crates, SHA256SUMS (scripts/dist.sh), for Linux x86_64 and aarch64 and Windows x64. Runs
+# again from scratch each time.
+dist: build cross java csharp wheel node
 	@scripts/dist.sh
 
 # Regenerates include/ftapi.h from crates/capi/src.

@@ -163,7 +163,10 @@ def node_project():
     os.symlink(os.path.join(deps, "node_modules"), os.path.join(top, "node_modules"))
     with open(os.path.join(app, "package.json"), "w") as f:
         f.write('{"private": true}\n')
-    subprocess.run(["npm", "install", "--offline", "--silent", "--no-audit", "--no-fund", tgz],
+    # The main package and this platform's (NAME-V.tgz beside NAME-linux-x64-gnu-V.tgz).
+    name, version = os.path.basename(tgz).rsplit("-", 1)
+    platform_tgz = os.path.join(os.path.dirname(tgz), f"{name}-linux-x64-gnu-{version}")
+    subprocess.run(["npm", "install", "--offline", "--silent", "--no-audit", "--no-fund", tgz, platform_tgz],
                    cwd=app, check=True, stdin=subprocess.DEVNULL)
     shutil.copy(NODE_SCRIPT, app)
     return app

@@ -78,6 +78,14 @@ build_windows() {
   fi
   LIBNODE_PATH="$NL" "${CARGO[@]}" build --release "${BS[@]}" --target $T -p ftapi-node
   strip_copy x86_64-w64-mingw32-strip "$R/ftapi_node.dll" "$OUT/ftapi.win32-x64.node"
+  unit_tests $T
+}
+
+# The unit tests that tests/platforms/run.sh runs on the platform (under Wine or qemu), built
+# here as well: when scripts/test-all.sh runs this script in the background, the suite is
+# left only their running.
+unit_tests() { # target
+  "${CARGO[@]}" test --release "${BS[@]}" --target "$1" -p ftapi -p ftapi-proto --lib --no-run
 }
 
 build_aarch64() {
@@ -90,6 +98,7 @@ build_aarch64() {
   cp "$R/libftapi.a" "$OUT/libftapi.a"
   ln -sf libftapi.so "$OUT/libftapi.so.0"
   ln -sf libftapi.so "$OUT/libFTAPIChannel.so"
+  unit_tests $T
 }
 
 build_macos() { # arch

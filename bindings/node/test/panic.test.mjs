@@ -15,7 +15,7 @@ import { startSim, groupsFile, runNode, sleep, waitFor } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 // The same addon instance the package loaded (Node caches it by path).
-const native = require(join(dirname(require.resolve('ftapi/package.json')), 'ftapi.linux-x64-gnu.node'));
+const native = require('ftapi-linux-x64-gnu');
 const APP = process.env.FTAPI_TEST_APP;
 const ALL = { c2s: { groupType: 3 } };
 
@@ -155,7 +155,7 @@ describe('the panic boundary', () => {
       import { createRequire } from 'node:module';
       import { dirname, join } from 'node:path';
       const require = createRequire(import.meta.url);
-      const native = require(join(dirname(require.resolve('ftapi/package.json')), 'ftapi.linux-x64-gnu.node'));
+      const native = require('ftapi-linux-x64-gnu');
       const ws = new ftWebsocket();
       const seen = [];
       native.testPanic('js.event'); // the first event of the connection
@@ -188,7 +188,7 @@ describe('the panic boundary', () => {
     writeFileSync(f, `
       const ftWebsocket = require('ftapi');
       const { dirname, join } = require('node:path');
-      const native = require(join(dirname(require.resolve('ftapi/package.json')), 'ftapi.linux-x64-gnu.node'));
+      const native = require('ftapi-linux-x64-gnu');
       const ws = new ftWebsocket();
       native.testPanic('NativeQot.state');
       ws.state();
