@@ -30,13 +30,14 @@ static string ResponseToJson(const Qot_GetUserSecurityGroup::Response& rsp) {
     string out;
     protobuf::util::JsonPrintOptions opt;
     opt.add_whitespace = true;
-    opt.always_print_primitive_fields = true;
     opt.preserve_proto_field_names = true;
     protobuf::util::MessageToJsonString(rsp, &out, opt);
     return out;
 #else
-    string out = "{\n \"retType\": " + to_string(rsp.rettype()) + ",\n \"retMsg\": \"" +
-                 rsp.retmsg() + "\",\n \"errCode\": " + to_string(rsp.errcode());
+    // The fields the reply carried, as protobuf's JSON printer shows them.
+    string out = "{\n \"retType\": " + to_string(rsp.rettype());
+    if (rsp.has_retmsg()) out += ",\n \"retMsg\": \"" + rsp.retmsg() + "\"";
+    if (rsp.has_errcode()) out += ",\n \"errCode\": " + to_string(rsp.errcode());
     if (rsp.has_s2c()) {
         out += ",\n \"s2c\": {\n  \"groupList\": [";
         for (int i = 0; i < rsp.s2c().grouplist_size(); ++i) {

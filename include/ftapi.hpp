@@ -656,6 +656,10 @@ struct GroupsReply {
     std::int32_t err_code = 0;
     std::vector<Group> groups;
     std::string pb; /* serialized Qot_GetUserSecurityGroup.Response */
+    /* Whether the reply carried retMsg / errCode / s2c (ret_msg "" and err_code 0 when not). */
+    bool has_ret_msg = false;
+    bool has_err_code = false;
+    bool has_s2c = false;
     bool ok() const noexcept { return ret_type == 0; }
 
     static GroupsReply from(const FtapiUserSecurityGroupReply& r) {
@@ -663,6 +667,9 @@ struct GroupsReply {
         out.ret_type = r.ret_type;
         out.ret_msg = detail::safe_str(r.ret_msg);
         out.err_code = r.err_code;
+        out.has_ret_msg = r.has_ret_msg != 0;
+        out.has_err_code = r.has_err_code != 0;
+        out.has_s2c = r.has_s2c != 0;
         out.groups.reserve(r.group_count);
         for (std::size_t i = 0; i < r.group_count; ++i)
             out.groups.push_back(Group{detail::safe_str(r.groups[i].group_name), r.groups[i].group_type});

@@ -612,3 +612,39 @@ fn a_blocking_connect_returns_after_on_init_connect_has_run() {
         Some(0)
     );
 }
+
+/// The typed reply keeps retMsg / errCode as OpenD sent them: OpenD (and opend-sim) send
+/// "" and 0 with a success; a reply without them (`omit_ret_fields`) reads `None`, and a
+/// refusal keeps its retMsg.
+#[test]
+fn groups_reply_keeps_ret_msg_and_err_code_as_sent() {
+    for omit in [false, true] {
+        let s = sim(Config {
+            faults: Faults {
+                omit_ret_fields: omit,
+                ..Faults::default()
+            },
+            ..no_limit()
+        });
+        let qot = Qot::connect("127.0.0.1", s.port(), Options::default()).unwrap();
+        let r = qot
+            .request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
+            .unwrap();
+        assert_eq!(r.ret_type, 0);
+        assert!(r.has_s2c);
+        assert_eq!(r.groups.len(), 12);
+        let want = if omit {
+            (None, None)
+        } else {
+            (Some(""), Some(0))
+        };
+        assert_eq!((r.ret_msg.as_deref(), r.err_code), want, "omit {omit}");
+        assert_eq!(r.message(), "");
+        // The raw bytes carry exactly those fields.
+        use prost::Message;
+        let view = ftapi::pb::qot_get_user_security_group::Response::decode(&r.pb[..]).unwrap();
+        assert_eq!((view.ret_msg.as_deref(), view.err_code), want);
+        drop(qot);
+        s.stop();
+    }
+}

@@ -863,3 +863,37 @@ fn log_lines_name_the_door_and_never_the_key_or_its_md5() {
         );
     }
 }
+
+/// Through the WebSocket door too, the typed reply keeps retMsg / errCode as sent.
+#[test]
+fn groups_reply_keeps_ret_msg_and_err_code_as_sent_over_ws() {
+    for kind in DOORS {
+        for omit in [false, true] {
+            let s = sim(
+                kind,
+                Config {
+                    faults: Faults {
+                        omit_ret_fields: omit,
+                        ..Faults::default()
+                    },
+                    ..no_limit()
+                },
+            );
+            let q = connect(&s, options(kind));
+            let r = q
+                .request_blocking(GetUserSecurityGroup::new(GroupType::All), None)
+                .unwrap();
+            assert_eq!((r.ret_type, r.has_s2c, r.groups.len()), (0, true, 12));
+            let want = if omit {
+                (None, None)
+            } else {
+                (Some(""), Some(0))
+            };
+            assert_eq!(
+                (r.ret_msg.as_deref(), r.err_code),
+                want,
+                "{kind:?} omit {omit}"
+            );
+        }
+    }
+}

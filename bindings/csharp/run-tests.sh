@@ -77,6 +77,8 @@ run_nunit withhold --withhold 3222 --rate-limit off -- -include=withhold
 run_nunit closeafter --close-after 3222 --rate-limit off -- -include=closeafter
 run_nunit reject --reject-init "维护中 🛠" -- -include=reject
 run_nunit push --notify-on 3222 --rate-limit off -- -include=push
+# The push as received when OpenD's Notify carries no retMsg / errCode.
+FTAPI_TEST_OMIT_RET_FIELDS=1 run_nunit push-bare --notify-on 3222 --rate-limit off --omit-ret-fields -- -include=push
 # Limiter, auto-reconnect across a simulator restart, state and log callbacks: each test starts
 # (and restarts) its own simulator from $OPEND_SIM; the log test connects encrypted with this key.
 KEY="$OUT/key.pem"

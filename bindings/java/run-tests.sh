@@ -15,7 +15,8 @@ OPEND_SIM="${OPEND_SIM:-$FTAPI_LIB_DIR/opend-sim}"
 out="$repo/target/java"
 logs="$out/test-logs"
 
-for f in /usr/share/java/protobuf.jar /usr/share/java/junit4.jar /usr/share/java/gson.jar; do
+for f in /usr/share/java/protobuf.jar /usr/share/java/protobuf-util.jar /usr/share/java/junit4.jar /usr/share/java/gson.jar \
+         /usr/share/java/guava.jar; do
   [ -f "$f" ] || { "$repo/scripts/install-deps.sh" || exit 1; break; }
 done
 for f in "$FTAPI_LIB_DIR/libftapi.so" "$OPEND_SIM"; do
@@ -38,6 +39,16 @@ if ! javac -nowarn -encoding UTF-8 -cp "$CP" -d "$out/test-classes" "$here"/test
   echo "0 passed, 1 failed"; exit 1
 fi
 CP="$out/test-classes:$CP"
+# The official sample, verbatim but for the port, in its own class directory (its class is
+# QotDemo too).
+official="$out/official-sample"; rm -rf "$official"; mkdir -p "$official/src"
+sed 's/(short)11111/(short)Integer.parseInt(System.getenv("OPEND_SIM_PORT"))/' \
+  "$here/test/official_sample/QotDemo.java" >"$official/src/QotDemo.java"
+if ! grep -q 'OPEND_SIM_PORT' "$official/src/QotDemo.java" \
+   || ! javac -nowarn -encoding UTF-8 -cp "$out/ftapi.jar:$J/protobuf.jar:$J/protobuf-util.jar" -d "$official" "$official/src/QotDemo.java"; then
+  echo "the official sample does not build"; echo "0 passed, 1 failed"; exit 1
+fi
+OFFICIAL_CP="$official:$out/ftapi.jar:$J/protobuf.jar:$J/protobuf-util.jar:$J/gson.jar:$J/guava.jar"
 
 jdks=("/usr/lib/jvm/java-17-openjdk-amd64")
 [ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ] && jdks+=("/usr/lib/jvm/temurin-25-jdk-amd64")
@@ -124,6 +135,27 @@ for jdk in "${jdks[@]}"; do
   else
     failed=$((failed + 1)); echo "jdk$ver QotDemo: FAILED (rc $rc)"; cat "$log"
   fi
+  # The official sample verbatim (it never exits; run-sample.sh stops it), the port its only
+  # edit: what it prints, from "Send" to the end of the JSON (after it, the SIGTERM that
+  # stops it closes the connection: "Qot onDisConnect: 0"), is exactly what the doc's
+  # Output shows (retType, retMsg "", errCode 0, s2c in that order), with the simulator's
+  # watchlist. Against --omit-ret-fields the binding must not invent the two fields.
+  for mode in opend bare; do
+    log="$logs/jdk$ver-official-sample-$mode.log"
+    simflags=(--port 0); want="$out/official-expected-$mode.txt"
+    if [ "$mode" = bare ]; then
+      simflags+=(--omit-ret-fields); grep -vE '^  "(retMsg|errCode)": ' "$here/test/official_sample/expected-output.txt" >"$want"
+    else cp "$here/test/official_sample/expected-output.txt" "$want"; fi
+    timeout 60 "$OPEND_SIM" "${simflags[@]}" -- "$here/test/official_sample/run-sample.sh" "$log" \
+      "$java" "${jflags[@]}" -cp "$OFFICIAL_CP" QotDemo >/dev/null 2>&1
+    rc=$?
+    if [ $rc -eq 0 ] && grep -qE '^Qot onInitConnect: ret=true desc= connID=[0-9]+$' "$log" \
+       && grep -v '^Qot onInitConnect: ' "$log" | sed '/^}$/q' | diff -u "$want" - && ! grep -q 'in native method' "$log" "$log.err"; then
+      passed=$((passed + 1)); echo "jdk$ver official sample ($mode): passed"
+    else
+      failed=$((failed + 1)); echo "jdk$ver official sample ($mode): FAILED (rc $rc)"; cat "$log" "$log.err"
+    fi
+  done
   # Returning from main without close(): the JVM exits by itself (a hang is killed).
   log="$logs/jdk$ver-ExitWithoutClose.log"
   t0=$SECONDS

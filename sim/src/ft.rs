@@ -203,13 +203,18 @@ impl FtDoor {
         // this request (InitConnect's own reply is RSA or plaintext).
         let (reply_plain, reply_wire) = if header.fmt != 0 {
             let msg = "opend-sim speaks protobuf only (nProtoFmtType 0)";
-            let json = format!("{{\"retType\":-1,\"retMsg\":\"{msg}\"}}").into_bytes();
+            let json = if faults.omit_ret_fields {
+                format!("{{\"retType\":-1,\"retMsg\":\"{msg}\"}}")
+            } else {
+                format!("{{\"retType\":-1,\"retMsg\":\"{msg}\",\"errCode\":0}}")
+            }
+            .into_bytes();
             let wire = self.encrypt(&json);
             (json, wire)
         } else if !self.ready {
             self.init_connect(&plain, rsa_init, faults)
         } else {
-            let p = self.session.answer(proto, &plain);
+            let p = self.session.answer(proto, &plain, faults);
             let w = self.encrypt(&p);
             (p, w)
         };
@@ -223,7 +228,7 @@ impl FtDoor {
             out.clear();
             self.conn.push(
                 ftapi_proto::pb::proto_id::NOTIFY,
-                &crate::conn_status_notify(),
+                &crate::conn_status_notify(faults.omit_ret_fields),
             );
         }
         Ok(())
@@ -328,7 +333,10 @@ impl FtDoor {
         let c2s = match pb::init_connect::Request::decode(plain) {
             Ok(r) => r.c2s,
             Err(_) => {
-                let p = route::error_reply("InitConnect: cannot parse the request body");
+                let p = route::error_reply(
+                    "InitConnect: cannot parse the request body",
+                    faults.omit_ret_fields,
+                );
                 return (p.clone(), p);
             }
         };
@@ -338,7 +346,7 @@ impl FtDoor {
         let encrypted = rsa_init && algo != Some(PacketEncAlgo::None);
         // A client that encrypted expects even a refusal RSA-encrypted.
         let refuse = |msg: &str| {
-            let p = route::error_reply(msg);
+            let p = route::error_reply(msg, faults.omit_ret_fields);
             let wire = match (&cfg.rsa_key, encrypted) {
                 (Some(rsa), true) => rsa.encrypt(&p),
                 _ => p.clone(),
@@ -378,10 +386,11 @@ impl FtDoor {
             aes_cb_civ: cbc.then(|| iv.clone()),
             user_attribution: Some(1),
         };
+        let (ret_msg, err_code) = route::success_fields(faults.omit_ret_fields);
         let rsp = pb::init_connect::Response {
             ret_type: 0,
-            ret_msg: None,
-            err_code: None,
+            ret_msg,
+            err_code,
             s2c: Some(s2c),
         };
         let p = rsp.encode_to_vec();

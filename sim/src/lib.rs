@@ -161,6 +161,11 @@ pub struct Faults {
     /// requests of that proto ID have been answered normally on the connection
     /// (0 = from the first).
     pub after_n: u32,
+    /// Leave `retMsg` and `errCode` out of every reply and push the simulator builds
+    /// (InitConnect, the WebSocket login, KeepAlive, 3222, Notify); a refusal keeps its
+    /// `retMsg`, which says why. OpenD sends both (docs/PROTOCOL.md §5); this is for
+    /// testing that a client keeps fields absent when they arrive absent.
+    pub omit_ret_fields: bool,
 }
 
 /// Simulator settings.
@@ -482,7 +487,7 @@ impl Sim {
     /// a per-connection counter starting at 1; on the WebSocket door every logged-in one,
     /// with section 0.
     pub fn push_notify(&self, s2c: pb::notify::S2c) {
-        let plain = notify_body(s2c);
+        let plain = notify_body(s2c, self.shared.faults().omit_ret_fields);
         let conns: Vec<Arc<conn::Conn>> = self.shared.conns.lock().values().cloned().collect();
         for c in conns {
             c.push(pb::proto_id::NOTIFY, &plain);
@@ -593,24 +598,29 @@ pub(crate) fn random_bytes(buf: &mut [u8]) {
 }
 
 /// A Notify push's plaintext `Response`.
-fn notify_body(s2c: pb::notify::S2c) -> Vec<u8> {
+/// `retMsg` "" and `errCode` 0 like every successful Response of OpenD's, unless `bare`.
+fn notify_body(s2c: pb::notify::S2c, bare: bool) -> Vec<u8> {
+    let (ret_msg, err_code) = route::success_fields(bare);
     let rsp = pb::notify::Response {
         ret_type: 0,
-        ret_msg: None,
-        err_code: None,
+        ret_msg,
+        err_code,
         s2c: Some(s2c),
     };
     prost::Message::encode_to_vec(&rsp)
 }
 
 /// The Notify of [`Config::notify_on`]: ConnStatus, quotes logged in, trading not.
-pub(crate) fn conn_status_notify() -> Vec<u8> {
-    notify_body(pb::notify::S2c {
-        r#type: 3,
-        event: None,
-        connect_status: Some(pb::notify::ConnectStatus {
-            qot_logined: true,
-            trd_logined: false,
-        }),
-    })
+pub(crate) fn conn_status_notify(bare: bool) -> Vec<u8> {
+    notify_body(
+        pb::notify::S2c {
+            r#type: 3,
+            event: None,
+            connect_status: Some(pb::notify::ConnectStatus {
+                qot_logined: true,
+                trd_logined: false,
+            }),
+        },
+        bare,
+    )
 }

@@ -69,6 +69,9 @@ on the WebSocket door 1001 names the login and 1004 the WebSocket pings, and
                                body; the TCP door withholds (1, 2) or closes (3)
   --after N                    proto-keyed faults start after N normal replies of that proto
                                per connection
+  --omit-ret-fields            leave retMsg and errCode out of every reply and push (OpenD
+                               sends retMsg \"\" and errCode 0 on success); refusals keep
+                               their retMsg
 
 test hooks:
   --notify-on P[,P..]          after answering P, push a Notify (1003, ConnStatus) to that
@@ -197,6 +200,7 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, String> {
                 f.peer_error = Some((num(&flag, p)?, num(&flag, e)?));
             }
             "--after" => f.after_n = num(&flag, &value()?)?,
+            "--omit-ret-fields" => f.omit_ret_fields = true,
             "--notify-on" => config.notify_on = list(&flag, &value()?)?,
             _ => return Err(format!("unknown argument {arg:?}")),
         }
@@ -207,6 +211,7 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, String> {
                     | "--require-encryption"
                     | "--byte-at-a-time"
                     | "--stop-reading"
+                    | "--omit-ret-fields"
             )
         {
             return Err(format!("{flag} takes no value"));

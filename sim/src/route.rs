@@ -76,9 +76,10 @@ pub(crate) struct Session {
     rate: SlidingWindow,
     /// Requests recorded during the current batch, appended to `Shared::received` at once.
     records: Vec<Received>,
-    /// The successful 3222 reply per groupType 1..=3: the watchlist never changes while
+    /// The successful 3222 reply per groupType 1..=3 (slots 1–3), and 4–6 for the same
+    /// without retMsg/errCode (`Faults::omit_ret_fields`): the watchlist never changes while
     /// the simulator runs, so it is encoded once per connection instead of per request.
-    groups_cache: [Option<Vec<u8>>; 4],
+    groups_cache: [Option<Vec<u8>>; 7],
 }
 
 impl Session {
@@ -153,12 +154,13 @@ impl Session {
     }
 
     /// The answer to a request after the handshake.
-    pub(crate) fn answer(&mut self, proto: u32, plain: &[u8]) -> Vec<u8> {
+    pub(crate) fn answer(&mut self, proto: u32, plain: &[u8], faults: &Faults) -> Vec<u8> {
+        let bare = faults.omit_ret_fields;
         match proto {
-            KEEP_ALIVE => keep_alive(),
-            GROUPS => self.groups(plain),
-            INIT_CONNECT => error_reply("InitConnect was already done on this connection"),
-            _ => error_reply(&format!("unsupported proto {proto} (opend-sim)")),
+            KEEP_ALIVE => keep_alive(bare),
+            GROUPS => self.groups(plain, bare),
+            INIT_CONNECT => error_reply("InitConnect was already done on this connection", bare),
+            _ => error_reply(&format!("unsupported proto {proto} (opend-sim)"), bare),
         }
     }
 
@@ -173,7 +175,7 @@ impl Session {
     }
 
     /// The 3222 reply: OpenD's limit, the group type, the configured watchlist.
-    fn groups(&mut self, plain: &[u8]) -> Vec<u8> {
+    fn groups(&mut self, plain: &[u8], bare: bool) -> Vec<u8> {
         let cfg = &self.shared.cfg;
         if let Some(rl) = cfg.rate_limit {
             let now = Instant::now();
@@ -188,41 +190,51 @@ impl Session {
             };
             if !ok {
                 let secs = rl.window.as_secs_f64();
-                return error_reply(&match cfg.lang {
-                    Lang::En => format!(
-                        "request frequency limit exceeded: at most {} Get Groups From Watchlist requests per {secs} s (opend-sim's own wording; the real OpenD text is unknown)",
-                        rl.max
-                    ),
-                    Lang::Zh => format!(
-                        "请求频率太高：获取自选股分组每 {secs} 秒最多 {} 次 (opend-sim 自拟文案，真实 OpenD 文案未知)",
-                        rl.max
-                    ),
-                });
+                return error_reply(
+                    &match cfg.lang {
+                        Lang::En => format!(
+                            "request frequency limit exceeded: at most {} Get Groups From Watchlist requests per {secs} s (opend-sim's own wording; the real OpenD text is unknown)",
+                            rl.max
+                        ),
+                        Lang::Zh => format!(
+                            "请求频率太高：获取自选股分组每 {secs} 秒最多 {} 次 (opend-sim 自拟文案，真实 OpenD 文案未知)",
+                            rl.max
+                        ),
+                    },
+                    bare,
+                );
             }
         }
         let Ok(req) = pb::qot_get_user_security_group::Request::decode(plain) else {
-            return error_reply("cannot parse the Qot_GetUserSecurityGroup request");
+            return error_reply("cannot parse the Qot_GetUserSecurityGroup request", bare);
         };
         let t = req.c2s.group_type;
         if !(1..=3).contains(&t) {
-            return error_reply(&match cfg.lang {
-                Lang::En => {
-                    format!("parameter error: groupType {t} is invalid (1 custom, 2 system, 3 all)")
-                }
-                Lang::Zh => format!("参数错误：groupType {t} 无效 (1 自定义, 2 系统, 3 全部)"),
-            });
+            return error_reply(
+                &match cfg.lang {
+                    Lang::En => {
+                        format!(
+                            "parameter error: groupType {t} is invalid (1 custom, 2 system, 3 all)"
+                        )
+                    }
+                    Lang::Zh => format!("参数错误：groupType {t} 无效 (1 自定义, 2 系统, 3 全部)"),
+                },
+                bare,
+            );
         }
-        if let Some(p) = &self.groups_cache[t as usize] {
+        let slot = t as usize + if bare { 3 } else { 0 };
+        if let Some(p) = &self.groups_cache[slot] {
             return p.clone();
         }
         let keep = |g: i32| match t {
             1 | 2 => g == t,
             _ => true,
         };
+        let (ret_msg, err_code) = success_fields(bare);
         let rsp = pb::qot_get_user_security_group::Response {
             ret_type: 0,
-            ret_msg: None,
-            err_code: None,
+            ret_msg,
+            err_code,
             s2c: Some(pb::qot_get_user_security_group::S2c {
                 group_list: cfg
                     .groups
@@ -236,31 +248,50 @@ impl Session {
             }),
         };
         let p = rsp.encode_to_vec();
-        self.groups_cache[t as usize] = Some(p.clone());
+        self.groups_cache[slot] = Some(p.clone());
         p
     }
 }
 
-fn keep_alive() -> Vec<u8> {
+/// `retMsg` and `errCode` of a successful reply: OpenD sends both, "" and 0, in every
+/// successful Response (docs/PROTOCOL.md §5). `bare` (`Faults::omit_ret_fields`) leaves
+/// them out, so that a client's handling of absent fields can be tested.
+pub(crate) fn success_fields(bare: bool) -> (Option<String>, Option<i32>) {
+    if bare {
+        (None, None)
+    } else {
+        (Some(String::new()), Some(0))
+    }
+}
+
+/// `errCode` of a refusal: 0, sent as OpenD sends it with every reply (docs/PROTOCOL.md §5);
+/// absent when `bare`.
+pub(crate) fn error_code(bare: bool) -> Option<i32> {
+    (!bare).then_some(0)
+}
+
+fn keep_alive(bare: bool) -> Vec<u8> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
+    let (ret_msg, err_code) = success_fields(bare);
     pb::keep_alive::Response {
         ret_type: 0,
-        ret_msg: None,
-        err_code: None,
+        ret_msg,
+        err_code,
         s2c: Some(pb::keep_alive::S2c { time: now }),
     }
     .encode_to_vec()
 }
 
-/// A `Response{retType=-1, retMsg}`; fields 1–3 are the same in every proto's Response.
-pub(crate) fn error_reply(msg: &str) -> Vec<u8> {
+/// A `Response{retType=-1, retMsg, errCode=0}` (no `errCode` when `bare`); fields 1–3 are
+/// the same in every proto's Response.
+pub(crate) fn error_reply(msg: &str, bare: bool) -> Vec<u8> {
     pb::keep_alive::Response {
         ret_type: -1,
         ret_msg: Some(msg.to_owned()),
-        err_code: None,
+        err_code: error_code(bare),
         s2c: None,
     }
     .encode_to_vec()

@@ -434,7 +434,12 @@ impl WsDoor {
                 Err((errmsg, r)) => (-1, errmsg, r, true),
             }
         } else {
-            (0, String::new(), self.session.answer(h.cmd, body), false)
+            (
+                0,
+                String::new(),
+                self.session.answer(h.cmd, body, faults),
+                false,
+            )
         };
         let reply_cmd = if plan.wrong_proto {
             h.cmd.wrapping_add(1)
@@ -454,7 +459,7 @@ impl WsDoor {
             // Queued: the connection's loop sends it after this reply.
             self.conn.push(
                 ftapi_proto::pb::proto_id::NOTIFY,
-                &crate::conn_status_notify(),
+                &crate::conn_status_notify(faults.omit_ret_fields),
             );
         }
         if refused {
@@ -531,7 +536,7 @@ impl WsDoor {
             let rsp = pb::init_web_socket::Response {
                 ret_type: -1,
                 ret_msg: Some(long.to_owned()),
-                err_code: None,
+                err_code: route::error_code(faults.omit_ret_fields),
                 s2c: None,
             };
             Err((short.to_owned(), rsp.encode_to_vec()))
@@ -575,10 +580,11 @@ impl WsDoor {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
+        let (ret_msg, err_code) = route::success_fields(faults.omit_ret_fields);
         let rsp = pb::init_web_socket::Response {
             ret_type: 0,
-            ret_msg: None,
-            err_code: None,
+            ret_msg,
+            err_code,
             s2c: Some(pb::init_web_socket::S2c {
                 server_time: Some(now),
                 conn_id: Some(self.session.conn_id()),

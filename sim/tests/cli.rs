@@ -192,12 +192,41 @@ fn fault_flags_reach_the_simulator() {
     let addr: SocketAddr = line.trim().rsplit(' ').next().unwrap().parse().unwrap();
     let rsp = Client::connect(addr).init().0;
     assert_eq!(
-        (rsp.ret_type, rsp.ret_msg.as_deref()),
-        (-1, Some("go away"))
+        (rsp.ret_type, rsp.ret_msg.as_deref(), rsp.err_code),
+        (-1, Some("go away"), Some(0))
     );
     // SAFETY: plain kill(2) on our own child.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
     }
     assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn omit_ret_fields_flag_reaches_the_simulator() {
+    for (flags, want) in [
+        (&["--port", "0"][..], (Some(""), Some(0))),
+        (&["--port", "0", "--omit-ret-fields"][..], (None, None)),
+    ] {
+        let mut child = Command::new(BIN)
+            .args(flags)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr: SocketAddr = line.trim().rsplit(' ').next().unwrap().parse().unwrap();
+        let mut c = Client::connect(addr);
+        let init = c.init().0;
+        assert_eq!((init.ret_msg.as_deref(), init.err_code), want, "{flags:?}");
+        let rsp = c.groups(3);
+        assert_eq!((rsp.ret_msg.as_deref(), rsp.err_code), want, "{flags:?}");
+        // SAFETY: plain kill(2) on our own child.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGINT);
+        }
+        assert_eq!(child.wait().unwrap().code(), Some(0));
+    }
 }

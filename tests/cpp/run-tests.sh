@@ -100,6 +100,32 @@ for m in light protobuf; do
     "OnReply_GetUserSecurityGroup SerialNo:2" '"retType": 0' '"groupName": "All"' '"groupName": "Bonds"' \
     -- --rate-limit off -- "$HERE/official_sample/run-sample.sh" "$OUT/sample_$m"
 done
+# The same runs compared whole with the doc's Output (connect, the serials, then the JSON
+# with retType, retMsg "", errCode 0, s2c in that order), with the simulator's watchlist; and
+# against --omit-ret-fields, where the printed message must not gain retMsg / errCode.
+sample_output() {  # name, expected-file, sim-flags... -- binary
+  local name="$1" want="$2"; shift 2
+  local flags=(); while [ "$1" != "--" ]; do flags+=("$1"); shift; done; shift
+  [ -x "$1" ] || { bad "$name" "not built"; return; }
+  local got="$OUT/$name.out" rc
+  # stdout only (the simulator's "listening" line goes to stderr); up to the JSON's closing
+  # brace: protobuf's printer ends its text with a newline, so a blank line follows.
+  timeout 60 "$SIM" --port 0 "${flags[@]}" -- "$HERE/official_sample/run-sample.sh" "$1" >"$got" 2>"$got.err"; rc=$?
+  [ "$rc" -eq 0 ] || { bad "$name" "exit $rc"; tail -20 "$got" "$got.err"; return; }
+  if sed '/^}$/q' "$got" | diff -u "$want" -; then ok "$name"; else bad "$name" "output differs from $want"; fi
+}
+grep -vE '^ "(retMsg|errCode)": ' "$HERE/official_sample/expected-output.txt" >"$OUT/official-expected-bare.txt"
+for m in light protobuf; do
+  sample_output "official_doc_sample_output_$m" "$HERE/official_sample/expected-output.txt" \
+    --rate-limit off -- "$OUT/sample_$m"
+  sample_output "official_doc_sample_output_bare_$m" "$OUT/official-expected-bare.txt" \
+    --rate-limit off --omit-ret-fields -- "$OUT/sample_$m"
+done
+for v in "" bare_; do
+  if cmp "$OUT/official_doc_sample_output_${v}light.out" "$OUT/official_doc_sample_output_${v}protobuf.out"; then
+    ok "official_doc_sample_${v}light_prints_what_protobuf_prints"
+  else bad "official_doc_sample_${v}light_prints_what_protobuf_prints"; fi
+done
 run_example example_official_light "connect" "Request GetUserSecurityGroup SerialNo: 2" \
   "OnReply_GetUserSecurityGroup SerialNo:2" '"groupName": "All"' '"groupName": "Bonds"' '"groupName": "C"' \
   -- --rate-limit off -- "$OUT/ex_official_light" 127.0.0.1 {port}
@@ -148,6 +174,7 @@ for bin in "$OUT/t_light" "$OUT/t_protobuf"; do
   run_group "$bin" env
   run_group "$bin" default --rate-limit off
   run_group "$bin" zh --lang zh
+  run_group "$bin" bare --rate-limit off --omit-ret-fields
   run_group "$bin" withhold --withhold 3222
   run_group "$bin" close-after --close-after 3222
   run_group "$bin" reject --reject-init "go away"

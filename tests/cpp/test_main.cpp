@@ -97,6 +97,9 @@ struct Reply {
     std::string ret_msg;
     std::vector<std::pair<std::string, int>> groups;
     bool has_s2c;
+    bool has_ret_msg;
+    bool has_err_code;
+    int err_code;
 };
 
 // Records every callback; optionally throws from them.
@@ -138,6 +141,9 @@ public:
         rep.ret_type = r.rettype();
         rep.ret_msg = r.retmsg();
         rep.has_s2c = r.has_s2c();
+        rep.has_ret_msg = r.has_retmsg();
+        rep.has_err_code = r.has_errcode();
+        rep.err_code = r.errcode();
         for (int i = 0; i < r.s2c().grouplist_size(); ++i)
             rep.groups.emplace_back(r.s2c().grouplist(i).groupname(), r.s2c().grouplist(i).grouptype());
         {
@@ -283,6 +289,25 @@ void group_default() {
         CHECK(r.has_s2c);
         CHECK(r.groups == kEnAll);
         FTAPI::UnInit();
+    });
+    run("reply_fields_as_opend_sent_them", [] {
+        // OpenD (and opend-sim) send retMsg "" and errCode 0 with a success.
+        Recorder rec;
+        Api api(connect(rec));
+        api->GetUserSecurityGroup(request(pb::GroupType_All));
+        CHECK(rec.replied.wait());
+        Reply r = rec.reply(0);
+        CHECK(r.ret_type == 0 && r.has_s2c);
+        CHECK(r.has_ret_msg && r.ret_msg.empty());
+        CHECK(r.has_err_code && r.err_code == 0);
+        ftapi::Qot qot;
+        Signal inited;
+        qot.on_init_connect([&](ftapi::Qot&, std::int64_t, const std::string&) { inited.notify(); });
+        qot.connect(kHost, g_port);
+        CHECK(inited.wait());
+        ftapi::GroupsReply g = qot.get_user_security_group_sync(ftapi::GroupType::All);
+        CHECK(g.ok() && g.has_ret_msg && g.has_err_code && g.has_s2c && g.groups.size() == kEnAll.size());
+        CHECK(g.ret_msg.empty() && g.err_code == 0);
     });
     run("custom_and_system_filters", [] {
         Recorder rec;
@@ -583,6 +608,28 @@ void group_zh() {
         CHECK(inited.wait());
         ftapi::GroupsReply s = qot.get_user_security_group_sync(ftapi::GroupType::System);
         CHECK(s.ok() && s.groups.size() == 10 && s.groups[7].name == "美股期权");
+    });
+}
+
+// opend-sim --omit-ret-fields: replies without retMsg and errCode; neither API may invent them.
+void group_bare() {
+    run("absent_reply_fields_stay_absent", [] {
+        Recorder rec;
+        Api api(connect(rec));
+        api->GetUserSecurityGroup(request(pb::GroupType_All));
+        CHECK(rec.replied.wait());
+        Reply r = rec.reply(0);
+        CHECK(r.ret_type == 0 && r.has_s2c && r.groups == kEnAll);
+        CHECK(!r.has_ret_msg && r.ret_msg.empty());
+        CHECK(!r.has_err_code && r.err_code == 0);
+        ftapi::Qot qot;
+        Signal inited;
+        qot.on_init_connect([&](ftapi::Qot&, std::int64_t, const std::string&) { inited.notify(); });
+        qot.connect(kHost, g_port);
+        CHECK(inited.wait());
+        ftapi::GroupsReply g = qot.get_user_security_group_sync(ftapi::GroupType::All);
+        CHECK(g.ok() && g.has_s2c && !g.has_ret_msg && !g.has_err_code);
+        CHECK(g.ret_msg.empty() && g.err_code == 0);
     });
 }
 
@@ -1094,6 +1141,7 @@ int main(int argc, char** argv) {
     if (group == "env") group_env();
     else if (group == "default") group_default();
     else if (group == "zh") group_zh();
+    else if (group == "bare") group_bare();
     else if (group == "withhold") group_withhold();
     else if (group == "close-after") group_close_after();
     else if (group == "reject") group_reject();

@@ -170,6 +170,27 @@ namespace Ftapi.Tests
             }
         }
 
+        // OpenD (and opend-sim) send retMsg "" and errCode 0 with a success; a reply without
+        // them (opend-sim --omit-ret-fields) must reach the official Response without them.
+        [TestCase(false)]
+        [TestCase(true)]
+        public void ReplyFieldsArriveAsOpenDSentThem(bool omit)
+        {
+            var flags = omit ? new[] { "--rate-limit", "off", "--omit-ret-fields" } : new[] { "--rate-limit", "off" };
+            using (var sim = new Sim(flags))
+            using (var qot = NewQot(new Recorder()))
+            {
+                ConnectAndWait(qot, sim.Port);
+                var rsp = qot.GetUserSecurityGroupAsync(All).Result;
+                H.AssertAllGroupsDefault(rsp);
+                Assert.AreEqual(!omit, rsp.HasRetMsg, "HasRetMsg");
+                Assert.AreEqual(!omit, rsp.HasErrCode, "HasErrCode");
+                Assert.IsTrue(rsp.HasS2C);
+                Assert.AreEqual("", rsp.RetMsg);
+                Assert.AreEqual(0, rsp.ErrCode);
+            }
+        }
+
         [Test] public void LimiterFailFastRefusesThe11thWithinTheWindow() { Limiter(FTAPI.RateLimitMode.FailFast); }
         [Test] public void LimiterWaitHoldsThe11thUntilASlotFrees() { Limiter(FTAPI.RateLimitMode.Wait); }
 

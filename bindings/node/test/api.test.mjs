@@ -19,8 +19,8 @@ async function allThree(conn) {
   for (const t of [GroupType.GroupType_All, GroupType.GroupType_Custom, GroupType.GroupType_System]) {
     const rsp = await conn.GetUserSecurityGroup({ c2s: { groupType: t } });
     assert.equal(rsp.retType, Common.RetType.RetType_Succeed);
-    assert.equal(rsp.errCode, 0, 'absent errCode reads 0');
-    assert.equal(rsp.retMsg, '', 'absent retMsg reads ""');
+    assert.equal(rsp.errCode, 0, 'errCode reads 0 (as OpenD sends it)');
+    assert.equal(rsp.retMsg, '', 'retMsg reads "" (as OpenD sends it)');
     assert.deepEqual(plain(rsp.s2c.groupList), expectedGroups(t), `groupType ${t}`);
     assert.equal(JSON.stringify(rsp.s2c), JSON.stringify({ groupList: expectedGroups(t) }));
   }
@@ -74,6 +74,36 @@ describe('the API', { concurrency: true }, () => {
     } finally {
       ws.stop();
       await sim.stop();
+    }
+  });
+
+  test('retMsg / errCode are own properties exactly when OpenD sent them, on both doors', async () => {
+    // OpenD (and opend-sim) send retMsg "" and errCode 0 with a success; --omit-ret-fields
+    // leaves them out, and then they only read "" and 0 through the prototype.
+    for (const omit of [false, true]) {
+      const sim = await startSim(omit ? ['--rate-limit', 'off', '--omit-ret-fields'] : ['--rate-limit', 'off']);
+      const ws = new ftWebsocket();
+      const tcp = new ftTcp();
+      try {
+        ws.start('127.0.0.1', sim.wsPort, false);
+        await ws.ready();
+        tcp.start('127.0.0.1', sim.port);
+        await tcp.ready();
+        for (const conn of [ws, tcp]) {
+          const rsp = await conn.GetUserSecurityGroup(ALL_REQ);
+          assert.equal(rsp.retType, 0);
+          assert.equal(Object.hasOwn(rsp, 'retMsg'), !omit, `retMsg own, omit ${omit}`);
+          assert.equal(Object.hasOwn(rsp, 'errCode'), !omit, `errCode own, omit ${omit}`);
+          assert.ok(Object.hasOwn(rsp, 's2c'));
+          assert.equal(rsp.retMsg, '');
+          assert.equal(rsp.errCode, 0);
+          assert.equal(rsp.s2c.groupList.length, 12);
+        }
+      } finally {
+        ws.stop();
+        tcp.stop();
+        await sim.stop();
+      }
     }
   });
 

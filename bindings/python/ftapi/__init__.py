@@ -163,12 +163,17 @@ class Group:
 
 @dataclass(frozen=True)
 class GroupsResult:
-    """The one outcome of a Get Groups From Watchlist request."""
+    """The one outcome of a Get Groups From Watchlist request. ret_msg and err_code read
+    "" and 0 when the reply did not carry them; has_ret_msg, has_err_code and has_s2c say
+    whether it did (as protobuf's HasField would)."""
     serial_no: int
     ret_type: int
     ret_msg: str
     err_code: int
     groups: List[Group] = field(default_factory=list)
+    has_ret_msg: bool = False
+    has_err_code: bool = False
+    has_s2c: bool = False
 
     @property
     def ok(self) -> bool:
@@ -240,7 +245,8 @@ def _copy_reply(serial, p):
         g = r.groups[i]
         groups.append(Group(_n.c_str(g.group_name),
                             _GROUP_NAMES.get(g.group_type, str(g.group_type))))
-    return GroupsResult(serial, r.ret_type, _n.c_str(r.ret_msg), r.err_code, groups)
+    return GroupsResult(serial, r.ret_type, _n.c_str(r.ret_msg), r.err_code, groups,
+                        bool(r.has_ret_msg), bool(r.has_err_code), bool(r.has_s2c))
 
 
 # --- callbacks -----------------------------------------------------------------------

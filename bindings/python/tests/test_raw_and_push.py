@@ -61,8 +61,9 @@ def test_send_proto_timeout_and_close_with_requests_pending(sim_factory):
     assert [r.reply_type for r in got] == [-200] * 5
 
 
-def test_pushes_reach_the_push_handler(sim_factory):
-    s = sim_factory("--notify-on", "3222", "--rate-limit", "off")
+@pytest.mark.parametrize("omit", [False, True])
+def test_pushes_reach_the_push_handler(sim_factory, omit):
+    s = sim_factory("--notify-on", "3222", "--rate-limit", "off", *(["--omit-ret-fields"] if omit else []))
     pushes = []
     with OpenQuoteContext(port=s.port) as ctx:
         ctx.set_push_handler(lambda proto, body: pushes.append((proto, body)))
@@ -70,7 +71,10 @@ def test_pushes_reach_the_push_handler(sim_factory):
         assert wait(lambda: pushes)
         proto, body = pushes[0]
         assert proto == 1003
-        assert body[:3] == b"\x08\x00\x22"  # Notify.Response: retType 0, then s2c
+        if omit:  # the body as it came: no retMsg / errCode
+            assert body[:3] == b"\x08\x00\x22"  # Notify.Response: retType 0, then s2c
+        else:  # as OpenD sends it: retType 0, retMsg "", errCode 0, then s2c
+            assert body[:7] == b"\x08\x00\x12\x00\x18\x00\x22"
         ctx.set_push_handler(None)
         ctx.groups("ALL")
         time.sleep(0.2)

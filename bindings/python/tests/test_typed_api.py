@@ -89,3 +89,18 @@ def test_reject_init_raises_with_opend_message(sim_factory):
 def test_bad_host_raises(sim):
     with pytest.raises(FtapiError):
         OpenQuoteContext(host="", port=sim.port)
+
+
+def test_result_keeps_the_reply_fields_as_sent(sim_factory):
+    # OpenD (and opend-sim) send retMsg "" and errCode 0 with a success ...
+    s = sim_factory("--rate-limit", "off")
+    with OpenQuoteContext(port=s.port) as ctx:
+        r = ctx.get_user_security_group_result("ALL")
+    assert r.ok and len(r.groups) == 12
+    assert (r.has_ret_msg, r.ret_msg, r.has_err_code, r.err_code, r.has_s2c) == (True, "", True, 0, True)
+    # ... and a reply without them (--omit-ret-fields) does not gain them.
+    bare = sim_factory("--rate-limit", "off", "--omit-ret-fields")
+    with OpenQuoteContext(port=bare.port) as ctx:
+        r = ctx.get_user_security_group_result("ALL")
+    assert r.ok and len(r.groups) == 12
+    assert (r.has_ret_msg, r.ret_msg, r.has_err_code, r.err_code, r.has_s2c) == (False, "", False, 0, True)
