@@ -13,7 +13,7 @@ if (official) {
   if (typeof globalThis.WebSocket === 'undefined') globalThis.WebSocket = (await import('ws')).default;
   ftWebsocket = (await import('futu-api')).default;
 } else {
-  ftWebsocket = (await import('ftapi')).default;
+  ftWebsocket = (await import('opend')).default;
 }
 const req = { c2s: { groupType: 3 } };
 const ws = new ftWebsocket();

@@ -19,8 +19,9 @@ gcc -O2 -g -Wall -Wextra -Werror -std=c11 -I"$ROOT/include" "$ROOT/bench/bench.c
 # The official Python SDK (futu-api) in <repo>/.venv.
 "$ROOT/scripts/ensure-venv.sh"
 
-# The Node package (target/node/ftapi-V.tgz, as `make node` builds it) and the official npm
-# futu-api with ws (target/node-cache/deps), for the Node comparison.
+# The Node package (target/node/opend-V.tgz and this machine's opend-linux-x64-gnu-V.tgz, as
+# `make node` builds them) and the official npm futu-api with ws (target/node-cache/deps),
+# for the Node comparison.
 export BENCH_NODE_TGZ="$(FTAPI_NODE_HOST_ONLY=1 "$ROOT/bindings/node/build.sh")"
 export BENCH_NODE_DEPS="$("$ROOT/bindings/node/ensure-deps.sh")"
 

@@ -2,9 +2,9 @@
 # Cross-builds the library for the platforms beyond this machine's (docs/PLATFORMS.md):
 #   windows-x86_64  x86_64-pc-windows-gnu     ftapi.dll, libftapi.dll.a (MinGW), ftapi.lib
 #                   (MSVC, from ftapi.def), FTAPIChannel.dll and its import libraries,
-#                   opend-sim.exe, ftapi.win32-x64.node (the Node addon)
+#                   opend-sim.exe, opend.win32-x64.node (the Node addon)
 #   linux-aarch64   aarch64-unknown-linux-gnu libftapi.so, libftapi.a, opend-sim,
-#                   ftapi.linux-arm64-gnu.node
+#                   opend.linux-arm64-gnu.node
 #   macos-aarch64   aarch64-apple-darwin      libftapi.dylib, libftapi.a: compiled and linked
 #   macos-x86_64    x86_64-apple-darwin       only (nothing here can run them)
 # into target/cross/out/<platform>/ (the cargo build itself goes to target/cross/). The C ABI,
@@ -77,7 +77,7 @@ build_windows() {
     cp "$NL/libnode.dll.a" "$NL/libnode.dll"
   fi
   LIBNODE_PATH="$NL" "${CARGO[@]}" build --release "${BS[@]}" --target $T -p ftapi-node
-  strip_copy x86_64-w64-mingw32-strip "$R/ftapi_node.dll" "$OUT/ftapi.win32-x64.node"
+  strip_copy x86_64-w64-mingw32-strip "$R/ftapi_node.dll" "$OUT/opend.win32-x64.node"
   unit_tests $T
 }
 
@@ -85,7 +85,7 @@ build_windows() {
 # here as well: when scripts/test-all.sh runs this script in the background, the suite is
 # left only their running.
 unit_tests() { # target
-  "${CARGO[@]}" test --release "${BS[@]}" --target "$1" -p ftapi -p ftapi-proto --lib --no-run
+  "${CARGO[@]}" test --release "${BS[@]}" --target "$1" -p opend -p opend-proto --lib --no-run
 }
 
 build_aarch64() {
@@ -94,7 +94,7 @@ build_aarch64() {
   rm -rf "$OUT"; mkdir -p "$OUT"
   strip_copy aarch64-linux-gnu-strip "$R/libftapi.so" "$OUT/libftapi.so"
   strip_copy aarch64-linux-gnu-strip "$R/opend-sim" "$OUT/opend-sim"
-  strip_copy aarch64-linux-gnu-strip "$R/libftapi_node.so" "$OUT/ftapi.linux-arm64-gnu.node"
+  strip_copy aarch64-linux-gnu-strip "$R/libftapi_node.so" "$OUT/opend.linux-arm64-gnu.node"
   cp "$R/libftapi.a" "$OUT/libftapi.a"
   ln -sf libftapi.so "$OUT/libftapi.so.0"
   ln -sf libftapi.so "$OUT/libFTAPIChannel.so"

@@ -6,15 +6,15 @@
 #   ftapi-V-linux-aarch64.tar.gz  the same for Linux aarch64
 #   ftapi-V-windows-x86_64.zip    the same for Windows x64: bin/ (DLLs, opend-sim.exe), lib/
 #                                 (MinGW and MSVC import libraries), include/, CMake package
-#   ftapi-V-py3-none-manylinux_*_x86_64.whl, ..._aarch64.whl, ...-win_amd64.whl
+#   opend-V-py3-none-manylinux_*_x86_64.whl, ..._aarch64.whl, ...-win_amd64.whl
 #                                 Python (the Linux ones auditwheel-repaired), the library inside
-#   ftapi-V.jar, ftapi-V-sources.jar   Java (native/<os>-<arch>/ for linux-x86_64,
+#   opend-V.jar, opend-V-sources.jar   Java (native/<os>-<arch>/ for linux-x86_64,
 #                                 linux-aarch64, windows-x86_64, loaded by the jar itself)
-#   Futu.OpenApi.V.nupkg          C# (lib/net45 + runtimes/{linux-x64,linux-arm64,win-x64}/native/)
-#   ftapi-V.tgz, ftapi-{linux-x64-gnu,linux-arm64-gnu,win32-x64}-V.tgz
+#   Opend.V.nupkg                 C# (lib/net45 + runtimes/{linux-x64,linux-arm64,win-x64}/native/)
+#   opend-V.tgz, opend-{linux-x64-gnu,linux-arm64-gnu,win32-x64}-V.tgz
 #                                 Node (npm pack by `make node`: the main package, and one per
 #                                 platform with its addon, optional dependencies of the main one)
-#   ftapi-proto-V.crate, ftapi-V.crate, opend-sim-V.crate
+#   opend-proto-V.crate, opend-V.crate, opend-sim-V.crate
 #                                      Rust (`cargo package`, each verified from its tarball)
 #   SHA256SUMS
 #
@@ -33,8 +33,10 @@ STAGE="$ROOT/target/dist-stage"
 VERSION="$(scripts/version.sh)"
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}"
 # The Java artifact's Maven coordinates (META-INF/maven/GROUP/ARTIFACT/pom.xml).
-JAVA_GROUP_ID=com.futu.openapi
-JAVA_ARTIFACT_ID=ftapi
+# Outside the vendor's namespace (com.futu is Futu's); the code keeps the package
+# com.futu.openapi, which the official samples import.
+JAVA_GROUP_ID=io.github.opend-client
+JAVA_ARTIFACT_ID=opend
 PROTOBUF_JAVA_VERSION=3.21.12   # Debian 12's libprotobuf-java, which protoc 3.21.12 matches
 TOOLS_VENV="$ROOT/target/dist-venv"
 WIN="$ROOT/target/cross/out/windows-x86_64"   # scripts/cross.sh's outputs
@@ -59,19 +61,19 @@ check_inputs() {
   local py
   py=$(sed -n 's/^version *= *"\(.*\)"/\1/p' bindings/python/pyproject.toml | head -1)
   [ "$py" = "$VERSION" ] || die "bindings/python/pyproject.toml says $py, Cargo.toml says $VERSION"
-  # The crates pin their protocol crate to the one version (crates.io's `ftapi` is not ours).
+  # The crates pin their protocol crate to the one version: they are released together.
   local f dep
   for f in Cargo.toml sim/Cargo.toml; do
-    dep=$(sed -n 's/^ftapi-proto = {.*version = "=\([^"]*\)".*/\1/p' "$f")
-    [ "$dep" = "$VERSION" ] || die "$f's ftapi-proto dependency is =$dep, not =$VERSION"
+    dep=$(sed -n 's/^opend-proto = {.*version = "=\([^"]*\)".*/\1/p' "$f")
+    [ "$dep" = "$VERSION" ] || die "$f's opend-proto dependency is =$dep, not =$VERSION"
   done
   [ -f target/java/classes/com/futu/openapi/FTAPI.class ] || die "target/java/classes missing: run bindings/java/build.sh"
   [ -f target/csharp-dist/Futu.OpenApi.dll ] || die "target/csharp-dist/Futu.OpenApi.dll missing: run bindings/csharp/build.sh"
-  [ -f "target/node/ftapi-$VERSION.tgz" ] || die "target/node/ftapi-$VERSION.tgz missing: run make node (bindings/node/build.sh)"
+  [ -f "target/node/opend-$VERSION.tgz" ] || die "target/node/opend-$VERSION.tgz missing: run make node (bindings/node/build.sh)"
   local tag
   for tag in linux_x86_64 linux_aarch64 win_amd64; do
-    [ -f "$ROOT/target/py-dist/ftapi-$VERSION-py3-none-$tag.whl" ] ||
-      die "target/py-dist/ftapi-$VERSION-py3-none-$tag.whl missing: run bindings/python/build-wheel.sh [platform]"
+    [ -f "$ROOT/target/py-dist/opend-$VERSION-py3-none-$tag.whl" ] ||
+      die "target/py-dist/opend-$VERSION-py3-none-$tag.whl missing: run bindings/python/build-wheel.sh [platform]"
   done
   for f in "$WIN/ftapi.dll" "$WIN/ftapi.lib" "$WIN/libftapi.dll.a" "$WIN/opend-sim.exe" "$ARM/libftapi.so" "$ARM/opend-sim"; do
     [ -f "$f" ] || die "$f missing: run make cross"
@@ -137,16 +139,16 @@ python_wheel() {
   # show says which; it reads an aarch64 library as well as this machine's own, but repair
   # takes only this machine's tags by name: `auto` picks the same lowest one there).
   for arch in x86_64 aarch64; do
-    whl="$ROOT/target/py-dist/ftapi-$VERSION-py3-none-linux_$arch.whl"
+    whl="$ROOT/target/py-dist/opend-$VERSION-py3-none-linux_$arch.whl"
     plat=$("$TOOLS_VENV/bin/auditwheel" show "$whl" 2>&1 | grep -oE "manylinux_[0-9]+_[0-9]+_$arch" | head -1)
     [ -n "$plat" ] || { "$TOOLS_VENV/bin/auditwheel" show "$whl" >&2; die "auditwheel finds no manylinux tag for $whl"; }
     [ "$arch" = x86_64 ] || plat=auto
     "$TOOLS_VENV/bin/auditwheel" repair --plat "$plat" -w "$out" "$whl" >&2
-    ls "$out"/ftapi-"$VERSION"-py3-none-manylinux_*_"$arch".whl >/dev/null 2>&1 || die "auditwheel made no manylinux $arch wheel"
+    ls "$out"/opend-"$VERSION"-py3-none-manylinux_*_"$arch".whl >/dev/null 2>&1 || die "auditwheel made no manylinux $arch wheel"
   done
   # Windows: no auditing tool applies; the DLL needs only system DLLs (checked by make cross).
-  cp "$ROOT/target/py-dist/ftapi-$VERSION-py3-none-win_amd64.whl" "$out/"
-  for whl in "$out"/ftapi-"$VERSION"-*.whl; do
+  cp "$ROOT/target/py-dist/opend-$VERSION-py3-none-win_amd64.whl" "$out/"
+  for whl in "$out"/opend-"$VERSION"-*.whl; do
     cp "$whl" "$DIST/"
     say "$(basename "$whl")"
   done
@@ -170,18 +172,18 @@ java_jars() {
       packaging/java/pom.xml.in > "$pomdir/pom.xml"
   printf 'artifactId=%s\ngroupId=%s\nversion=%s\n' "$JAVA_ARTIFACT_ID" "$JAVA_GROUP_ID" "$VERSION" > "$pomdir/pom.properties"
   cat > "$j/MANIFEST.MF" <<EOF
-Implementation-Title: ftapi
+Implementation-Title: opend
 Implementation-Version: $VERSION
 Automatic-Module-Name: com.futu.openapi
 EOF
-  jar --create --date="$date" --file "$DIST/ftapi-$VERSION.jar" --manifest "$j/MANIFEST.MF" -C "$j/root" .
+  jar --create --date="$date" --file "$DIST/opend-$VERSION.jar" --manifest "$j/MANIFEST.MF" -C "$j/root" .
   # Sources: the binding and the generated message classes, with the same Maven files.
   cp -r bindings/java/src/. "$j/src/"
   cp -r target/java/gen/. "$j/src/"
   install -d "$j/src/META-INF/maven/$JAVA_GROUP_ID/$JAVA_ARTIFACT_ID"
   cp "$pomdir/pom.xml" "$pomdir/pom.properties" "$j/src/META-INF/maven/$JAVA_GROUP_ID/$JAVA_ARTIFACT_ID/"
-  jar --create --date="$date" --file "$DIST/ftapi-$VERSION-sources.jar" -C "$j/src" .
-  say "ftapi-$VERSION.jar, ftapi-$VERSION-sources.jar"
+  jar --create --date="$date" --file "$DIST/opend-$VERSION-sources.jar" -C "$j/src" .
+  say "opend-$VERSION.jar, opend-$VERSION-sources.jar"
 }
 
 # --- 4. C# -----------------------------------------------------------------------------
@@ -199,46 +201,46 @@ csharp_nupkg() {
   # HOME: nuget writes its config and caches there; keep the user's own out of it.
   (cd "$n/pack" && HOME="$n/home" nuget pack Futu.OpenApi.nuspec -BasePath . -OutputDirectory "$DIST" \
       -NoPackageAnalysis -NonInteractive -Verbosity quiet >&2)
-  [ -f "$DIST/Futu.OpenApi.$VERSION.nupkg" ] || die "nuget pack made no Futu.OpenApi.$VERSION.nupkg"
-  say "Futu.OpenApi.$VERSION.nupkg"
+  [ -f "$DIST/Opend.$VERSION.nupkg" ] || die "nuget pack made no Opend.$VERSION.nupkg"
+  say "Opend.$VERSION.nupkg"
 }
 
 # --- 5. Node ---------------------------------------------------------------------------
-# NODE: `make node` (bindings/node/build.sh) builds target/node/ftapi-$VERSION.tgz with npm
+# NODE: `make node` (bindings/node/build.sh) builds target/node/opend-$VERSION.tgz with npm
 # pack (the JavaScript and the declarations, no runtime dependencies, the platform packages
-# as optional ones) and ftapi-<target>-$VERSION.tgz per platform (its addon). `make dist`
+# as optional ones) and opend-<target>-$VERSION.tgz per platform (its addon). `make dist`
 # depends on it; copied here as they are.
 node_tarball() {
-  local tgz="$ROOT/target/node/ftapi-$VERSION.tgz" v t
+  local tgz="$ROOT/target/node/opend-$VERSION.tgz" v t
   v=$(tar -xzOf "$tgz" package/package.json | sed -n 's/^  "version": "\(.*\)",$/\1/p')
-  [ "$v" = "$VERSION" ] || die "target/node/ftapi-$VERSION.tgz says version $v"
+  [ "$v" = "$VERSION" ] || die "target/node/opend-$VERSION.tgz says version $v"
   cp "$tgz" "$DIST/"
   for t in linux-x64-gnu linux-arm64-gnu win32-x64; do
-    [ -f "$ROOT/target/node/ftapi-$t-$VERSION.tgz" ] || die "target/node/ftapi-$t-$VERSION.tgz missing: run make node"
-    cp "$ROOT/target/node/ftapi-$t-$VERSION.tgz" "$DIST/"
+    [ -f "$ROOT/target/node/opend-$t-$VERSION.tgz" ] || die "target/node/opend-$t-$VERSION.tgz missing: run make node"
+    cp "$ROOT/target/node/opend-$t-$VERSION.tgz" "$DIST/"
   done
-  say "ftapi-$VERSION.tgz and its platform packages (from target/node)"
+  say "opend-$VERSION.tgz and its platform packages (from target/node)"
 }
 
 # --- 6. Rust ---------------------------------------------------------------------------
 rust_crates() {
-  # The three crates at once: cargo verifies ftapi and opend-sim against the ftapi-proto it
+  # The three crates at once: cargo verifies opend and opend-sim against the opend-proto it
   # just packaged (a local overlay), each built from its own tarball. The working tree is
   # packaged as it is, like every other artifact here (--allow-dirty).
   # cargo verifies against its local overlay registry, which it unpacks into
   # $CARGO_HOME/registry/src/-<hash of the overlay's path>/ and builds into target/debug.
   # A registry crate counts as unchanged while its version is, so both the unpacked copy and
   # its build would be reused from an earlier run (at the same path): ftapi would then be
-  # verified against that run's ftapi-proto. Drop both first; crates.io's own folder
+  # verified against that run's opend-proto. Drop both first; crates.io's own folder
   # (index.crates.io-*) and every other dependency's build are left alone.
-  rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/{ftapi-proto,ftapi,opend-sim}-"$VERSION"
+  rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/{opend-proto,opend,opend-sim}-"$VERSION"
   local t="${CARGO_TARGET_DIR:-target}/debug"
-  rm -rf "$t"/.fingerprint/{ftapi-proto,ftapi,opend-sim}-* "$t"/build/{ftapi-proto,ftapi,opend-sim}-* \
-    "$t"/deps/lib{ftapi_proto,ftapi,opend_sim}-*
-  cargo package -p ftapi-proto -p ftapi -p opend-sim --allow-dirty >&2
-  cp "target/package/ftapi-proto-$VERSION.crate" "target/package/ftapi-$VERSION.crate" \
+  rm -rf "$t"/.fingerprint/{opend-proto,opend,opend-sim}-* "$t"/build/{opend-proto,opend,opend-sim}-* \
+    "$t"/deps/lib{opend_proto,opend,opend_sim}-*
+  cargo package -p opend-proto -p opend -p opend-sim --allow-dirty >&2
+  cp "target/package/opend-proto-$VERSION.crate" "target/package/opend-$VERSION.crate" \
     "target/package/opend-sim-$VERSION.crate" "$DIST/"
-  say "ftapi-proto-$VERSION.crate, ftapi-$VERSION.crate, opend-sim-$VERSION.crate"
+  say "opend-proto-$VERSION.crate, opend-$VERSION.crate, opend-sim-$VERSION.crate"
 }
 
 # --- 7. Checksums ----------------------------------------------------------------------

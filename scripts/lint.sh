@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lints every Rust crate of the repository: the workspace (ftapi-proto, ftapi, ftapi-c,
+# Lints every Rust crate of the repository: the workspace (opend-proto, opend, ftapi-c,
 # opend-sim, the Node addon ftapi-node) and the fuzz targets (fuzz/, a workspace of its
 # own). rustfmt must have nothing to change and clippy nothing to say (-D warnings), over
 # all targets: libraries, binaries, tests, benches. Part of `make test`; ends with

@@ -1,7 +1,8 @@
-//! ftapi: a client for Futu / moomoo OpenD, through its TCP API port or its WebSocket port.
+//! opend (the ftapi project's Rust crate): a client for Futu / moomoo OpenD, through its TCP
+//! API port or its WebSocket port.
 //!
 //! The workspace's layers, from the bytes up (see `docs/DESIGN.md`):
-//! - `ftapi-proto` (crates/proto, shared with the simulator): the frame codecs of both
+//! - `opend-proto` (crates/proto, shared with the simulator): the frame codecs of both
 //!   doors, RSA and AES, the protobuf messages ([`pb`]), one sans-I/O state machine per
 //!   door, the rate limiter ([`limiter`]) and the log sink ([`log`]);
 //! - this crate: `transport` (TCP, WebSocket over TCP, WebSocket over TLS); [`door`] (a
@@ -22,9 +23,9 @@ mod transport;
 // The layer below, in its own crate (crates/proto, shared with opend-sim): the protobuf
 // messages, the log sink and the rate limiter are part of this API; the codecs, the
 // crypto and the protocol state machines are used here under their usual names.
-pub(crate) use ftapi_proto::ftlog;
-pub(crate) use ftapi_proto::{crypto, protocol, wire};
-pub use ftapi_proto::{limiter, log, pb};
+pub(crate) use opend_proto::ftlog;
+pub(crate) use opend_proto::{crypto, protocol, wire};
+pub use opend_proto::{limiter, log, pb};
 
 /// The engine's earlier name, kept for programs written against it.
 pub use engine as conn;

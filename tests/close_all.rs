@@ -1,7 +1,7 @@
-//! `ftapi::close_all`, the library's exit policy, in a test binary of its own: it closes
+//! `opend::close_all`, the library's exit policy, in a test binary of its own: it closes
 //! every connection of the process, so it must not share one with other tests.
 
-use ftapi::{GetUserSecurityGroup, GroupType, GroupsReply, Options, Qot, State};
+use opend::{GetUserSecurityGroup, GroupType, GroupsReply, Options, Qot, State};
 use opend_sim::{Config, Faults, Sim};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -32,7 +32,7 @@ fn close_all_closes_every_open_connection_with_one_outcome_per_request() {
         }
     }
     let t = Instant::now();
-    ftapi::close_all();
+    opend::close_all();
     // It returns once every connection has finished: each withheld request has had its
     // one -200 outcome by then, long before the 30 s the simulator holds the replies.
     assert!(t.elapsed() < Duration::from_secs(5));
@@ -43,7 +43,7 @@ fn close_all_closes_every_open_connection_with_one_outcome_per_request() {
     assert_eq!(outcomes.len(), 6);
     assert!(outcomes.iter().all(|r| r.ret_type == -200), "{outcomes:?}");
     // A connection started afterwards is not affected, and close_all is idempotent.
-    ftapi::close_all();
+    opend::close_all();
     s.set_faults(Faults::default());
     let later = Qot::connect("127.0.0.1", s.port(), Options::default()).unwrap();
     assert!(

@@ -1,4 +1,4 @@
-//! Known-answer tests of `ftapi_proto::crypto` against the official futu-api Python package.
+//! Known-answer tests of `opend_proto::crypto` against the official futu-api Python package.
 //!
 //! Nothing here is a stored ciphertext: every expected value is produced at test time by
 //! the official SDK's own code (`FutuConnMng.encrypt_conn_data` / `decrypt_conn_data` for
@@ -9,7 +9,7 @@
 #[path = "interop/venv.rs"]
 mod venv;
 
-use ftapi_proto::crypto::{BodyCipher, RsaKey};
+use opend_proto::crypto::{BodyCipher, RsaKey};
 use rsa::RsaPrivateKey;
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
@@ -217,8 +217,8 @@ fn debug_output_never_shows_key_material() {
     let private = RsaPrivateKey::new(&mut rng, 1024).unwrap();
     let pem = private.to_pkcs1_pem(LineEnding::LF).unwrap();
     let key = RsaKey::from_pem(&pem).unwrap();
-    let options = ftapi::Options {
-        door: ftapi::door::Door::Tcp {
+    let options = opend::Options {
+        door: opend::door::Door::Tcp {
             encrypt: true,
             rsa_key: Some(key.clone()),
         },

@@ -3,8 +3,8 @@
 #[path = "support/watchlist.rs"]
 mod watchlist;
 
-use ftapi::conn::errcode;
-use ftapi::{
+use opend::conn::errcode;
+use opend::{
     Connection, Events, GetUserSecurityGroup, GroupType, GroupsReply, Options, Qot, QotError,
     ReplyKind, Request, State,
 };
@@ -164,7 +164,7 @@ fn server_close_gives_minus_200_then_on_disconnect() {
     assert!(log[1].starts_with("disconnect 11 OpenD closed"), "{log:?}");
     assert!(matches!(
         qot.get_user_security_group(GroupType::All),
-        Err(QotError::Send(ftapi::SendError::Closed))
+        Err(QotError::Send(opend::SendError::Closed))
     ));
 }
 
@@ -334,7 +334,7 @@ fn keep_alive_is_sent_at_four_fifths_of_a_short_interval() {
 fn a_thousand_requests_from_four_threads_each_get_exactly_one_outcome() {
     let s = sim(no_limit());
     let opts = Options {
-        rate_limit_mode: ftapi::RateLimitMode::Off,
+        rate_limit_mode: opend::RateLimitMode::Off,
         ..Options::default()
     };
     let qot = Arc::new(Qot::connect("127.0.0.1", s.port(), opts).unwrap());
@@ -384,7 +384,7 @@ fn rejected_init_connect_reports_the_official_code_and_opends_message() {
         ..no_limit()
     });
     match Qot::connect("127.0.0.1", s.port(), Options::default()) {
-        Err(ftapi::ConnectError::Init { err_code, desc }) => {
+        Err(opend::ConnectError::Init { err_code, desc }) => {
             assert_eq!(err_code, 429496729605);
             assert_eq!(desc, "no login");
         }
@@ -406,7 +406,7 @@ fn unanswered_init_connect_times_out() {
         ..Options::default()
     };
     match Qot::connect("127.0.0.1", s.port(), opts) {
-        Err(ftapi::ConnectError::Init { err_code, .. }) => assert_eq!(err_code, 429496729601),
+        Err(opend::ConnectError::Init { err_code, .. }) => assert_eq!(err_code, 429496729601),
         other => panic!("{other:?}"),
     }
 }
@@ -420,7 +420,7 @@ fn connect_failures_carry_the_official_high_part() {
         .unwrap()
         .port();
     match Qot::connect("127.0.0.1", port, Options::default()) {
-        Err(ftapi::ConnectError::Init { err_code, desc }) => {
+        Err(opend::ConnectError::Init { err_code, desc }) => {
             assert_eq!(errcode::high(err_code), 6);
             assert_eq!(errcode::low(err_code), libc::ECONNREFUSED);
             assert!(desc.contains("refused"), "{desc}");
@@ -428,12 +428,12 @@ fn connect_failures_carry_the_official_high_part() {
         other => panic!("{other:?}"),
     }
     match Qot::connect("no-such-host.invalid", 11111, Options::default()) {
-        Err(ftapi::ConnectError::Init { err_code, .. }) => assert_eq!(errcode::high(err_code), 4),
+        Err(opend::ConnectError::Init { err_code, .. }) => assert_eq!(errcode::high(err_code), 4),
         other => panic!("{other:?}"),
     }
     assert!(matches!(
         Qot::connect("127.0.0.1", 0, Options::default()),
-        Err(ftapi::ConnectError::InvalidArgument(_))
+        Err(opend::ConnectError::InvalidArgument(_))
     ));
 }
 
@@ -463,7 +463,7 @@ fn pushes_are_recognised_by_proto_id() {
         fn on_push(&mut self, _c: &Connection, proto_id: u32, _s: u32, body: &[u8]) {
             use prost::Message;
             assert_eq!(proto_id, 1003);
-            let rsp = ftapi::pb::notify::Response::decode(body).unwrap();
+            let rsp = opend::pb::notify::Response::decode(body).unwrap();
             assert_eq!(rsp.s2c.unwrap().r#type, 3);
             self.0.fetch_add(1, Ordering::SeqCst);
         }
@@ -471,10 +471,10 @@ fn pushes_are_recognised_by_proto_id() {
     let n = Arc::new(AtomicUsize::new(0));
     let s = sim(no_limit());
     let qot = Qot::connect_with("127.0.0.1", s.port(), Options::default(), P(n.clone())).unwrap();
-    s.push_notify(ftapi::pb::notify::S2c {
+    s.push_notify(opend::pb::notify::S2c {
         r#type: 3,
         event: None,
-        connect_status: Some(ftapi::pb::notify::ConnectStatus {
+        connect_status: Some(opend::pb::notify::ConnectStatus {
             qot_logined: true,
             trd_logined: false,
         }),
@@ -503,11 +503,11 @@ fn raw_send_proto_reaches_opend_and_gets_its_reply() {
         .unwrap();
     let r = rx.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(r.kind, ReplyKind::Server);
-    let g = ftapi::GroupsReply::from_reply(r);
+    let g = opend::GroupsReply::from_reply(r);
     assert_eq!(g.groups.len(), 10);
     assert!(matches!(
         qot.send_proto(1001, vec![], None, |_| {}),
-        Err(ftapi::SendError::InvalidArgument(_))
+        Err(opend::SendError::InvalidArgument(_))
     ));
 }
 
@@ -554,7 +554,7 @@ fn requests_sent_from_callbacks_go_out_at_once() {
     // one KeepAlive period (a lost wake-up once held them until the next timer).
     let s = sim(no_limit());
     let opts = Options {
-        rate_limit_mode: ftapi::RateLimitMode::Off,
+        rate_limit_mode: opend::RateLimitMode::Off,
         ..Options::default()
     };
     let qot = Arc::new(Qot::connect("127.0.0.1", s.port(), opts).unwrap());
@@ -642,7 +642,7 @@ fn groups_reply_keeps_ret_msg_and_err_code_as_sent() {
         assert_eq!(r.message(), "");
         // The raw bytes carry exactly those fields.
         use prost::Message;
-        let view = ftapi::pb::qot_get_user_security_group::Response::decode(&r.pb[..]).unwrap();
+        let view = opend::pb::qot_get_user_security_group::Response::decode(&r.pb[..]).unwrap();
         assert_eq!((view.ret_msg.as_deref(), view.err_code), want);
         drop(qot);
         s.stop();

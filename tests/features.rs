@@ -1,7 +1,7 @@
 //! Beyond the official SDKs: the client-side rate limiter, auto-reconnect, connection
 //! state and logging, against opend-sim.
 
-use ftapi::{
+use opend::{
     Backoff, Connection, Events, GetUserSecurityGroup, GroupType, Options, Qot, Quota,
     RateLimitMode, Request, State,
 };
@@ -156,7 +156,7 @@ impl Events for Recorder {
         self.0
             .lock()
             .unwrap()
-            .push(format!("disconnect {}", ftapi::errcode::high(code)));
+            .push(format!("disconnect {}", opend::errcode::high(code)));
     }
     fn on_state_change(&mut self, _c: &Connection, state: State, _reason: &str) {
         self.0
@@ -210,7 +210,7 @@ fn auto_reconnect_survives_a_simulator_restart() {
     ));
     assert!(matches!(
         qot.request_blocking(GetUserSecurityGroup::new(GroupType::All), None),
-        Err(ftapi::QotError::Send(ftapi::SendError::Reconnecting))
+        Err(opend::QotError::Send(opend::SendError::Reconnecting))
     ));
     std::thread::sleep(Duration::from_millis(600)); // a few failed attempts
     let s2 = open_sim(port);
@@ -296,13 +296,13 @@ fn without_auto_reconnect_a_drop_is_final() {
 fn the_log_callback_gets_packet_lines_and_never_a_key() {
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     let l2 = lines.clone();
-    ftapi::log::set_logger(
+    opend::log::set_logger(
         Some(Arc::new(move |level, target, msg| {
             l2.lock()
                 .unwrap()
                 .push(format!("{} {target} {msg}", level.name()))
         })),
-        Some(ftapi::log::Level::Debug),
+        Some(opend::log::Level::Debug),
     );
     let s = open_sim(0);
     let qot = Qot::connect("127.0.0.1", s.port(), Options::default()).unwrap();
@@ -310,7 +310,7 @@ fn the_log_callback_gets_packet_lines_and_never_a_key() {
         .unwrap();
     let info = qot.connection().session_info();
     drop(qot);
-    ftapi::log::set_logger(None, None);
+    opend::log::set_logger(None, None);
     let lines = lines.lock().unwrap().clone();
     assert!(
         lines
@@ -385,7 +385,7 @@ fn a_borrowed_body_too_large_for_the_send_buffer_is_refused_before_it_is_copied(
     let qot = Qot::connect("127.0.0.1", s.port(), o).unwrap();
     let huge = vec![0u8; 1001];
     match qot.send_proto_slice(3222, &huge, None, |_| panic!("refused: no outcome")) {
-        Err(ftapi::SendError::Backpressure { limit, .. }) => assert_eq!(limit, 1000),
+        Err(opend::SendError::Backpressure { limit, .. }) => assert_eq!(limit, 1000),
         other => panic!("expected Backpressure, got {other:?}"),
     }
     // One that fits is copied and sent; its outcome arrives once.
@@ -395,7 +395,7 @@ fn a_borrowed_body_too_large_for_the_send_buffer_is_refused_before_it_is_copied(
         .send_proto_slice(3222, &body, None, move |r| tx.send(r).unwrap())
         .unwrap();
     let r = rx.recv_timeout(Duration::from_secs(5)).unwrap();
-    assert_eq!((r.serial, r.kind), (serial, ftapi::ReplyKind::Server));
+    assert_eq!((r.serial, r.kind), (serial, opend::ReplyKind::Server));
     assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
     assert_eq!(sent_3222(&s), 1);
 }

@@ -11,9 +11,9 @@
 #[path = "interop/venv.rs"]
 mod venv;
 
-use ftapi::pb;
-use ftapi_proto::crypto::{BodyCipher, RsaKey};
-use ftapi_proto::wire::{self, Frame, FrameReader};
+use opend::pb;
+use opend_proto::crypto::{BodyCipher, RsaKey};
+use opend_proto::wire::{self, Frame, FrameReader};
 use opend_sim::{AesMode, Config, GroupEntry, Lang, RateLimit, Sim};
 use prost::Message;
 use rsa::pkcs1::EncodeRsaPrivateKey;

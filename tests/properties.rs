@@ -2,9 +2,9 @@
 //! number of cases each so `make test` stays fast. The long runs are `cargo +nightly fuzz`
 //! (figures in docs/RELIABILITY.md). Regression inputs the fuzzers found are pinned below.
 
-use ftapi::pb::qot_get_user_security_group::Response;
-use ftapi_proto::crypto::{BodyCipher, RsaKey};
-use ftapi_proto::wire::{FrameReader, HEADER_LEN, encode_frame};
+use opend::pb::qot_get_user_security_group::Response;
+use opend_proto::crypto::{BodyCipher, RsaKey};
+use opend_proto::wire::{FrameReader, HEADER_LEN, encode_frame};
 
 #[path = "support/frame_feed.rs"]
 mod frame_feed;
@@ -15,7 +15,7 @@ mod ws_codec;
 #[path = "support/ws_session.rs"]
 mod ws_session;
 use frame_feed::{Trickle, feed};
-use ftapi::{GroupsReply, Reply, ReplyKind};
+use opend::{GroupsReply, Reply, ReplyKind};
 use proptest::prelude::*;
 use prost::Message;
 use std::sync::OnceLock;
@@ -302,8 +302,8 @@ fn fuzz_input_short_read_is_handled() {
 
 // ---- The WebSocket door: frame codec and protocol (fuzz targets ws_codec, ws_protocol).
 
-use ftapi::pb::init_web_socket;
-use ftapi_proto::wire::ws::{self as wsw, SIGN};
+use opend::pb::init_web_socket;
+use opend_proto::wire::ws::{self as wsw, SIGN};
 use ws_session::{Script, Step};
 
 /// A login reply's body: a good one, a refusal, or a broken one.

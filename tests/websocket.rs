@@ -7,9 +7,9 @@ mod tls;
 #[path = "support/watchlist.rs"]
 mod watchlist;
 
-use ftapi::conn::errcode;
-use ftapi::door::Door;
-use ftapi::{
+use opend::conn::errcode;
+use opend::door::Door;
+use opend::{
     Connection, Events, GetUserSecurityGroup, GroupType, Options, Qot, QotError, ReplyKind, State,
     TlsRoots, WebSocketKey,
 };
@@ -212,7 +212,7 @@ fn the_login_carries_the_keys_md5_and_a_wrong_key_is_refused() {
             2
         );
         let login = s.received().into_iter().find(|r| r.proto_id == 1).unwrap();
-        let c2s = <ftapi::pb::init_web_socket::Request as prost::Message>::decode(&login.body[..])
+        let c2s = <opend::pb::init_web_socket::Request as prost::Message>::decode(&login.body[..])
             .unwrap()
             .c2s
             .unwrap();
@@ -224,7 +224,7 @@ fn the_login_carries_the_keys_md5_and_a_wrong_key_is_refused() {
         for key in [Some("sekrit-Zq9"), None] {
             let bad = with_key(options(kind), key.map(WebSocketKey::new));
             match Qot::connect("127.0.0.1", s.ws_port().unwrap(), bad) {
-                Err(ftapi::ConnectError::Init { err_code, desc }) => {
+                Err(opend::ConnectError::Init { err_code, desc }) => {
                     assert_eq!(
                         err_code,
                         errcode::make(100, errcode::init_fail::OPEND_REJECT)
@@ -364,12 +364,12 @@ fn opends_rate_limit_is_passed_through() {
         );
         // The client-side limiter first: one per minute, fail-fast, nothing sent.
         let mut o = Options {
-            rate_limit_mode: ftapi::RateLimitMode::FailFast,
+            rate_limit_mode: opend::RateLimitMode::FailFast,
             ..options(kind)
         };
         o.rate_limits.insert(
             3222,
-            ftapi::Quota {
+            opend::Quota {
                 max: 1,
                 window: Duration::from_secs(60),
             },
@@ -389,7 +389,7 @@ fn opends_rate_limit_is_passed_through() {
         drop(q);
         // Then OpenD's own (2 per 30 s, one used above), passed through.
         let o = Options {
-            rate_limit_mode: ftapi::RateLimitMode::Off,
+            rate_limit_mode: opend::RateLimitMode::Off,
             ..options(kind)
         };
         let q = connect(&s, o);
@@ -445,7 +445,7 @@ fn a_thousand_requests_from_four_threads_each_get_exactly_one_outcome() {
     for kind in DOORS {
         let s = sim(kind, no_limit());
         let o = Options {
-            rate_limit_mode: ftapi::RateLimitMode::Off,
+            rate_limit_mode: opend::RateLimitMode::Off,
             ..options(kind)
         };
         let q = Arc::new(connect(&s, o));
@@ -565,7 +565,7 @@ fn a_certificate_nobody_trusts_is_refused_with_a_clear_reason() {
     let none = with_roots(untrusted.clone(), None);
     for o in [untrusted, none] {
         match Qot::connect("127.0.0.1", port, o) {
-            Err(ftapi::ConnectError::Init { err_code, desc }) => {
+            Err(opend::ConnectError::Init { err_code, desc }) => {
                 assert_eq!(
                     errcode::high(err_code),
                     errcode::connect_fail::CONNECT_FAILED
@@ -580,7 +580,7 @@ fn a_certificate_nobody_trusts_is_refused_with_a_clear_reason() {
     }
     // The name must match too: the certificate is for 127.0.0.1 and localhost.
     match Qot::connect("127.0.0.2", port, options(TransportKind::WebSocketTls)) {
-        Err(ftapi::ConnectError::Init { desc, .. }) => {
+        Err(opend::ConnectError::Init { desc, .. }) => {
             assert!(desc.contains("certificate"), "{desc}")
         }
         Ok(_) => panic!("a certificate for another name was accepted"),
@@ -628,7 +628,7 @@ fn the_login_times_out_and_a_silent_opend_is_caught_through_unanswered_pings() {
             ..options(kind)
         };
         match Qot::connect("127.0.0.1", s.ws_port().unwrap(), o) {
-            Err(ftapi::ConnectError::Init { err_code, desc }) => {
+            Err(opend::ConnectError::Init { err_code, desc }) => {
                 assert_eq!(err_code, errcode::make(100, errcode::init_fail::TIMEOUT));
                 assert!(desc.contains("WebSocket login"), "{desc}");
             }
@@ -666,7 +666,7 @@ fn pushes_arrive_over_the_websocket_door() {
     for kind in DOORS {
         let s = sim(kind, no_limit());
         let (q, rec) = connect_recorded(&s, options(kind));
-        s.push_notify(ftapi::pb::notify::S2c {
+        s.push_notify(opend::pb::notify::S2c {
             r#type: 3,
             ..Default::default()
         });
@@ -805,7 +805,7 @@ fn a_door_setting_that_cannot_work_is_refused_before_connecting() {
     };
     assert!(matches!(
         Qot::connect("127.0.0.1", 1, o),
-        Err(ftapi::ConnectError::NoRsaKey)
+        Err(opend::ConnectError::NoRsaKey)
     ));
     let _ = ReplyKind::Server;
 }
@@ -814,13 +814,13 @@ fn a_door_setting_that_cannot_work_is_refused_before_connecting() {
 fn log_lines_name_the_door_and_never_the_key_or_its_md5() {
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     let l2 = lines.clone();
-    ftapi::log::set_logger(
+    opend::log::set_logger(
         Some(Arc::new(move |level, target, msg| {
             l2.lock()
                 .unwrap()
                 .push(format!("{} {target} {msg}", level.name()))
         })),
-        Some(ftapi::log::Level::Trace),
+        Some(opend::log::Level::Trace),
     );
     let key = "k3y-Secret-77";
     let s = sim(
@@ -842,7 +842,7 @@ fn log_lines_name_the_door_and_never_the_key_or_its_md5() {
         Some(WebSocketKey::new("other-Secret-88")),
     );
     assert!(Qot::connect("127.0.0.1", s.ws_port().unwrap(), wrong).is_err());
-    ftapi::log::set_logger(None, None);
+    opend::log::set_logger(None, None);
     let lines = lines.lock().unwrap().clone();
     assert!(
         lines.iter().any(|l| l.contains("connected over ws://")),

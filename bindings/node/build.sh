@@ -4,7 +4,7 @@
 # target/node/package (JavaScript, declarations, README, the version from
 # scripts/version.sh, the platform packages as optional dependencies) and one package per
 # platform (target/node/platform-<target>: the stripped addon; Windows and aarch64 from
-# make cross), each `npm pack`ed into target/node/: ftapi-<V>.tgz, ftapi-<target>-<V>.tgz.
+# make cross), each `npm pack`ed into target/node/: opend-<V>.tgz, opend-<target>-<V>.tgz.
 # Prints the main tarball's path. `make node` runs it.
 #
 # The Node suite's build (bindings/node/run-tests.sh) sets FTAPI_NODE_TEST_BUILD=1: the
@@ -48,8 +48,8 @@ cp "$HERE/lib/ftapi.js" "$HERE/lib/native.js" "$STAGE/lib/"
 PLATFORMS=("linux-x64-gnu|linux|x64|glibc|$SO|strip")
 if [ ${#FEATURES[@]} -eq 0 ] && [ "${FTAPI_NODE_HOST_ONLY:-0}" != 1 ]; then
   X="$ROOT/target/cross/out"
-  PLATFORMS+=("linux-arm64-gnu|linux|arm64|glibc|$X/linux-aarch64/ftapi.linux-arm64-gnu.node|-")
-  PLATFORMS+=("win32-x64|win32|x64||$X/windows-x86_64/ftapi.win32-x64.node|-")
+  PLATFORMS+=("linux-arm64-gnu|linux|arm64|glibc|$X/linux-aarch64/opend.linux-arm64-gnu.node|-")
+  PLATFORMS+=("win32-x64|win32|x64||$X/windows-x86_64/opend.win32-x64.node|-")
 fi
 OPTIONAL=""
 for spec in "${PLATFORMS[@]}"; do

@@ -1,6 +1,6 @@
 /// <reference types="node" />
-// Declarations for `import ... from "ftapi"` (build.sh copies this file to index.d.mts) and
-// `require("ftapi")` (whose `.default` and named properties they describe).
+// Declarations for `import ... from "opend"` (build.sh copies this file to index.d.mts) and
+// `require("opend")` (whose `.default` and named properties they describe).
 
 /** retType values: OpenD's Common.RetType plus the library's -300 (rate limited, nothing sent). */
 export declare const RetType: {

@@ -1,5 +1,5 @@
 'use strict';
-// CommonJS entry: `const ftWebsocket = require("ftapi")` (also `.ftWebsocket`, `.default`).
+// CommonJS entry: `const ftWebsocket = require("opend")` (also `.ftWebsocket`, `.default`).
 const api = require('./lib/ftapi.js');
 
 module.exports = api.ftWebsocket;

@@ -1,4 +1,4 @@
-// ES module entry: `import ftWebsocket, { ftCmdID } from "ftapi"`.
+// ES module entry: `import ftWebsocket, { ftCmdID } from "opend"`.
 import api from './lib/ftapi.js';
 
 export default api.ftWebsocket;

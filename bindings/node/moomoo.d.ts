@@ -1,4 +1,4 @@
-// Declarations for `require("ftapi/moomoo")` and `import mmWebsocket, { mmCmdID } from "ftapi/moomoo"`.
+// Declarations for `require("opend/moomoo")` and `import mmWebsocket, { mmCmdID } from "opend/moomoo"`.
 import { ftWebsocket, ftTcp, ftCmdID } from './index.js';
 export { FtError, RetType, setLogger, Response, S2C, GroupData } from './index.js';
 export type {

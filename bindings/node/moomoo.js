@@ -1,5 +1,5 @@
 'use strict';
-// The moomoo names: `const mmWebsocket = require("ftapi/moomoo")`, `{ mmCmdID, mmTcp }`.
+// The moomoo names: `const mmWebsocket = require("opend/moomoo")`, `{ mmCmdID, mmTcp }`.
 const api = require('./lib/ftapi.js');
 
 class mmWebsocket extends api.ftWebsocket {}

@@ -1,4 +1,4 @@
-// The moomoo names as an ES module: `import mmWebsocket, { mmCmdID } from "ftapi/moomoo"`.
+// The moomoo names as an ES module: `import mmWebsocket, { mmCmdID } from "opend/moomoo"`.
 import mm from './moomoo.js';
 
 export default mm.mmWebsocket;

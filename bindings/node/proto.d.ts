@@ -1,4 +1,4 @@
-// Declarations for `ftapi/proto`: the protos' enums (crates/proto/proto/*.proto).
+// Declarations for `opend/proto`: the protos' enums (crates/proto/proto/*.proto).
 export declare const Common: {
   readonly RetType: {
     readonly RetType_Succeed: 0;

@@ -1,6 +1,6 @@
 'use strict';
 // The protos' enums, as plain frozen objects (written from crates/proto/proto/*.proto):
-// `const { Common, Qot_GetUserSecurityGroup } = require("ftapi/proto")`,
+// `const { Common, Qot_GetUserSecurityGroup } = require("opend/proto")`,
 // `Common.RetType.RetType_Succeed === 0`, `Qot_GetUserSecurityGroup.GroupType.GroupType_All === 3`.
 
 const f = Object.freeze;

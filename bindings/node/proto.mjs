@@ -1,4 +1,4 @@
-// The protos' enums as an ES module: `import { Common, Qot_GetUserSecurityGroup } from "ftapi/proto"`.
+// The protos' enums as an ES module: `import { Common, Qot_GetUserSecurityGroup } from "opend/proto"`.
 import proto from './proto.js';
 
 export default proto;

@@ -68,7 +68,7 @@ APP="$T/app"; mkdir -p "$APP/test"
 (cd "$APP" && echo '{"name":"scratch","version":"1.0.0","private":true}' > package.json &&
    npm install --offline --silent "$TGZ" "${TGZ%-*}-linux-x64-gnu-${TGZ##*-}" >"$T/npm-install.log" 2>&1) ||
   { cat "$T/npm-install.log"; fail_setup "npm install $TGZ and its linux-x64-gnu package"; }
-[ -f "$APP/node_modules/ftapi-linux-x64-gnu/ftapi.linux-x64-gnu.node" ] || fail_setup "the installed platform package has no addon"
+[ -f "$APP/node_modules/opend-linux-x64-gnu/opend.linux-x64-gnu.node" ] || fail_setup "the installed platform package has no addon"
 # The sample's js-beautify (and the official client's packages) resolve from the folder above.
 ln -s "$DEPS/node_modules" "$T/node_modules"
 cp "$HERE"/test/*.mjs "$APP/test/"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the ftapi wheel with the native library inside it:
+# Builds the opend wheel (the Python package of ftapi) with the native library inside it:
 #   build-wheel.sh                  libftapi.so from $FTAPI_LIB_DIR (default <repo>/target/release)
-#                                   -> target/py-dist/ftapi-V-py3-none-linux_x86_64.whl
+#                                   -> target/py-dist/opend-V-py3-none-linux_x86_64.whl
 #   build-wheel.sh linux-aarch64    libftapi.so from target/cross/out/linux-aarch64 -> ..._linux_aarch64.whl
 #   build-wheel.sh windows-x86_64   ftapi.dll from target/cross/out/windows-x86_64  -> ..._win_amd64.whl
 # (scripts/dist.sh then gives the Linux wheels their manylinux tags with auditwheel.) Uses the
@@ -26,14 +26,14 @@ esac
 "$HERE/ensure-venv.sh" "$VENV" >&2
 
 rm -rf "$STAGE" && mkdir -p "$STAGE" "$DIST"
-cp -r "$HERE/ftapi" "$HERE/pyproject.toml" "$HERE/setup.py" "$HERE/README.md" "$STAGE/"
-rm -rf "$STAGE/ftapi/__pycache__" "$STAGE"/ftapi/libftapi.so* "$STAGE"/ftapi/*.dll "$STAGE"/ftapi/*.dylib
-cp "$LIB_DIR/$FILE" "$STAGE/ftapi/$FILE"
+cp -r "$HERE/opend" "$HERE/pyproject.toml" "$HERE/setup.py" "$HERE/README.md" "$STAGE/"
+rm -rf "$STAGE/opend/__pycache__" "$STAGE"/opend/libftapi.so* "$STAGE"/opend/*.dll "$STAGE"/opend/*.dylib
+cp "$LIB_DIR/$FILE" "$STAGE/opend/$FILE"
 # The release build keeps debug info; the wheel does not need it.
-if command -v "$STRIP" >/dev/null; then "$STRIP" --strip-debug "$STAGE/ftapi/$FILE"; fi
-rm -f "$DIST"/ftapi-*-"$TAG".whl
+if command -v "$STRIP" >/dev/null; then "$STRIP" --strip-debug "$STAGE/opend/$FILE"; fi
+rm -f "$DIST"/opend-*-"$TAG".whl
 # setup.py takes the platform tag from here (the wheel is built on this machine for another).
 (cd "$STAGE" && FTAPI_WHEEL_PLAT="$TAG" "$VENV/bin/python" -m build --wheel --no-isolation --outdir "$DIST" >&2)
-whl=$(ls "$DIST"/ftapi-*-"$TAG".whl)
+whl=$(ls "$DIST"/opend-*-"$TAG".whl)
 case "$whl" in *py3-none-any*) echo "build-wheel: wheel is not platform-tagged: $whl" >&2; exit 1;; esac
 echo "$whl"

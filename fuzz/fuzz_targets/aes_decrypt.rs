@@ -1,8 +1,8 @@
 //! Both AES body decoders on arbitrary bytes, and the encrypt/decrypt round trip.
 //! Input: 16-byte key, 16-byte IV, then the body.
 #![no_main]
-use ftapi_proto::crypto::BodyCipher;
 use libfuzzer_sys::fuzz_target;
+use opend_proto::crypto::BodyCipher;
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 32 {

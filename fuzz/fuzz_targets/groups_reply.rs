@@ -3,9 +3,9 @@
 //! The hand-written decoder behind it must agree with prost (property shared with
 //! tests/properties.rs).
 #![no_main]
-use ftapi::pb::qot_get_user_security_group::Response;
-use ftapi::{GroupsReply, Reply, ReplyKind};
 use libfuzzer_sys::fuzz_target;
+use opend::pb::qot_get_user_security_group::Response;
+use opend::{GroupsReply, Reply, ReplyKind};
 use prost::Message;
 
 #[path = "../../tests/support/groups_oracle.rs"]

@@ -1,8 +1,8 @@
 //! RsaKey::decrypt (128-byte PKCS#1 v1.5 chunks) on arbitrary bytes, with the committed
 //! TEST key (fuzz/TEST-KEY-rsa1024-DO-NOT-USE.pem, public, for fuzzing only).
 #![no_main]
-use ftapi_proto::crypto::RsaKey;
 use libfuzzer_sys::fuzz_target;
+use opend_proto::crypto::RsaKey;
 use std::sync::OnceLock;
 
 static KEY: OnceLock<RsaKey> = OnceLock::new();

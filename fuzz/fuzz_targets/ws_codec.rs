@@ -1,4 +1,4 @@
-//! The WebSocket door's frame codec (ftapi_proto::wire::ws) on arbitrary bytes: decoded as a
+//! The WebSocket door's frame codec (opend_proto::wire::ws) on arbitrary bytes: decoded as a
 //! reply and as a request, every field checked against the layout, re-encoded; and the
 //! same bytes read as the fields of an encode/decode round trip. The property is shared
 //! with tests/properties.rs.

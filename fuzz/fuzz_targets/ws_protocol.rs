@@ -1,4 +1,4 @@
-//! The WebSocket door's protocol (WsProtocol, through ftapi_proto::fuzzing::WsSession) fed
+//! The WebSocket door's protocol (WsProtocol, through opend_proto::fuzzing::WsSession) fed
 //! arbitrary server messages, with or without a good login first, requests and ping
 //! timers in between; every event checked against a model of docs/PROTOCOL.md §10.
 //! Input: the byte form of tests/support/ws_session.rs's Script. The property is shared

@@ -1,8 +1,8 @@
 //! A served connection as the rest of the simulator sees it: its index, its socket (so
 //! that `Sim::stop` can shut it down) and where pushes go, on either door.
 
-use ftapi_proto::crypto::BodyCipher;
-use ftapi_proto::wire::{self, HEADER_LEN};
+use opend_proto::crypto::BodyCipher;
+use opend_proto::wire::{self, HEADER_LEN};
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::io::Write;

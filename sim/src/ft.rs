@@ -6,9 +6,9 @@
 use crate::conn::{Conn, FtPushState, PushSink};
 use crate::route::{self, GROUPS, INIT_CONNECT, Plan, Session};
 use crate::{AesMode, Faults, Lang, Shared};
-use ftapi_proto::crypto::{BodyCipher, PacketEncAlgo};
-use ftapi_proto::pb;
-use ftapi_proto::wire::{FrameReader, HEADER_LEN, Header, Sha1Memo};
+use opend_proto::crypto::{BodyCipher, PacketEncAlgo};
+use opend_proto::pb;
+use opend_proto::wire::{FrameReader, HEADER_LEN, Header, Sha1Memo};
 use prost::Message;
 use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
@@ -227,7 +227,7 @@ impl FtDoor {
             }
             out.clear();
             self.conn.push(
-                ftapi_proto::pb::proto_id::NOTIFY,
+                opend_proto::pb::proto_id::NOTIFY,
                 &crate::conn_status_notify(faults.omit_ret_fields),
             );
         }
@@ -246,7 +246,7 @@ impl FtDoor {
         let digest = if req.proto_id == GROUPS {
             self.send_sha1.digest(plain)
         } else {
-            ftapi_proto::wire::sha1(plain)
+            opend_proto::wire::sha1(plain)
         };
         let mut head = Header::with_digest(req.proto_id, req.serial, digest, wire_body.len());
         head.fmt = req.fmt;

@@ -31,9 +31,9 @@ mod ws;
 
 pub use ws::WsTls;
 
-use ftapi_proto::crypto::RsaKey;
-use ftapi_proto::limiter::SlidingWindow;
-use ftapi_proto::pb;
+use opend_proto::crypto::RsaKey;
+use opend_proto::limiter::SlidingWindow;
+use opend_proto::pb;
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::HashMap;
 use std::io;
@@ -239,7 +239,7 @@ impl Default for Config {
             require_encryption: false,
             aes_mode: AesMode::FollowClient,
             faults: Faults::default(),
-            max_body_len: ftapi_proto::wire::DEFAULT_MAX_BODY_LEN,
+            max_body_len: opend_proto::wire::DEFAULT_MAX_BODY_LEN,
             server_ver: 903,
             login_user_id: 10_086_001,
             idle_timeout: None,

@@ -162,7 +162,7 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, String> {
                 let pem = std::fs::read_to_string(&path)
                     .map_err(|e| format!("--rsa-key: cannot read {path}: {e}"))?;
                 config.rsa_key = Some(
-                    ftapi_proto::crypto::RsaKey::from_pem(&pem)
+                    opend_proto::crypto::RsaKey::from_pem(&pem)
                         .map_err(|e| format!("--rsa-key {path}: {e}"))?,
                 );
             }

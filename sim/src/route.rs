@@ -4,8 +4,8 @@
 //! so every fault switch and limit behaves the same on the TCP and the WebSocket door.
 
 use crate::{Faults, Lang, Received, Shared, random_bytes};
-use ftapi_proto::limiter::SlidingWindow;
-use ftapi_proto::pb;
+use opend_proto::limiter::SlidingWindow;
+use opend_proto::pb;
 use prost::Message;
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! The WebSocket door (what the official JavaScript SDK speaks): a tungstenite server,
 //! over TLS (rustls) when configured. One request per binary message, decoded with the
-//! client's codec (`ftapi_proto::wire::ws`); the Init login checks the key's MD5; then routing,
+//! client's codec (`opend_proto::wire::ws`); the Init login checks the key's MD5; then routing,
 //! limits and fault plans come from `route`, exactly as on the TCP door.
 //!
 //! On this door the fault switches name the login 1001 (its cmd is 1) and the WebSocket
@@ -11,9 +11,9 @@ use crate::conn::{Conn, PushSink};
 use crate::ft::{End, close_socket};
 use crate::route::{self, INIT_CONNECT, KEEP_ALIVE, Plan, Session};
 use crate::{Faults, Lang, Shared};
-use ftapi_proto::pb;
-use ftapi_proto::protocol::ws::WebSocketKey;
-use ftapi_proto::wire::ws::{self, cmd};
+use opend_proto::pb;
+use opend_proto::protocol::ws::WebSocketKey;
+use opend_proto::wire::ws::{self, cmd};
 use prost::Message as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
@@ -458,7 +458,7 @@ impl WsDoor {
         if self.ready && !refused && self.shared().cfg.notify_on.contains(&proto) {
             // Queued: the connection's loop sends it after this reply.
             self.conn.push(
-                ftapi_proto::pb::proto_id::NOTIFY,
+                opend_proto::pb::proto_id::NOTIFY,
                 &crate::conn_status_notify(faults.omit_ret_fields),
             );
         }

@@ -3,8 +3,8 @@
 mod common;
 
 use common::{Client, HDR};
-use ftapi_proto::pb;
-use ftapi_proto::wire::{Header, sha1};
+use opend_proto::pb;
+use opend_proto::wire::{Header, sha1};
 use opend_sim::{Config, Faults, Sim};
 use prost::Message;
 use std::io::{self, Read};

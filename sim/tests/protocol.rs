@@ -3,9 +3,9 @@
 mod common;
 
 use common::{Client, names, test_key};
-use ftapi_proto::crypto::BodyCipher;
-use ftapi_proto::pb;
-use ftapi_proto::wire::{encode_frame, sha1};
+use opend_proto::crypto::BodyCipher;
+use opend_proto::pb;
+use opend_proto::wire::{encode_frame, sha1};
 use opend_sim::{AesMode, Config, GroupEntry, Lang, RateLimit, Sim};
 use prost::Message;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -226,7 +226,7 @@ fn several_requests_in_one_write_are_all_answered_in_order() {
     let mut batch = Vec::new();
     for i in 0..50u32 {
         let body = Client::groups_request(1 + (i % 3) as i32);
-        ftapi_proto::wire::encode_frame_into(&mut batch, 3222, 1000 + i, &body, &body);
+        opend_proto::wire::encode_frame_into(&mut batch, 3222, 1000 + i, &body, &body);
     }
     std::io::Write::write_all(&mut c.s, &batch).unwrap();
     for i in 0..50u32 {
@@ -448,7 +448,7 @@ fn rsa_init_without_a_key_closes_the_connection() {
     let mut c = Client::connect(sim.addr());
     let plain = Client::init_request(true, 2);
     let mut out = Vec::new();
-    ftapi_proto::wire::encode_frame_into(&mut out, 1001, 1, &plain, &test_key().0.encrypt(&plain));
+    opend_proto::wire::encode_frame_into(&mut out, 1001, 1, &plain, &test_key().0.encrypt(&plain));
     std::io::Write::write_all(&mut c.s, &out).unwrap();
     c.assert_closed();
 }

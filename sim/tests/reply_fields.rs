@@ -6,8 +6,8 @@
 mod common;
 
 use common::Client;
-use ftapi_proto::pb;
-use ftapi_proto::wire::ws;
+use opend_proto::pb;
+use opend_proto::wire::ws;
 use opend_sim::{Config, Faults, Sim};
 use prost::Message;
 use std::net::TcpStream;

@@ -2,7 +2,7 @@
 //! over a [`Connection`].
 //!
 //! ```no_run
-//! use ftapi::{GroupType, Options, Qot};
+//! use opend::{GroupType, Options, Qot};
 //! let qot = Qot::connect("127.0.0.1", 11111, Options::default())?;
 //! for g in qot.get_user_security_group(GroupType::All)? {
 //!     println!("{}\t{}", g.name, g.type_name());

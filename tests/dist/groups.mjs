@@ -1,8 +1,8 @@
 // tests/dist: the installed npm package (ftapi-V.tgz) against opend-sim's WebSocket door:
 // prints the watchlist as "<name>\t<TYPE>" lines, then stops; the process exits by itself.
 // Usage: node groups.mjs WS_PORT
-import ftWebsocket from 'ftapi';
-import { Qot_GetUserSecurityGroup } from 'ftapi/proto';
+import ftWebsocket from 'opend';
+import { Qot_GetUserSecurityGroup } from 'opend/proto';
 
 const ws = new ftWebsocket();
 ws.onlogin = (ret, msg) => {

@@ -1,6 +1,6 @@
 // A user's Rust program against the packaged ftapi crate (depended on by path after
 // unpacking the .crate). Prints "<name>\t<SYSTEM|CUSTOM>" per group.
-use ftapi::{GroupType, Options, Qot};
+use opend::{GroupType, Options, Qot};
 
 fn main() {
     let port: u16 = std::env::args()

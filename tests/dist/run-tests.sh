@@ -78,11 +78,11 @@ if [ "${FTAPI_DIST_TEST_NO_BUILD:-0}" != 1 ]; then
 fi
 [ -x "$SIM" ] || { echo "missing $SIM: run make build" >&2; bad "prerequisites"; finish; }
 TARBALL="$DIST/ftapi-$VERSION-linux-x86_64.tar.gz"
-for f in "$TARBALL" "$DIST/ftapi-$VERSION.tgz" "$DIST/ftapi-$VERSION.jar" "$DIST/ftapi-$VERSION-sources.jar" "$DIST/Futu.OpenApi.$VERSION.nupkg" \
-         "$DIST/ftapi-proto-$VERSION.crate" "$DIST/ftapi-$VERSION.crate" "$DIST/opend-sim-$VERSION.crate" "$DIST/SHA256SUMS"; do
+for f in "$TARBALL" "$DIST/opend-$VERSION.tgz" "$DIST/opend-$VERSION.jar" "$DIST/opend-$VERSION-sources.jar" "$DIST/Opend.$VERSION.nupkg" \
+         "$DIST/opend-proto-$VERSION.crate" "$DIST/opend-$VERSION.crate" "$DIST/opend-sim-$VERSION.crate" "$DIST/SHA256SUMS"; do
   [ -f "$f" ] || { echo "missing $f" >&2; bad "artifacts present"; finish; }
 done
-WHEEL=$(ls "$DIST"/ftapi-"$VERSION"-py3-none-manylinux_*_x86_64.whl 2>/dev/null | head -1)
+WHEEL=$(ls "$DIST"/opend-"$VERSION"-py3-none-manylinux_*_x86_64.whl 2>/dev/null | head -1)
 
 # --- SHA256SUMS ---------------------------------------------------------------------------
 n_files=$(find "$DIST" -maxdepth 1 -type f ! -name SHA256SUMS | wc -l)
@@ -194,19 +194,19 @@ else
   else
     cat "$LOG/python.out"; bad "python sample"
   fi
-  loc=$(cd "$P/run" && "$P/venv/bin/python" -c 'import ftapi._native as n, os; print(os.path.realpath(n.__file__))' 2>&1)
-  case "$loc" in "$P/venv/"*) ok "python: ftapi imported from the venv";; *) echo "$loc"; bad "python: ftapi imported from $loc";; esac
+  loc=$(cd "$P/run" && "$P/venv/bin/python" -c 'import opend._native as n, os; print(os.path.realpath(n.__file__))' 2>&1)
+  case "$loc" in "$P/venv/"*) ok "python: opend imported from the venv";; *) echo "$loc"; bad "python: opend imported from $loc";; esac
 fi
 
 # --- Java: the jar ----------------------------------------------------------------------------
 J="$T/java"; mkdir -p "$J/lib" "$J/app" "$J/tmp"
-cp "$DIST/ftapi-$VERSION.jar" "$J/lib/ftapi.jar"
+cp "$DIST/opend-$VERSION.jar" "$J/lib/opend.jar"
 PROTOBUF_JAR=/usr/share/java/protobuf.jar
 [ -f "$PROTOBUF_JAR" ] || "$ROOT/scripts/install-deps.sh" >/dev/null
-pom=$(unzip -p "$J/lib/ftapi.jar" "META-INF/maven/com.futu.openapi/ftapi/pom.xml" 2>/dev/null)
-props=$(unzip -p "$J/lib/ftapi.jar" "META-INF/maven/com.futu.openapi/ftapi/pom.properties" 2>/dev/null)
+pom=$(unzip -p "$J/lib/opend.jar" "META-INF/maven/io.github.opend-client/opend/pom.xml" 2>/dev/null)
+props=$(unzip -p "$J/lib/opend.jar" "META-INF/maven/io.github.opend-client/opend/pom.properties" 2>/dev/null)
 # (Listings are captured first: grep -q closing a pipe early would fail it under pipefail.)
-jar_list=$(unzip -l "$J/lib/ftapi.jar"); src_list=$(unzip -l "$DIST/ftapi-$VERSION-sources.jar")
+jar_list=$(unzip -l "$J/lib/opend.jar"); src_list=$(unzip -l "$DIST/opend-$VERSION-sources.jar")
 if grep -q '<artifactId>protobuf-java</artifactId>' <<<"$pom" && grep -q "<version>$VERSION</version>" <<<"$pom" &&
    grep -q "^version=$VERSION$" <<<"$props" && grep -q ' native/linux-x86_64/libftapi.so$' <<<"$jar_list" &&
    grep -q ' com/futu/openapi/FTAPI.java$' <<<"$src_list"; then
@@ -215,21 +215,21 @@ else
   bad "java: jar contents"
 fi
 cp "$HERE/App.java" "$J/app/"
-if javac -nowarn -encoding UTF-8 -cp "$J/lib/ftapi.jar:$PROTOBUF_JAR" -d "$J/app" "$J/app/App.java" >"$LOG/javac.out" 2>&1; then
-  if RUN_CWD="$J/app" run java 40 "$SIM" --port 0 -- java -cp "$J/lib/ftapi.jar:$PROTOBUF_JAR:." App '{port}'; then
-    same_groups "java: java -cp ftapi.jar:protobuf.jar App (nothing else)" <(grep -v '^opend-sim' "$LOG/java.out")
+if javac -nowarn -encoding UTF-8 -cp "$J/lib/opend.jar:$PROTOBUF_JAR" -d "$J/app" "$J/app/App.java" >"$LOG/javac.out" 2>&1; then
+  if RUN_CWD="$J/app" run java 40 "$SIM" --port 0 -- java -cp "$J/lib/opend.jar:$PROTOBUF_JAR:." App '{port}'; then
+    same_groups "java: java -cp opend.jar:protobuf.jar App (nothing else)" <(grep -v '^opend-sim' "$LOG/java.out")
   else
     cat "$LOG/java.out"; bad "java run"
   fi
   # The extracted copy goes into a private folder and is gone afterwards.
-  if RUN_CWD="$J/app" run java-tmp 40 "$SIM" --port 0 -- java -Djava.io.tmpdir="$J/tmp" -cp "$J/lib/ftapi.jar:$PROTOBUF_JAR:." App '{port}' &&
+  if RUN_CWD="$J/app" run java-tmp 40 "$SIM" --port 0 -- java -Djava.io.tmpdir="$J/tmp" -cp "$J/lib/opend.jar:$PROTOBUF_JAR:." App '{port}' &&
      [ -z "$(ls -A "$J/tmp")" ]; then
     ok "java: the extracted library leaves nothing in java.io.tmpdir"
   else
     cat "$LOG/java-tmp.out"; ls -la "$J/tmp"; bad "java: temp files left behind"
   fi
   # -Dftapi.library still wins over everything else.
-  if ! RUN_CWD="$J/app" run java-override 20 java -Dftapi.library="$J/nonexistent/libftapi.so" -cp "$J/lib/ftapi.jar:$PROTOBUF_JAR:." App 1 &&
+  if ! RUN_CWD="$J/app" run java-override 20 java -Dftapi.library="$J/nonexistent/libftapi.so" -cp "$J/lib/opend.jar:$PROTOBUF_JAR:." App 1 &&
      grep -q "UnsatisfiedLinkError.*$J/nonexistent/libftapi.so" "$LOG/java-override.out"; then
     ok "java: -Dftapi.library overrides the bundled library"
   else
@@ -241,12 +241,12 @@ fi
 
 # --- C#: the nupkg -------------------------------------------------------------------------------
 S="$T/csharp"; mkdir -p "$S/home" "$S/packages" "$S/mono" "$S/core"
-PKG="$S/packages/Futu.OpenApi.$VERSION"
+PKG="$S/packages/Opend.$VERSION"
 command -v nuget >/dev/null && command -v mcs >/dev/null || "$ROOT/scripts/install-deps.sh" >/dev/null
-if HOME="$S/home" nuget install Futu.OpenApi -Version "$VERSION" -Source "$DIST" -OutputDirectory "$S/packages" \
+if HOME="$S/home" nuget install Opend -Version "$VERSION" -Source "$DIST" -OutputDirectory "$S/packages" \
      -NonInteractive >"$LOG/nuget.out" 2>&1 &&
    [ -f "$PKG/lib/net45/Futu.OpenApi.dll" ] && [ -f "$PKG/runtimes/linux-x64/native/libftapi.so" ]; then
-  ok "csharp: nuget install Futu.OpenApi -Source <folder> (lib/net45, runtimes/linux-x64/native)"
+  ok "csharp: nuget install Opend -Source <folder> (lib/net45/Futu.OpenApi.dll, runtimes/linux-x64/native)"
   cp "$ROOT/bindings/csharp/examples/GetUserSecurityGroup.cs" "$ROOT/bindings/csharp/examples/MoomooGetUserSecurityGroup.cs" "$S/"
   if mcs -nologo -r:"$PKG/lib/net45/Futu.OpenApi.dll" -out:"$S/mono/example.exe" "$S/GetUserSecurityGroup.cs" >"$LOG/mcs.out" 2>&1 &&
      mcs -nologo -r:"$PKG/lib/net45/Futu.OpenApi.dll" -out:"$S/mono/example-moomoo.exe" "$S/MoomooGetUserSecurityGroup.cs" >>"$LOG/mcs.out" 2>&1; then
@@ -290,38 +290,38 @@ fi
 
 # --- Node: the npm tarball ------------------------------------------------------------------
 N="$T/node"; mkdir -p "$N/app"
-NTGZ="$DIST/ftapi-$VERSION.tgz"
+NTGZ="$DIST/opend-$VERSION.tgz"
 if ! [ -f "$NTGZ" ]; then
-  bad "npm: no target/dist/ftapi-$VERSION.tgz (make node)"
+  bad "npm: no target/dist/opend-$VERSION.tgz (make node)"
 else
   nlist=$(tar -tzf "$NTGZ"); npkg=$(tar -xzOf "$NTGZ" package/package.json)
   if ! grep -q '\.node$' <<<"$nlist" && grep -qx 'package/index.d.ts' <<<"$nlist" &&
      ! grep -q '"dependencies"' <<<"$npkg" &&
      node -e 'const e = JSON.parse(process.argv[1]).exports; for (const k of [".", "./proto", "./moomoo"]) if (!e[k]) process.exit(1)' "$npkg"; then
-    ok "npm: ftapi-$VERSION.tgz carries the declarations and no addon (the platform packages do), no dependencies, exports . ./proto ./moomoo"
+    ok "npm: opend-$VERSION.tgz carries the declarations and no addon (the platform packages do), no dependencies, exports . ./proto ./moomoo"
   else
     bad "npm: tarball contents"
   fi
   # A fresh project outside the repo: `npm install` of the package and this platform's one is
   # all it takes (offline: nothing else to fetch; the other platforms' are skipped).
   if (cd "$N/app" && echo '{"name":"dist-check","version":"1.0.0","private":true}' > package.json &&
-      npm install --offline --no-audit --no-fund "$NTGZ" "$DIST/ftapi-linux-x64-gnu-$VERSION.tgz" >"$LOG/npm.out" 2>&1); then
+      npm install --offline --no-audit --no-fund "$NTGZ" "$DIST/opend-linux-x64-gnu-$VERSION.tgz" >"$LOG/npm.out" 2>&1); then
     cp "$HERE/groups.mjs" "$N/app/"
     if RUN_CWD="$N/app" run node 40 "$SIM" --port 0 --ws-port 0 -- node groups.mjs '{ws_port}'; then
-      same_groups "npm: npm install ftapi-$VERSION.tgz (with ftapi-linux-x64-gnu) into a scratch project, watchlist over the WebSocket door" \
+      same_groups "npm: npm install opend-$VERSION.tgz (with opend-linux-x64-gnu) into a scratch project, watchlist over the WebSocket door" \
         <(grep -v '^opend-sim' "$LOG/node.out")
     else
       cat "$LOG/node.out"; bad "npm: the watchlist from the installed package"
     fi
   else
-    cat "$LOG/npm.out"; bad "npm: npm install ftapi-$VERSION.tgz"
+    cat "$LOG/npm.out"; bad "npm: npm install opend-$VERSION.tgz"
   fi
 fi
 
 # --- Rust: the crate ------------------------------------------------------------------------
 R="$T/rust"; mkdir -p "$R/dist-check/src"
-tar -xzf "$DIST/ftapi-$VERSION.crate" -C "$R"
-tar -xzf "$DIST/ftapi-proto-$VERSION.crate" -C "$R"
+tar -xzf "$DIST/opend-$VERSION.crate" -C "$R"
+tar -xzf "$DIST/opend-proto-$VERSION.crate" -C "$R"
 cat > "$R/dist-check/Cargo.toml" <<EOF
 [package]
 name = "dist-check"
@@ -330,23 +330,23 @@ edition = "2021"
 publish = false
 
 [dependencies]
-ftapi = { path = "../ftapi-$VERSION" }
+opend = { path = "../opend-$VERSION" }
 
-# ftapi's protocol layer, from its own crate as crates.io would serve it.
+# opend's protocol layer, from its own crate as crates.io would serve it.
 [patch.crates-io]
-ftapi-proto = { path = "../ftapi-proto-$VERSION" }
+opend-proto = { path = "../opend-proto-$VERSION" }
 
 [workspace]
 EOF
 cp "$HERE/main.rs" "$R/dist-check/src/main.rs"
 # The crate's own Cargo.lock pins what it was verified with; offline when the registry cache has it.
-cp "$R/ftapi-$VERSION/Cargo.lock" "$R/dist-check/Cargo.lock"
+cp "$R/opend-$VERSION/Cargo.lock" "$R/dist-check/Cargo.lock"
 # The workspace's own target dir: cargo package verified the crate into target/debug, so the
 # registry dependencies are already built there (same versions, features and profile).
 export CARGO_TARGET_DIR="$ROOT/target"
 if (cd "$R/dist-check" && { cargo build --offline >"$LOG/cargo.out" 2>&1 || cargo build >>"$LOG/cargo.out" 2>&1; }); then
   if run rust 30 "$SIM" --port 0 -- "$CARGO_TARGET_DIR/debug/dist-check" '{port}'; then
-    same_groups "rust: a scratch project depending on the unpacked ftapi-$VERSION.crate" <(grep -v '^opend-sim' "$LOG/rust.out")
+    same_groups "rust: a scratch project depending on the unpacked opend-$VERSION.crate" <(grep -v '^opend-sim' "$LOG/rust.out")
   else
     cat "$LOG/rust.out"; bad "rust run"
   fi
@@ -355,9 +355,9 @@ else
 fi
 unset CARGO_TARGET_DIR
 sim_list=$(tar -tzf "$DIST/opend-sim-$VERSION.crate")
-sim_dep=$(tar -xzOf "$DIST/opend-sim-$VERSION.crate" "opend-sim-$VERSION/Cargo.toml" | grep -A3 '^\[dependencies.ftapi-proto\]')
+sim_dep=$(tar -xzOf "$DIST/opend-sim-$VERSION.crate" "opend-sim-$VERSION/Cargo.toml" | grep -A3 '^\[dependencies.opend-proto\]')
 if grep -q "^opend-sim-$VERSION/src/main.rs$" <<<"$sim_list" && grep -q "version = \"=$VERSION\"" <<<"$sim_dep"; then
-  ok "rust: opend-sim-$VERSION.crate depends on ftapi-proto =$VERSION"
+  ok "rust: opend-sim-$VERSION.crate depends on opend-proto =$VERSION"
 else
   bad "rust: opend-sim crate"
 fi

@@ -150,21 +150,21 @@ example wss '[ "$(grep -c SYSTEM <<<"$out")" = 10 ]' "--ws-port 0 --ws-key k1 --
   "./get_user_security_group$EXE" --wss k1 --ca "$(hostpath "$TLS_CA")" 127.0.0.1 '{ws_port}' system
 
 # ---- the Rust unit tests, built for the platform and run there ----
-# The library's own (the engine core on its virtual clock, the protocols, the doors) and
-# the wire format's and crypto's (ftapi-proto). cargo runs each test binary through the
+# The library's own, crate opend (the engine core on its virtual clock, the protocols, the doors) and
+# the wire format's and crypto's (opend-proto). cargo runs each test binary through the
 # platform's runner.
 log="$OUT/cargo-test.log"
 (
   source "$ROOT/scripts/cross-env.sh"
   cd "$ROOT" && nice -n 5 /usr/bin/cargo test --release "${BS[@]}" --target "$T" \
-    -p ftapi -p ftapi-proto --lib
+    -p opend -p opend-proto --lib
 ) >"$log" 2>&1
 rc=$?
 p=$(grep -E '^test result:' "$log" | sed -E 's/.* ([0-9]+) passed.*/\1/' | awk '{s+=$1} END {print s+0}')
 f=$(grep -E '^test result:' "$log" | sed -E 's/.* ([0-9]+) failed.*/\1/' | awk '{s+=$1} END {print s+0}')
 core=$(grep -c '^test engine::core::.* ok$' "$log")
 if [ "$rc" -eq 0 ] && [ "$p" -gt 0 ] && [ "$f" -eq 0 ] && [ "$core" -ge 10 ]; then
-  ok "cargo test (ftapi, ftapi-proto) on $PLATFORM: $p passed, $core of them the engine core's"
+  ok "cargo test (opend, opend-proto) on $PLATFORM: $p passed, $core of them the engine core's"
 else
   bad "cargo test on $PLATFORM (exit $rc, $p passed, $f failed, core $core)"; grep -E '^(test .*FAILED|error|failures)' "$log" | head -20 | sed 's/^/    | /'
 fi

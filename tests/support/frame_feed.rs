@@ -2,7 +2,7 @@
 //! on stable) and fuzz/fuzz_targets/frame_reader.rs (libFuzzer), which include this file
 //! by path.
 
-use ftapi_proto::wire::{FrameReader, HEADER_LEN};
+use opend_proto::wire::{FrameReader, HEADER_LEN};
 use std::io::Read;
 
 /// A reader that hands out at most `step` bytes per read.

@@ -1,10 +1,10 @@
-//! The hand-written 3222 decoder (`ftapi::qot::GroupsView`) checked against prost, the
+//! The hand-written 3222 decoder (`opend::qot::GroupsView`) checked against prost, the
 //! reference: both accept or both refuse, and what they accept decodes to the same
 //! values. Shared by tests/properties.rs (proptest) and fuzz/fuzz_targets/groups_reply.rs
 //! (libFuzzer), which include this file by path.
 
-use ftapi::pb::qot_get_user_security_group::Response;
-use ftapi::qot::GroupsView;
+use opend::pb::qot_get_user_security_group::Response;
+use opend::qot::GroupsView;
 use prost::Message;
 
 /// Panics when `GroupsView::parse` and prost disagree on `body`.

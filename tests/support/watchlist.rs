@@ -1,10 +1,10 @@
 //! What a watchlist reply should hold, for the suites that compare it with the simulator's.
 
-use ftapi::GroupType;
+use opend::GroupType;
 use opend_sim::GroupEntry;
 
 /// The groups as `(name, type)` pairs.
-pub fn names(groups: &[ftapi::Group]) -> Vec<(String, i32)> {
+pub fn names(groups: &[opend::Group]) -> Vec<(String, i32)> {
     groups
         .iter()
         .map(|g| (g.name.clone(), g.group_type))

@@ -1,8 +1,8 @@
-//! The WebSocket door's frame codec (`ftapi_proto::wire::ws`) against its layout, read here
+//! The WebSocket door's frame codec (`opend_proto::wire::ws`) against its layout, read here
 //! byte by byte: shared by tests/properties.rs (proptest on stable) and
 //! fuzz/fuzz_targets/ws_codec.rs (libFuzzer), which include this file by path.
 
-use ftapi_proto::wire::ws::{
+use opend_proto::wire::ws::{
     ERRMSG_LEN, REPLY_HEADER_LEN, REQUEST_HEADER_LEN, SIGN, WsWireError, decode_reply,
     decode_request, encode_reply, encode_request,
 };

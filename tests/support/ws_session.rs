@@ -1,4 +1,4 @@
-//! The WebSocket door's protocol (`WsProtocol`, through `ftapi_proto::fuzzing::WsSession`) fed
+//! The WebSocket door's protocol (`WsProtocol`, through `opend_proto::fuzzing::WsSession`) fed
 //! server messages, after a good login or without one, checked event by event against a
 //! model written from docs/PROTOCOL.md §10. Shared by tests/properties.rs (proptest on
 //! stable) and fuzz/fuzz_targets/ws_protocol.rs (libFuzzer), which include this file by
@@ -7,10 +7,10 @@
 //! The input is a [`Script`]; its byte form (what the fuzzer mutates and what the seeds
 //! in fuzz/seeds/ws_protocol hold) is [`Script::from_bytes`].
 
-use ftapi::pb::init_web_socket;
-use ftapi::pb::proto_id::is_push;
-use ftapi_proto::fuzzing::{LostKind, WS_PING_EVERY, WsEvent, WsSession};
-use ftapi_proto::wire::ws::{self, SIGN, cmd};
+use opend::pb::init_web_socket;
+use opend::pb::proto_id::is_push;
+use opend_proto::fuzzing::{LostKind, WS_PING_EVERY, WsEvent, WsSession};
+use opend_proto::wire::ws::{self, SIGN, cmd};
 use prost::Message;
 use std::collections::VecDeque;
 use std::time::Duration;

@@ -1,6 +1,6 @@
-import ftWebsocket from "ftapi";
-import { ftCmdID } from "ftapi";
-import { Common, Qot_Common, Qot_GetUserSecurityGroup } from "ftapi/proto";
+import ftWebsocket from "opend";
+import { ftCmdID } from "opend";
+import { Common, Qot_Common, Qot_GetUserSecurityGroup } from "opend/proto";
 import beautify from "js-beautify";
 
 function QotGetUserSecurityGroup(){

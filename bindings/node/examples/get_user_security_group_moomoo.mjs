@@ -1,6 +1,6 @@
-import mmWebsocket from "ftapi/moomoo";
-import { mmCmdID } from "ftapi/moomoo";
-import { Common, Qot_Common, Qot_GetUserSecurityGroup } from "ftapi/proto";
+import mmWebsocket from "opend/moomoo";
+import { mmCmdID } from "opend/moomoo";
+import { Common, Qot_Common, Qot_GetUserSecurityGroup } from "opend/proto";
 import beautify from "js-beautify";
 
 function QotGetUserSecurityGroup(){

@@ -10,7 +10,7 @@ const fs = require('fs');
 const path = require('path');
 
 /** The package's npm name: the prefix of every addon file and platform package name. */
-const PACKAGE = 'ftapi';
+const PACKAGE = 'opend';
 
 /** `${process.platform}-${process.arch}` (with `-gnu` for glibc Linux) -> target name. */
 const TARGETS = Object.freeze({
@@ -25,7 +25,7 @@ const SUPPORTED = 'linux-x64 (glibc), linux-arm64 (glibc), win32-x64';
 
 /**
  * The addon for a platform: `{ target, file, package }`, e.g. for ('linux', 'x64', false)
- * `{ target: 'linux-x64-gnu', file: 'ftapi.linux-x64-gnu.node', package: 'ftapi-linux-x64-gnu' }`.
+ * `{ target: 'linux-x64-gnu', file: 'opend.linux-x64-gnu.node', package: 'opend-linux-x64-gnu' }`.
  * `isMusl` matters on Linux only. A platform without an addon (musl Linux, macOS, FreeBSD, 32-bit)
  * throws an Error naming it and listing the supported ones (code ERR_FTAPI_UNSUPPORTED_PLATFORM).
  */

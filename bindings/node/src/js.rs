@@ -225,7 +225,7 @@ pub fn contain(what: &str, f: impl FnOnce()) {
     })) {
         // Not `eprintln!`, which panics when the write fails (stderr can be a full
         // non-blocking pipe shared with Node): here that would escape the boundary.
-        ftapi::log::stderr_line(format_args!(
+        opend::log::stderr_line(format_args!(
             "ftapi: a panic in the Node addon ({what}) was caught; the process goes on: {}",
             panic_text(&*p)
         ));

@@ -1,4 +1,4 @@
-//! The Node-API addon behind the `ftapi` npm package. It translates the Rust API: one
+//! The Node-API addon behind the `opend` npm package. It translates the Rust API: one
 //! [`QotSlot`] per JavaScript connection object (a second `start()` replaces the first, as
 //! in the official JavaScript SDK), and it owns what waits on it: each request's promise,
 //! the promises of `ready()`, the login state they are settled from, and which connection
@@ -31,13 +31,6 @@
 
 mod js;
 
-use ftapi::log::Level;
-use ftapi::pb::{notify, proto_id};
-use ftapi::qot::{GetUserSecurityGroup, Outcome};
-use ftapi::{
-    Connection, Door, Events, GroupsReply, Options, Qot, QotError, QotSlot, Reply, ReplyKind,
-    SecondConnect, SendError, State,
-};
 use js::{Deferred, JsRef, JsResult, Value, val};
 use napi::bindgen_prelude::{Buffer, Function, ObjectFinalize, Unknown};
 use napi::threadsafe_function::{
@@ -45,6 +38,13 @@ use napi::threadsafe_function::{
 };
 use napi::{Env, JsValue, Status};
 use napi_derive::napi;
+use opend::log::Level;
+use opend::pb::{notify, proto_id};
+use opend::qot::{GetUserSecurityGroup, Outcome};
+use opend::{
+    Connection, Door, Events, GroupsReply, Options, Qot, QotError, QotSlot, Reply, ReplyKind,
+    SecondConnect, SendError, State,
+};
 use prost::Message;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -1049,7 +1049,7 @@ pub fn set_logger(
 ) -> napi::Result<()> {
     js::sync(&env, "setLogger", || {
         let Some(cb) = callback else {
-            ftapi::log::set_logger(None, None);
+            opend::log::set_logger(None, None);
             return Ok(());
         };
         let f = JsRef::new(&env, cb.raw())?;
@@ -1074,7 +1074,7 @@ pub fn set_logger(
                 });
                 Ok(())
             })?;
-        ftapi::log::set_logger(
+        opend::log::set_logger(
             Some(Arc::new(move |level: Level, target: &str, msg: &str| {
                 js::contain("logger", || {
                     let line = LogLine {

@@ -5,9 +5,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import ftWebsocket, { ftCmdID, ftTcp, FtError, RetType } from 'ftapi';
-import mmWebsocket, { mmCmdID, mmTcp } from 'ftapi/moomoo';
-import { Common, Qot_Common, Qot_GetUserSecurityGroup } from 'ftapi/proto';
+import ftWebsocket, { ftCmdID, ftTcp, FtError, RetType } from 'opend';
+import mmWebsocket, { mmCmdID, mmTcp } from 'opend/moomoo';
+import { Common, Qot_Common, Qot_GetUserSecurityGroup } from 'opend/proto';
 import { startSim, groupsFile, expectedGroups, GROUPS } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
@@ -43,16 +43,16 @@ describe('the API', { concurrency: true }, () => {
     assert.ok(new mmWebsocket() instanceof ftWebsocket);
     assert.ok(new mmTcp() instanceof ftTcp);
     // CommonJS gives the same objects (one instance of the package).
-    const cjs = require('ftapi');
+    const cjs = require('opend');
     assert.equal(cjs, ftWebsocket);
     assert.equal(cjs.ftWebsocket, ftWebsocket);
     assert.equal(cjs.default, ftWebsocket);
     assert.equal(cjs.ftCmdID, ftCmdID);
-    assert.equal(require('ftapi/proto').Common, Common);
-    assert.equal(require('ftapi/proto.js').Common, Common);
-    assert.equal(require('ftapi/moomoo').mmCmdID, mmCmdID);
+    assert.equal(require('opend/proto').Common, Common);
+    assert.equal(require('opend/proto.js').Common, Common);
+    assert.equal(require('opend/moomoo').mmCmdID, mmCmdID);
     assert.equal(RetType.RateLimited, -300);
-    const pkg = JSON.parse(readFileSync(require.resolve('ftapi/package.json'), 'utf8'));
+    const pkg = JSON.parse(readFileSync(require.resolve('opend/package.json'), 'utf8'));
     assert.deepEqual(pkg.dependencies, undefined, 'no runtime dependencies');
     for (const k of ['.', './proto', './moomoo']) assert.ok(pkg.exports[k], `exports ${k}`);
   });

@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ftTcp, ftWebsocket, FtError } from 'ftapi';
+import { ftTcp, ftWebsocket, FtError } from 'opend';
 import { runNode, sleep, waitFor } from './helpers.mjs';
 
 const USER_CLOSE = 100 * 2 ** 32 + 3; // FTAPI_INIT_FAIL << 32 | FTAPI_INIT_FAIL_DISCONNECT
@@ -148,7 +148,7 @@ let n = 0;
 async function childOnce(door, port) {
   const f = join(APP, `close-child-${process.pid}-${++n}.mjs`);
   writeFileSync(f, `
-    import { ftTcp, ftWebsocket } from 'ftapi';
+    import { ftTcp, ftWebsocket } from 'opend';
     import { performance } from 'node:perf_hooks';
     const c = process.argv[2] === 'ws' ? new ftWebsocket() : new ftTcp();
     const seen = [];

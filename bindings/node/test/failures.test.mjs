@@ -3,7 +3,7 @@
 // auto-reconnect across a simulator restart on the same port.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import ftWebsocket, { FtError } from 'ftapi';
+import ftWebsocket, { FtError } from 'opend';
 import { startSim, groupsFile, expectedGroups, sleep, waitFor } from './helpers.mjs';
 
 const ALL = { c2s: { groupType: 3 } };

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { RetType } from 'ftapi';
-import { Common, Qot_GetUserSecurityGroup } from 'ftapi/proto';
+import { RetType } from 'opend';
+import { Common, Qot_GetUserSecurityGroup } from 'opend/proto';
 
 const require = createRequire(import.meta.url);
-const PKG = dirname(require.resolve('ftapi/package.json'));
+const PKG = dirname(require.resolve('opend/package.json'));
 // The installed package's own copy of the layer (the entry points load this same module).
 const mirror = require(join(PKG, 'lib', 'ftapi.js')).headerMirror;
 const HEADER = process.env.FTAPI_TEST_HEADER;
@@ -40,7 +40,7 @@ describe('constants mirrored from include/ftapi.h', () => {
   test('the header parses, and the layer exposes its mirror', () => {
     assert.ok(mirror, 'lib/ftapi.js has headerMirror');
     assert.equal(mirror.RetType, RetType, 'the mirrored RetType is the exported one');
-    assert.equal(require('ftapi').headerMirror, undefined, 'not part of the package API');
+    assert.equal(require('opend').headerMirror, undefined, 'not part of the package API');
     assert.equal(family('STATE').CLOSED, 4);
   });
 

@@ -10,12 +10,12 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import ftWebsocket, { FtError, setLogger } from 'ftapi';
+import ftWebsocket, { FtError, setLogger } from 'opend';
 import { startSim, groupsFile, runNode, sleep, waitFor } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 // The same addon instance the package loaded (Node caches it by path).
-const native = require('ftapi-linux-x64-gnu');
+const native = require('opend-linux-x64-gnu');
 const APP = process.env.FTAPI_TEST_APP;
 const ALL = { c2s: { groupType: 3 } };
 
@@ -151,11 +151,11 @@ describe('the panic boundary', () => {
   test('a whole process: contained panics never abort it, and it exits by itself', async () => {
     const f = join(APP, `panic-child-${process.pid}.mjs`);
     writeFileSync(f, `
-      import ftWebsocket from 'ftapi';
+      import ftWebsocket from 'opend';
       import { createRequire } from 'node:module';
       import { dirname, join } from 'node:path';
       const require = createRequire(import.meta.url);
-      const native = require('ftapi-linux-x64-gnu');
+      const native = require('opend-linux-x64-gnu');
       const ws = new ftWebsocket();
       const seen = [];
       native.testPanic('js.event'); // the first event of the connection
@@ -186,9 +186,9 @@ describe('the panic boundary', () => {
   test('an uncaught panic Error ends the process as any uncaught exception does, not with an abort', async () => {
     const f = join(APP, `panic-uncaught-${process.pid}.cjs`);
     writeFileSync(f, `
-      const ftWebsocket = require('ftapi');
+      const ftWebsocket = require('opend');
       const { dirname, join } = require('node:path');
-      const native = require('ftapi-linux-x64-gnu');
+      const native = require('opend-linux-x64-gnu');
       const ws = new ftWebsocket();
       native.testPanic('NativeQot.state');
       ws.state();

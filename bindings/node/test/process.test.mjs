@@ -21,7 +21,7 @@ describe('the process', { concurrency: true }, () => {
     const sim = await startSim(['--withhold', '3222']);
     try {
       const f = script(`
-        import ftWebsocket from 'ftapi';
+        import ftWebsocket from 'opend';
         const ws = new ftWebsocket();
         ws.onlogin = (ret) => {
           const ps = [1, 2, 3].map(() => ws.GetUserSecurityGroup({ c2s: { groupType: 3 } }));
@@ -45,7 +45,7 @@ describe('the process', { concurrency: true }, () => {
     const sim = await startSim(['--withhold', '3222']);
     try {
       const f = script(`
-        import ftWebsocket from 'ftapi';
+        import ftWebsocket from 'opend';
         const ws = new ftWebsocket();
         ws.start('127.0.0.1', ${sim.wsPort});
         await ws.ready();
@@ -69,7 +69,7 @@ describe('the process', { concurrency: true }, () => {
     const sim = await startSim(['--ws-key', 'right']);
     try {
       const f = script(`
-        import ftWebsocket from 'ftapi';
+        import ftWebsocket from 'opend';
         const ws = new ftWebsocket();
         ws.onlogin = (ret, msg) => console.log(ret, msg.code);
         ws.start('127.0.0.1', ${sim.wsPort}, false, 'wrong');
@@ -88,7 +88,7 @@ describe('the process', { concurrency: true }, () => {
     const sim = await startSim([]);
     try {
       const f = script(`
-        import ftWebsocket from 'ftapi';
+        import ftWebsocket from 'opend';
         const ws = new ftWebsocket();
         let logins = 0;
         ws.onlogin = () => { logins++; };
@@ -113,7 +113,7 @@ describe('the process', { concurrency: true }, () => {
     const sim = await startSim([]);
     try {
       const f = script(`
-        import ftWebsocket, { setLogger } from 'ftapi';
+        import ftWebsocket, { setLogger } from 'opend';
         const mode = process.argv[2];
         const lines = [];
         if (mode === 'fn') setLogger((l) => lines.push(l), 'debug');
@@ -146,7 +146,7 @@ describe('the process', { concurrency: true }, () => {
     const sim = await startSim(['--groups', groupsFile()]);
     try {
       const f = script(`
-        import ftWebsocket from 'ftapi';
+        import ftWebsocket from 'opend';
         const ws = new ftWebsocket();
         const hook = process.argv[2] === 'hook';
         const seen = [];
@@ -182,9 +182,9 @@ describe('the process', { concurrency: true }, () => {
     try {
       const f = script(`
         'use strict';
-        const ftWebsocket = require('ftapi');
-        const { Qot_GetUserSecurityGroup } = require('ftapi/proto');
-        const mmWebsocket = require('ftapi/moomoo');
+        const ftWebsocket = require('opend');
+        const { Qot_GetUserSecurityGroup } = require('opend/proto');
+        const mmWebsocket = require('opend/moomoo');
         delete globalThis.WebSocket;
         const ws = new mmWebsocket();
         ws.onlogin = (ret) => {

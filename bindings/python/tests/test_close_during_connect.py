@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from ftapi import FtapiConnectError, OpenQuoteContext
+from opend import FtapiConnectError, OpenQuoteContext
 
 USER_CLOSE = 100 << 32 | 3   # FTAPI_INIT_FAIL << 32 | FTAPI_INIT_FAIL_DISCONNECT
 LIMIT = 0.100

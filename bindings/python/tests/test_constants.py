@@ -1,11 +1,11 @@
 """Constants from one source: every constant of include/ftapi.h (#define lines and the
-FtapiResult enum) must be in ftapi._native, named without the FTAPI_ prefix, with the
+FtapiResult enum) must be in opend._native, named without the FTAPI_ prefix, with the
 header's value. Python carries every family (result codes, err_code parts, reply kinds,
 group types, states, rate limiter modes, log levels)."""
 import os
 import re
 
-from ftapi import _native
+from opend import _native
 
 from conftest import ROOT
 
@@ -44,9 +44,9 @@ def test_every_header_constant_has_the_headers_value():
     for name, value in sorted(consts.items()):
         attr = name[len("FTAPI_"):]
         if not hasattr(_native, attr):
-            problems.append(f"{name} = {value}: ftapi._native has no {attr}")
+            problems.append(f"{name} = {value}: opend._native has no {attr}")
         elif getattr(_native, attr) != value:
-            problems.append(f"{name} = {value}: ftapi._native.{attr} is {getattr(_native, attr)!r}")
+            problems.append(f"{name} = {value}: opend._native.{attr} is {getattr(_native, attr)!r}")
     assert not problems, "constants differ from include/ftapi.h:\n  " + "\n  ".join(problems)
 
 

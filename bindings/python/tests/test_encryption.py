@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from ftapi import FtapiError, OpenQuoteContext, SysConfig
+from opend import FtapiError, OpenQuoteContext, SysConfig
 
 
 @pytest.fixture(scope="module")

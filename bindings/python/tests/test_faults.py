@@ -3,9 +3,9 @@ import time
 
 import pytest
 
-from ftapi import (RET_ERROR, FtapiConnectError, FtapiDisconnected, FtapiError, FtapiTimeout,
+from opend import (RET_ERROR, FtapiConnectError, FtapiDisconnected, FtapiError, FtapiTimeout,
                    OpenQuoteContext)
-from ftapi import _native as _n
+from opend import _native as _n
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_exit_without_close_closes_by_the_library_exit_policy(withhold_sim, tmp_
     script = tmp_path / "exit_open.py"
     script.write_text(
         "import sys\n"
-        "from ftapi import OpenQuoteContext\n"
+        "from opend import OpenQuoteContext\n"
         "ctx = OpenQuoteContext(port=int(sys.argv[1]), timeout=30)\n"
         "ctx.set_disconnect_handler(lambda code, why: print('disconnected', code, flush=True))\n"
         "ctx.get_user_security_group_async('ALL', lambda r: print('outcome', r.ret_type, flush=True))\n"

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-import ftapi
-from ftapi import (RET_ERROR, FtapiDisconnected, FtapiRateLimited, FtapiReconnecting,
+import opend
+from opend import (RET_ERROR, FtapiDisconnected, FtapiRateLimited, FtapiReconnecting,
                    OpenQuoteContext, RateLimitMode)
 
 from conftest import OPEND_SIM
@@ -191,13 +191,13 @@ def test_log_callback_packet_lines_and_no_key(key_file):
         with lock:
             lines.append((level, target, message))
 
-    ftapi.set_log_callback(on_log, "trace")
+    opend.set_log_callback(on_log, "trace")
     sim = RestartableSim("--rsa-key", key_file)
     try:
         with OpenQuoteContext(port=sim.port, is_encrypt=True, rsa_file=key_file) as ctx:
             assert len(ctx.groups("ALL", timeout=5)) == 12
     finally:
-        ftapi.set_log_callback(None)
+        opend.set_log_callback(None)
         sim.stop()
     n = len(lines)
     text = "\n".join(m for _, _, m in lines)
@@ -222,23 +222,23 @@ def test_log_to_logging_bridge_and_level_filter(rsim):
         def emit(self, record):
             records.append(record)
 
-    lg = logging.getLogger("ftapi.test-bridge")
+    lg = logging.getLogger("opend.test-bridge")
     lg.setLevel(1)
     lg.propagate = False
     h = Keep()
     lg.addHandler(h)
     try:
-        ftapi.log_to_logging(lg, "info")
+        opend.log_to_logging(lg, "info")
         with OpenQuoteContext(port=rsim.port) as ctx:
             ctx.groups("ALL", timeout=5)
-        ftapi.set_log_callback(None)
+        opend.set_log_callback(None)
     finally:
         lg.removeHandler(h)
     assert any("serverVer=" in r.getMessage() and r.levelno == logging.INFO for r in records)
     assert all(r.levelno >= logging.INFO for r in records)      # no debug packet lines
     assert all(getattr(r, "ftapi_target", "") for r in records)
     with pytest.raises(ValueError):
-        ftapi.set_log_callback(print, "loud")
+        opend.set_log_callback(print, "loud")
 
 
 def test_log_callback_exception_does_not_break_connection(rsim):
@@ -248,10 +248,10 @@ def test_log_callback_exception_does_not_break_connection(rsim):
         calls.append(message)
         raise RuntimeError("thrown from the log callback on purpose")
 
-    ftapi.set_log_callback(bad, "debug")
+    opend.set_log_callback(bad, "debug")
     try:
         with OpenQuoteContext(port=rsim.port) as ctx:
             assert len(ctx.groups("ALL", timeout=5)) == 12
     finally:
-        ftapi.set_log_callback(None)
+        opend.set_log_callback(None)
     assert any("send proto=3222" in m for m in calls)

@@ -1,5 +1,5 @@
-"""The loader's choice of native library per platform (ftapi._native._library_names /
-_candidates / _load), with fake sys.platform values: each platform ftapi ships for gets its
+"""The loader's choice of native library per platform (opend._native._library_names /
+_candidates / _load), with fake sys.platform values: each platform opend ships for gets its
 file name, any other platform a clear ImportError naming it, not a crash. The installed
 wheel on this host (Linux) loaded its own libftapi.so next to the package."""
 import ctypes.util
@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from ftapi import _native
+from opend import _native
 
 from conftest import LIB_DIR
 

@@ -3,15 +3,15 @@ import os
 import subprocess
 import sys
 
-import ftapi
-from ftapi import *  # noqa: F401,F403  (what the official sample does)
+import opend
+from opend import *  # noqa: F401,F403  (what the official sample does)
 
 EN_SYSTEM = ["All", "Starred", "CN", "HK", "US", "Options", "HK options", "US options",
              "Futures", "Bonds"]
 ZH_SYSTEM = ["全部", "特别关注", "沪深", "港股", "美股", "期权", "港股期权", "美股期权", "期货", "债券"]
 
 OFFICIAL_SAMPLE = """\
-from ftapi import *
+from opend import *
 quote_ctx = OpenQuoteContext(host='127.0.0.1', port=11111)
 
 ret, data = quote_ctx.get_user_security_group(group_type = UserSecurityGroupType.ALL)
@@ -102,7 +102,7 @@ def test_call_after_close_returns_connection_closed(sim):
 
 def test_loaded_from_installed_wheel():
     """The package and its libftapi.so come from the installed wheel, not the tree."""
-    pkg = os.path.dirname(os.path.abspath(ftapi.__file__))
+    pkg = os.path.dirname(os.path.abspath(opend.__file__))
     assert "site-packages" in pkg, pkg
-    assert os.path.dirname(ftapi._native.lib_path) == pkg
-    assert ftapi.native_version() == ftapi.__version__
+    assert os.path.dirname(opend._native.lib_path) == pkg
+    assert opend.native_version() == opend.__version__

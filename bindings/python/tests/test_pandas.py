@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from ftapi import RET_OK, OpenQuoteContext, UserSecurityGroupType
+from opend import RET_OK, OpenQuoteContext, UserSecurityGroupType
 
 pd = pytest.importorskip("pandas")
 
@@ -22,7 +22,7 @@ def test_dataframe_columns_and_rows(sim):
 def test_official_sample_prints_dataframe(sim, tmp_path):
     script = tmp_path / "sample.py"
     script.write_text(
-        "from ftapi import *\n"
+        "from opend import *\n"
         f"quote_ctx = OpenQuoteContext(host='127.0.0.1', port={sim.port})\n"
         "ret, data = quote_ctx.get_user_security_group(group_type = UserSecurityGroupType.ALL)\n"
         "if ret == RET_OK:\n    print(data)\nelse:\n    print('error:', data)\n"

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from ftapi import FtapiError, OpenQuoteContext, ProtoResult
+from opend import FtapiError, OpenQuoteContext, ProtoResult
 
 REQ_ALL = bytes([0x0A, 0x02, 0x08, 0x03])
 

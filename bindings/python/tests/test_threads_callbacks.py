@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-import ftapi
-from ftapi import FtapiDisconnected, FtapiError, OpenQuoteContext
+import opend
+from opend import FtapiDisconnected, FtapiError, OpenQuoteContext
 
 EN_ALL = 12
 
@@ -115,7 +115,7 @@ def test_exception_in_callback_is_reported_and_stored(sim, caplog):
     with OpenQuoteContext(port=sim.port) as ctx:
         def bad(result):
             raise ValueError("boom from user code")
-        with caplog.at_level(logging.ERROR, logger="ftapi"):
+        with caplog.at_level(logging.ERROR, logger="opend"):
             ctx.get_user_security_group_async("ALL", bad)
             ctx.get_user_security_group_async("ALL", lambda r: done.set())
             assert done.wait(5)
@@ -161,7 +161,7 @@ def test_close_from_inside_callback(sim):
 
 def wait_gone(token):
     for _ in range(250):
-        if token not in ftapi._cores:
+        if token not in opend._cores:
             return True
         time.sleep(0.02)
     return False
@@ -170,7 +170,7 @@ def wait_gone(token):
 def test_forgotten_context_is_released(sim):
     ctx = OpenQuoteContext(port=sim.port)
     token = ctx._core.token
-    assert token in ftapi._cores
+    assert token in opend._cores
     del ctx
     gc.collect()
     assert wait_gone(token)   # free_user_data ran: the native object is gone

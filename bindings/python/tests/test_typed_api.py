@@ -2,7 +2,7 @@
 import pytest
 
 from conftest import write_json
-from ftapi import (FtapiConnectError, FtapiError, Group, OpenQuoteContext,
+from opend import (FtapiConnectError, FtapiError, Group, OpenQuoteContext,
                    UserSecurityGroupType)
 
 GROUPS = [

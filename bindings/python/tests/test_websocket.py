@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ftapi import (RET_ERROR, FtapiConnectError, FtapiDisconnected, FtapiError, FtapiReconnecting,
+from opend import (RET_ERROR, FtapiConnectError, FtapiDisconnected, FtapiError, FtapiReconnecting,
                    FtapiTimeout, OpenQuoteContext)
 
 from conftest import ROOT, Sim

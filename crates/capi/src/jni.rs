@@ -680,7 +680,7 @@ pub extern "system" fn Java_com_futu_openapi_NativeLib_version<'l>(
         .resolve::<ThrowRuntimeExAndDefault>()
 }
 
-/// The library's exit policy (`ftapi::close_all`), from the JVM's shutdown hook: closes
+/// The library's exit policy (`opend::close_all`), from the JVM's shutdown hook: closes
 /// every connection still open, each pending request getting its outcome first.
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_com_futu_openapi_NativeLib_closeAll<'l>(

@@ -1,4 +1,4 @@
-//! ftapi's C ABI: a thin translation of the Rust API ([`ftapi::qot`]) for C, C++, C# and
+//! ftapi's C ABI: a thin translation of the Rust API ([`opend::qot`]) for C, C++, C# and
 //! Python, built as `libftapi.so` / `libftapi.a`; beside it the official native channel's
 //! `FTAPIChannel_*` (`channel`) and, with the `java` feature (on by default), the Java
 //! binding's JNI exports (`jni`).
@@ -24,7 +24,7 @@ pub use types::*;
 
 // The layers below, under the names the exports use.
 use client::{engine, errcode, log, qot};
-use ftapi_proto::{ftlog, pb, wire};
+use opend_proto::{ftlog, pb, wire};
 
 use crate::engine::{ConnectError, Events, Options, Reply, SendError, State};
 use crate::qot::{

@@ -1,5 +1,5 @@
-//! ftapi-proto: OpenD's two wire protocols, without I/O. The client (`ftapi`) runs them
-//! over its sockets; the simulator (`opend-sim`) speaks their server side with the same
+//! opend-proto: OpenD's two wire protocols, without I/O. The client (`opend`) runs them over
+//! its sockets; the simulator (`opend-sim`) speaks their server side with the same
 //! codecs. Its API serves those two crates and changes with them.
 //!
 //! - [`wire`]: the frame codecs of both doors (the TCP door's 44-byte header and SHA-1,

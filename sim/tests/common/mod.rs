@@ -1,9 +1,9 @@
-//! A tiny raw OpenD client for the simulator's tests: TcpStream + ftapi_proto::wire + ftapi_proto::pb.
+//! A tiny raw OpenD client for the simulator's tests: TcpStream + opend_proto::wire + opend_proto::pb.
 #![allow(dead_code)]
 
-use ftapi_proto::crypto::{BodyCipher, RsaKey};
-use ftapi_proto::pb;
-use ftapi_proto::wire::{FrameReader, HEADER_LEN, Header, encode_frame_into, sha1};
+use opend_proto::crypto::{BodyCipher, RsaKey};
+use opend_proto::pb;
+use opend_proto::wire::{FrameReader, HEADER_LEN, Header, encode_frame_into, sha1};
 use prost::Message;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};

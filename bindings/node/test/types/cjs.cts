@@ -1,7 +1,7 @@
 // Type-checked by run-tests.sh (tsc --strict, module nodenext): the CommonJS forms.
-import ftapi = require('ftapi');
-import proto = require('ftapi/proto');
-import moomoo = require('ftapi/moomoo');
+import ftapi = require('opend');
+import proto = require('opend/proto');
+import moomoo = require('opend/moomoo');
 
 const ws = new ftapi.ftWebsocket();
 ws.start('127.0.0.1', 33333);

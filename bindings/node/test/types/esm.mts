@@ -1,8 +1,8 @@
 // Type-checked by run-tests.sh (tsc --strict, module nodenext): the ES module forms.
-import ftWebsocket, { ftCmdID, ftTcp, FtError, RetType, setLogger, Response } from 'ftapi';
-import mmWebsocket, { mmCmdID, mmTcp } from 'ftapi/moomoo';
-import { Common, Qot_Common, Qot_GetUserSecurityGroup } from 'ftapi/proto';
-import proto from 'ftapi/proto';
+import ftWebsocket, { ftCmdID, ftTcp, FtError, RetType, setLogger, Response } from 'opend';
+import mmWebsocket, { mmCmdID, mmTcp } from 'opend/moomoo';
+import { Common, Qot_Common, Qot_GetUserSecurityGroup } from 'opend/proto';
+import proto from 'opend/proto';
 
 const { RetType: R } = Common;
 const { GroupType } = Qot_GetUserSecurityGroup;

@@ -1,7 +1,7 @@
 //! The protocols, one per door, as sans-I/O state machines: bytes in; bytes, packets and
 //! timers out. Neither owns a socket, a thread or a clock; the client's engine driver
-//! (`ftapi::engine`) feeds them what its transport read and the time, and hands what they
-//! queued in their [`Outbox`] to the transport. A door (`ftapi::door`) builds them.
+//! (`opend::engine`) feeds them what its transport read and the time, and hands what they
+//! queued in their [`Outbox`] to the transport. A door (`opend::door`) builds them.
 //!
 //! - [`ft::FtProtocol`]: the TCP door (44-byte frames, SHA-1, InitConnect, RSA/AES,
 //!   KeepAlive);

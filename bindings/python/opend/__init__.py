@@ -1,8 +1,8 @@
-"""ftapi: a Futu / moomoo OpenD quote client for Python, over libftapi's C ABI (ctypes).
+"""opend: a Futu / moomoo OpenD quote client for Python, over libftapi's C ABI (ctypes).
 
 No protobuf dependency; pandas is optional. Two ways to use it:
 
-Official call shape (the doc's sample runs with only ``from ftapi import *``)::
+Official call shape (the doc's sample runs with only ``from opend import *``)::
 
     quote_ctx = OpenQuoteContext(host='127.0.0.1', port=11111)
     ret, data = quote_ctx.get_user_security_group(group_type=UserSecurityGroupType.ALL)
@@ -24,8 +24,8 @@ Beyond the official SDKs (keyword options of OpenQuoteContext)::
     ctx = OpenQuoteContext(port=11111, rate_limit_mode=RateLimitMode.WAIT,
                            auto_reconnect=True, state_callback=lambda st, why: print(st, why))
     ctx.state, ctx.server_ver, ctx.connect_id
-    ftapi.set_log_callback(lambda level, target, msg: print(msg), level="debug")
-    ftapi.log_to_logging()          # or: the library's lines into logging.getLogger("ftapi.native")
+    opend.set_log_callback(lambda level, target, msg: print(msg), level="debug")
+    opend.log_to_logging()          # or: the library's lines into logging.getLogger("opend.native")
 
 OpenD's WebSocket door (ws://, or wss:// with TLS) instead of its TCP port::
 
@@ -57,7 +57,7 @@ __version__ = "0.1.0"
 RET_OK = 0
 RET_ERROR = -1
 
-log = logging.getLogger("ftapi")
+log = logging.getLogger("opend")
 
 # The official client's messages for library-made outcomes (docs/PROTOCOL.md §5).
 MSG_TIMEOUT = "PacketErr.Timeout"
@@ -272,7 +272,7 @@ def _guarded(fn):
         try:
             fn(core, *args)
         except BaseException:  # never unwind into the I/O thread
-            log.exception("ftapi: internal error in a callback")
+            log.exception("opend: internal error in a callback")
     return run
 
 
@@ -318,7 +318,7 @@ def _request_done(ud, make_result):
         core, callback = _held(ud)
         core.run_user(callback, make_result())
     except BaseException:  # never unwind into the I/O thread
-        log.exception("ftapi: internal error in a request callback")
+        log.exception("opend: internal error in a request callback")
 
 
 _on_groups_done = _n.ON_REPLY_GROUP(
@@ -430,7 +430,7 @@ class _Core:
             fn(*args)
         except Exception as e:
             self.callback_errors.append(e)
-            log.error("ftapi: exception in user callback %r", fn, exc_info=True)
+            log.error("opend: exception in user callback %r", fn, exc_info=True)
 
 
 @atexit.register
@@ -599,7 +599,7 @@ class OpenQuoteContext:
 
     @property
     def callback_errors(self) -> List[BaseException]:
-        """Exceptions raised by user callbacks (each was also logged to 'ftapi')."""
+        """Exceptions raised by user callbacks (each was also logged to 'opend')."""
         return self._core.callback_errors
 
     @property
@@ -661,7 +661,7 @@ class OpenQuoteContext:
                                       callback: Callable[[GroupsResult], None]) -> int:
         """Sends the request and returns its serial number at once. callback(result)
         runs exactly once on the library's I/O thread: do not block there (the
-        blocking calls raise FtapiError there). Its exceptions are logged to 'ftapi'
+        blocking calls raise FtapiError there). Its exceptions are logged to 'opend'
         and kept in callback_errors."""
         if not callable(callback):
             raise TypeError("callback must be callable")
@@ -740,7 +740,7 @@ def _log_tramp(ud, level, target, message):
     try:
         fn(level, _n.c_str(target), _n.c_str(message))
     except BaseException:  # never unwind into the library's thread
-        log.exception("ftapi: exception in the log callback")
+        log.exception("opend: exception in the log callback")
 
 
 def _log_free(ud):
@@ -783,9 +783,9 @@ _TO_PY_LEVEL = {_n.LOG_ERROR: logging.ERROR, _n.LOG_WARN: logging.WARNING,
 
 def log_to_logging(logger: Optional[logging.Logger] = None, level="debug") -> None:
     """Bridges the library's log lines into `logger` (default logging.getLogger(
-    'ftapi.native')): error/warn/info/debug map to the logging levels, trace to 5. The
-    record's `ftapi_target` attribute holds the library's target (e.g. 'ftapi::conn')."""
-    lg = logger or logging.getLogger("ftapi.native")
+    'opend.native')): error/warn/info/debug map to the logging levels, trace to 5. The
+    record's `ftapi_target` attribute holds the library's target (e.g. 'opend::conn')."""
+    lg = logger or logging.getLogger("opend.native")
 
     def emit(lv, target, message):
         lg.log(_TO_PY_LEVEL.get(lv, logging.DEBUG), "%s", message, extra={"ftapi_target": target})

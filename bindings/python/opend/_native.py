@@ -141,12 +141,12 @@ def _platform_key(platform):
 
 def _library_names(platform):
     """The file names of libftapi for a sys.platform value, most specific first. Raises
-    ImportError naming the platform when ftapi has no library for it."""
+    ImportError naming the platform when opend has no library for it."""
     names = _LIBRARY_NAMES.get(_platform_key(platform))
     if names is None:
         raise ImportError(
-            f"ftapi: no native library for this platform (sys.platform {platform!r}); "
-            f"ftapi runs on {', '.join(sorted(_LIBRARY_NAMES))}. "
+            f"opend: no native library for this platform (sys.platform {platform!r}); "
+            f"opend runs on {', '.join(sorted(_LIBRARY_NAMES))}. "
             "Set FTAPI_LIB to a libftapi built for this system to use it anyway.")
     return names
 
@@ -197,9 +197,9 @@ def _load(platform=sys.platform, env=os.environ, here=os.path.dirname(os.path.ab
         except OSError as e:
             tried.append(f"{name} (system search): {e}")
     file = _library_names(platform)[0] if system else "libftapi"
-    raise ImportError(f"ftapi: cannot load {file} for this platform (sys.platform {platform!r}); tried:\n  "
+    raise ImportError(f"opend: cannot load {file} for this platform (sys.platform {platform!r}); tried:\n  "
                       + "\n  ".join(tried)
-                      + "\nInstall the ftapi wheel for this platform, or set FTAPI_LIB / FTAPI_LIB_DIR.")
+                      + "\nInstall the opend wheel for this platform, or set FTAPI_LIB / FTAPI_LIB_DIR.")
 
 
 lib, lib_path = _load()
