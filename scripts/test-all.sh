@@ -53,8 +53,11 @@ PATH="$(dirname "$(command -v cargo)"):$PATH"; export PATH
 # now in the background at the lowest priority, using the CPU the suites leave idle while
 # they wait on sockets and timers; tests/platforms/run-tests.sh waits for them and
 # target/platform-tests/cross.rc holds their exit status.
+# Each platform also leaves cross-<platform>.done there once built, so that its tests can
+# start while the next one builds.
 mkdir -p target/platform-tests
-rm -f target/platform-tests/cross.rc
+rm -f target/platform-tests/cross.rc target/platform-tests/cross-*.done
+export FTAPI_CROSS_DONE_DIR="$PWD/target/platform-tests"
 ( nice -n 19 scripts/cross.sh >target/platform-tests/cross.log 2>&1; echo $? >target/platform-tests/cross.rc ) &
 export FTAPI_CROSS_IN_BACKGROUND=1
 

@@ -126,8 +126,8 @@ else
 fi
 
 # --- Python, Java, C#: each platform's library in its place ------------------------------------
-WIN_WHL="$DIST/ftapi-$VERSION-py3-none-win_amd64.whl"
-ARM_WHL=$(ls "$DIST"/ftapi-"$VERSION"-py3-none-manylinux_*_aarch64.whl 2>/dev/null | head -1)
+WIN_WHL="$DIST/opend-$VERSION-py3-none-win_amd64.whl"
+ARM_WHL=$(ls "$DIST"/opend-"$VERSION"-py3-none-manylinux_*_aarch64.whl 2>/dev/null | head -1)
 py_has() { # wheel member -> its kind
   python3 - "$1" "$2" "$T/member.bin" <<'PY'
 import sys, zipfile
@@ -136,17 +136,17 @@ open(sys.argv[3], "wb").write(z.read(sys.argv[2]))
 PY
   file_kind "$T/member.bin"
 }
-if [ -f "$WIN_WHL" ] && [ "$(py_has "$WIN_WHL" ftapi/ftapi.dll)" = "PE x86-64" ]; then
-  ok "wheel: $(basename "$WIN_WHL") carries ftapi/ftapi.dll (PE x86-64)"
+if [ -f "$WIN_WHL" ] && [ "$(py_has "$WIN_WHL" opend/ftapi.dll)" = "PE x86-64" ]; then
+  ok "wheel: $(basename "$WIN_WHL") carries opend/ftapi.dll (PE x86-64)"
 else
   bad "wheel: the win_amd64 wheel"
 fi
-if [ -n "$ARM_WHL" ] && [ "$(py_has "$ARM_WHL" ftapi/libftapi.so)" = "ELF aarch64" ]; then
-  ok "wheel: $(basename "$ARM_WHL") (auditwheel-repaired) carries ftapi/libftapi.so (ELF aarch64)"
+if [ -n "$ARM_WHL" ] && [ "$(py_has "$ARM_WHL" opend/libftapi.so)" = "ELF aarch64" ]; then
+  ok "wheel: $(basename "$ARM_WHL") (auditwheel-repaired) carries opend/libftapi.so (ELF aarch64)"
 else
   bad "wheel: the manylinux aarch64 wheel"
 fi
-JAR="$DIST/ftapi-$VERSION.jar"
+JAR="$DIST/opend-$VERSION.jar"
 kinds=""
 for m in native/linux-x86_64/libftapi.so native/linux-aarch64/libftapi.so native/windows-x86_64/ftapi.dll; do
   kinds="$kinds $(py_has "$JAR" "$m" 2>/dev/null | tr ' ' _)"
@@ -156,7 +156,7 @@ if [ "$kinds" = " ELF_x86-64 ELF_aarch64 PE_x86-64" ]; then
 else
   bad "jar natives:$kinds"
 fi
-NUPKG="$DIST/Futu.OpenApi.$VERSION.nupkg"
+NUPKG="$DIST/Opend.$VERSION.nupkg"
 kinds=""
 for m in runtimes/linux-x64/native/libftapi.so runtimes/linux-arm64/native/libftapi.so runtimes/win-x64/native/ftapi.dll; do
   kinds="$kinds $(py_has "$NUPKG" "$m" 2>/dev/null | tr ' ' _)"
@@ -168,23 +168,23 @@ else
 fi
 
 # --- Node: the platform packages --------------------------------------------------------------
-main_pkg=$(tar -xzOf "$DIST/ftapi-$VERSION.tgz" package/package.json)
+main_pkg=$(tar -xzOf "$DIST/opend-$VERSION.tgz" package/package.json)
 pkg_ok=1
 for spec in "linux-x64-gnu|linux|x64|ELF x86-64" "linux-arm64-gnu|linux|arm64|ELF aarch64" "win32-x64|win32|x64|PE x86-64"; do
   IFS='|' read -r target os cpu kind <<<"$spec"
-  tgz="$DIST/ftapi-$target-$VERSION.tgz"
+  tgz="$DIST/opend-$target-$VERSION.tgz"
   [ -f "$tgz" ] || { pkg_ok=0; echo "missing $tgz"; continue; }
   pj=$(tar -xzOf "$tgz" package/package.json)
-  tar -xzOf "$tgz" "package/ftapi.$target.node" > "$T/addon.bin" 2>/dev/null
+  tar -xzOf "$tgz" "package/opend.$target.node" > "$T/addon.bin" 2>/dev/null
   node -e '
     const [pj, main, target, os, cpu, version] = process.argv.slice(1);
     const p = JSON.parse(pj), m = JSON.parse(main);
-    const ok = p.name === `ftapi-${target}` && p.version === version && p.os.join() === os && p.cpu.join() === cpu &&
-      p.main === `ftapi.${target}.node` && m.optionalDependencies[p.name] === version && !m.os && !m.cpu;
+    const ok = p.name === `opend-${target}` && p.version === version && p.os.join() === os && p.cpu.join() === cpu &&
+      p.main === `opend.${target}.node` && m.optionalDependencies[p.name] === version && !m.os && !m.cpu;
     process.exit(ok ? 0 : 1);' "$pj" "$main_pkg" "$target" "$os" "$cpu" "$VERSION" &&
-    [ "$(file_kind "$T/addon.bin")" = "$kind" ] || { pkg_ok=0; echo "npm: ftapi-$target-$VERSION.tgz: $pj"; }
+    [ "$(file_kind "$T/addon.bin")" = "$kind" ] || { pkg_ok=0; echo "npm: opend-$target-$VERSION.tgz: $pj"; }
 done
-[ "$pkg_ok" = 1 ] && ok "npm: one package per platform (os, cpu, its addon), each an optional dependency of ftapi-$VERSION" ||
+[ "$pkg_ok" = 1 ] && ok "npm: one package per platform (os, cpu, its addon), each an optional dependency of opend-$VERSION" ||
   bad "npm: the platform packages"
 
 # The doc's sample (bindings/node/examples: futu and moomoo, only the imports changed) from an
@@ -195,8 +195,8 @@ DEPS=$("$ROOT/bindings/node/ensure-deps.sh" 2>/dev/null)
 node_app() { # dir platform-target
   local dir="$1" target="$2"
   mkdir -p "$dir/node_modules"
-  tar -xzf "$DIST/ftapi-$VERSION.tgz" -C "$dir" && mv "$dir/package" "$dir/node_modules/ftapi"
-  tar -xzf "$DIST/ftapi-$target-$VERSION.tgz" -C "$dir" && mv "$dir/package" "$dir/node_modules/ftapi-$target"
+  tar -xzf "$DIST/opend-$VERSION.tgz" -C "$dir" && mv "$dir/package" "$dir/node_modules/opend"
+  tar -xzf "$DIST/opend-$target-$VERSION.tgz" -C "$dir" && mv "$dir/package" "$dir/node_modules/opend-$target"
 }
 # The reference: the same sample on this machine's Node from the linux-x64-gnu package.
 # js-beautify (and what it needs) resolve from the folder above the apps.
