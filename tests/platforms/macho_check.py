@@ -2,7 +2,8 @@
 """The macOS link check: reads a Mach-O dylib made by scripts/cross.sh (nothing here can run
 it) and checks what a Mac needs of it: the architecture, a dynamic library, the install name
 @rpath/libftapi.dylib, macOS 11.0 as the oldest system, only system libraries and frameworks
-as dependencies, and the exports (the C ABI, the official channel's, the JNI ones).
+as dependencies, and the exports dyld sees (the export trie: the C ABI, the official
+channel's, the JNI ones).
 
 Usage: macho_check.py FILE ARCH      (ARCH: aarch64 or x86_64); exits 1 with the reasons.
 """
@@ -16,8 +17,9 @@ LC_SYMTAB = 0x2
 LC_LOAD_DYLIB = 0xC
 LC_ID_DYLIB = 0xD
 LC_BUILD_VERSION = 0x32
+LC_DYLD_INFO_ONLY = 0x80000022
+LC_DYLD_EXPORTS_TRIE = 0x80000033
 PLATFORM_MACOS = 1
-N_EXT, N_TYPE, N_SECT = 0x01, 0x0E, 0x0E
 
 MUST_EXPORT = ["_ftapi_qot_new", "_ftapi_qot_free", "_ftapi_qot_get_user_security_group",
                "_FTAPIChannel_Init", "_Java_com_futu_openapi_NativeLib_create"]
@@ -26,6 +28,36 @@ MUST_EXPORT = ["_ftapi_qot_new", "_ftapi_qot_free", "_ftapi_qot_get_user_securit
 def cstr(buf, off):
     end = buf.index(b"\0", off)
     return buf[off:end].decode()
+
+
+def uleb(buf, off):
+    value = shift = 0
+    while True:
+        b = buf[off]
+        off += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return value, off
+
+
+def export_trie(buf, start):
+    """The names in the export trie: what dyld lets other images bind to."""
+    names, todo = set(), [(0, "")]
+    while todo:
+        node, prefix = todo.pop()
+        terminal, off = uleb(buf, start + node)
+        if terminal:
+            names.add(prefix)
+        off += terminal
+        children = buf[off]
+        off += 1
+        for _ in range(children):
+            end = buf.index(b"\0", off)
+            edge = buf[off:end].decode()
+            child, off = uleb(buf, end + 1)
+            todo.append((child, prefix + edge))
+    return names
 
 
 def version(v):
@@ -55,12 +87,12 @@ def check(path, arch):
             if platform != PLATFORM_MACOS:
                 problems.append(f"build platform {platform}, want macOS ({PLATFORM_MACOS})")
             minos = version(minos_v)
-        elif cmd == LC_SYMTAB:
-            symoff, nsyms, stroff, _strsize = struct.unpack_from("<IIII", data, off + 8)
-            for i in range(nsyms):
-                strx, ntype, _nsect, _desc, _value = struct.unpack_from("<IBBHQ", data, symoff + 16 * i)
-                if ntype & N_EXT and ntype & N_TYPE == N_SECT:
-                    exports.add(cstr(data, stroff + strx))
+        elif cmd == LC_DYLD_INFO_ONLY:
+            exp_off, _exp_size = struct.unpack_from("<II", data, off + 40)
+            exports |= export_trie(data, exp_off)
+        elif cmd == LC_DYLD_EXPORTS_TRIE:
+            exp_off, _exp_size = struct.unpack_from("<II", data, off + 8)
+            exports |= export_trie(data, exp_off)
         off += size
     if install_name != "@rpath/libftapi.dylib":
         problems.append(f"install name {install_name!r}, want '@rpath/libftapi.dylib'")
@@ -73,6 +105,8 @@ def check(path, arch):
         if sym not in exports:
             problems.append(f"does not export {sym}")
     n_c = sum(1 for s in exports if s.startswith("_ftapi_"))
+    if n_c == 0:
+        problems.append("no export trie, or no ftapi_* function in it")
     print(f"{path}: {arch}, install name {install_name}, macOS {minos}+, {n_c} ftapi_* exports, "
           f"{len(exports)} in all, needs {', '.join(d.rsplit('/', 1)[-1] for d in deps)}")
     return problems
