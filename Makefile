@@ -15,10 +15,13 @@ export OPEND_SIM := $(SIM)
 
 .PHONY: build deps examples demo test header install clean bench stress soak java csharp wheel node dist cross
 
+# Every suite's Debian packages at once; each target and suite installs its own group when
+# it needs it (scripts/install-deps.sh), so `make demo` installs only a C compiler.
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh all
 
-build: deps
+build:
+	@scripts/install-deps.sh build
 	$(CARGO) build --release -p ftapi-c -p opend-sim
 	@# Programs linked with -lftapi record the SONAME libftapi.so.0.
 	ln -sf libftapi.so $(REL)/libftapi.so.0
@@ -57,7 +60,7 @@ cross:
 # The bindings' build products that `make dist` packages.
 java: build
 	bindings/java/build.sh
-csharp: deps
+csharp:
 	bindings/csharp/build.sh >/dev/null
 wheel: build cross
 	bindings/python/build-wheel.sh >/dev/null
@@ -66,7 +69,8 @@ wheel: build cross
 # The Node packages: the Node-API addon (bindings/node, a workspace member built into
 # target/) and `npm pack` -> target/node/ftapi-V.tgz plus one package per platform,
 # ftapi-<target>-V.tgz (the Windows and aarch64 addons from make cross).
-node: deps cross
+node: cross
+	@scripts/install-deps.sh node
 	bindings/node/build.sh
 
 # target/dist/: the C/C++ archives, the wheels, the jars, the nupkg, the npm packages, the

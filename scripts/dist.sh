@@ -197,7 +197,7 @@ csharp_nupkg() {
   install -m 755 "$ARM/libftapi.so" "$n/pack/runtimes/linux-arm64/native/libftapi.so"
   install -m 755 "$WIN/ftapi.dll" "$n/pack/runtimes/win-x64/native/ftapi.dll"
   sed -e "s|@VERSION@|$VERSION|g" packaging/csharp/Futu.OpenApi.nuspec.in > "$n/pack/Futu.OpenApi.nuspec"
-  command -v nuget >/dev/null || scripts/install-deps.sh
+  command -v nuget >/dev/null || scripts/install-deps.sh csharp
   # HOME: nuget writes its config and caches there; keep the user's own out of it.
   (cd "$n/pack" && HOME="$n/home" nuget pack Futu.OpenApi.nuspec -BasePath . -OutputDirectory "$DIST" \
       -NoPackageAnalysis -NonInteractive -Verbosity quiet >&2)

@@ -8,7 +8,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="$ROOT/target/csharp-dist"
-command -v mcs >/dev/null || "$ROOT/scripts/install-deps.sh"
+"$ROOT/scripts/install-deps.sh" csharp >&2
 VERSION="$("$ROOT/scripts/version.sh")"
 mkdir -p "$OUT"
 cat > "$OUT/AssemblyInfo.cs" <<CS

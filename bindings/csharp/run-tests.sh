@@ -18,7 +18,7 @@ ok()  { pass=$((pass + 1)); echo "PASS $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
 
-"$REPO/scripts/install-deps.sh" || { bad "install-deps"; finish; }
+"$REPO/scripts/install-deps.sh" csharp || { bad "install-deps"; finish; }
 for f in "$FTAPI_LIB_DIR/libftapi.so" "$FTAPI_LIB_DIR/libFTAPIChannel.so" "$OPEND_SIM"; do
   [ -e "$f" ] || { echo "missing $f: run make build first" >&2; bad "prerequisites"; finish; }
 done

@@ -9,7 +9,7 @@ out="$repo/target/java"
 JAVAC="${JAVAC:-javac}"
 JAR="${JAR:-jar}"
 PROTOBUF_JAR="${PROTOBUF_JAR:-/usr/share/java/protobuf.jar}"
-[ -f "$PROTOBUF_JAR" ] || "$repo/scripts/install-deps.sh"
+"$repo/scripts/install-deps.sh" java
 rm -rf "$out/gen" "$out/classes"
 mkdir -p "$out/gen" "$out/classes"
 protoc -I "$repo/crates/proto/proto" --java_out="$out/gen" "$repo"/crates/proto/proto/*.proto

@@ -17,7 +17,7 @@ logs="$out/test-logs"
 
 for f in /usr/share/java/protobuf.jar /usr/share/java/protobuf-util.jar /usr/share/java/junit4.jar /usr/share/java/gson.jar \
          /usr/share/java/guava.jar; do
-  [ -f "$f" ] || { "$repo/scripts/install-deps.sh" || exit 1; break; }
+  [ -f "$f" ] || { "$repo/scripts/install-deps.sh" java || exit 1; break; }
 done
 for f in "$FTAPI_LIB_DIR/libftapi.so" "$OPEND_SIM"; do
   [ -e "$f" ] || { echo "missing $f: run make build first"; echo "0 passed, 1 failed"; exit 1; }

@@ -26,7 +26,7 @@ VERSIONS="${FTAPI_NODE_VERSIONS:-18 20 22}"
 
 fail_setup() { echo "node: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
 [ -x "$OPEND_SIM" ] || fail_setup "$OPEND_SIM missing (run make build)"
-command -v npm >/dev/null || "$ROOT/scripts/install-deps.sh" >&2 || fail_setup "no npm"
+"$ROOT/scripts/install-deps.sh" node >&2 || fail_setup "no npm"
 export npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 
 t_start=$(date +%s)

@@ -7,7 +7,7 @@ if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import build, wheel, setu
   exit 0
 fi
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-"$ROOT/scripts/install-deps.sh"
+"$ROOT/scripts/install-deps.sh" python
 command -v python3 >/dev/null || { echo "ensure-venv: python3 missing" >&2; exit 1; }
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet build wheel setuptools pytest >&2

@@ -16,6 +16,8 @@
 export FTAPI_RATE_LIMIT="${FTAPI_RATE_LIMIT:-off}"
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# valgrind, openssl (test certificates), g++ (the header as C++), pkg-config, when missing.
+"$ROOT/scripts/install-deps.sh" c >&2 || { echo "install-deps c failed"; echo "0 passed, 1 failed"; exit 1; }
 LIB="${FTAPI_LIB_DIR:-$ROOT/target/release}"
 SIM="${OPEND_SIM:-$LIB/opend-sim}"
 # Binaries, test keys and logs go to a directory of this run's own, so that two runs at

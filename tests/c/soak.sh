@@ -18,6 +18,7 @@
 export FTAPI_RATE_LIMIT=off
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+"$ROOT/scripts/install-deps.sh" c >&2 || { echo "install-deps c failed"; echo "0 passed, 1 failed"; exit 1; }
 LIB="${FTAPI_LIB_DIR:-$ROOT/target/release}"
 export OPEND_SIM="${OPEND_SIM:-$LIB/opend-sim}"
 OUT="$ROOT/target/c-tests/soak.$$"

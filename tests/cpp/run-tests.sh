@@ -20,7 +20,7 @@ finish() { echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ]; exit $?; }
 
 # Tools: g++, protoc and libprotobuf-dev come from scripts/install-deps.sh.
 if ! command -v protoc >/dev/null || ! command -v "$CXX" >/dev/null || ! pkg-config --exists protobuf; then
-  "$ROOT/scripts/install-deps.sh" || true
+  "$ROOT/scripts/install-deps.sh" cpp || true
 fi
 for f in "$LIB/libftapi.so" "$LIB/libftapi.a" "$SIM"; do
   [ -e "$f" ] || { bad "prerequisites" "$f missing (run make build)"; finish; }

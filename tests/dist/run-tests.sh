@@ -124,7 +124,7 @@ fi
 mkdir -p "$C/src"
 cp "$HERE/CMakeLists.txt" "$ROOT/examples-c/get_user_security_group.c" "$ROOT/examples-c/channel_get_user_security_group.c" \
    "$ROOT/examples-cpp/modern.cpp" "$C/src/"
-command -v cmake >/dev/null || "$ROOT/scripts/install-deps.sh" >/dev/null
+"$ROOT/scripts/install-deps.sh" dist >/dev/null
 if cmake -S "$C/src" -B "$C/build" -DCMAKE_PREFIX_PATH="$TREE" -DCMAKE_BUILD_TYPE=Release >"$LOG/cmake-configure.out" 2>&1 &&
    cmake --build "$C/build" -j2 >"$LOG/cmake-build.out" 2>&1; then
   ok "cmake: find_package(ftapi 0.1 CONFIG REQUIRED) and a build of ftapi::ftapi and ftapi::ftapi_static targets"
@@ -202,7 +202,7 @@ fi
 J="$T/java"; mkdir -p "$J/lib" "$J/app" "$J/tmp"
 cp "$DIST/opend-$VERSION.jar" "$J/lib/opend.jar"
 PROTOBUF_JAR=/usr/share/java/protobuf.jar
-[ -f "$PROTOBUF_JAR" ] || "$ROOT/scripts/install-deps.sh" >/dev/null
+[ -f "$PROTOBUF_JAR" ] || "$ROOT/scripts/install-deps.sh" java >/dev/null
 pom=$(unzip -p "$J/lib/opend.jar" "META-INF/maven/io.github.opend-client/opend/pom.xml" 2>/dev/null)
 props=$(unzip -p "$J/lib/opend.jar" "META-INF/maven/io.github.opend-client/opend/pom.properties" 2>/dev/null)
 # (Listings are captured first: grep -q closing a pipe early would fail it under pipefail.)
@@ -242,7 +242,7 @@ fi
 # --- C#: the nupkg -------------------------------------------------------------------------------
 S="$T/csharp"; mkdir -p "$S/home" "$S/packages" "$S/mono" "$S/core"
 PKG="$S/packages/Opend.$VERSION"
-command -v nuget >/dev/null && command -v mcs >/dev/null || "$ROOT/scripts/install-deps.sh" >/dev/null
+command -v nuget >/dev/null && command -v mcs >/dev/null || "$ROOT/scripts/install-deps.sh" csharp >/dev/null
 if HOME="$S/home" nuget install Opend -Version "$VERSION" -Source "$DIST" -OutputDirectory "$S/packages" \
      -NonInteractive >"$LOG/nuget.out" 2>&1 &&
    [ -f "$PKG/lib/net45/Futu.OpenApi.dll" ] && [ -f "$PKG/runtimes/linux-x64/native/libftapi.so" ]; then

@@ -12,6 +12,8 @@
 # suite builds them all first.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# openssl for the wss:// certificates; the cross toolchain is scripts/install-cross.sh's.
+"$ROOT/scripts/install-deps.sh" c >&2 || { echo "install-deps c failed"; echo "0 passed, 1 failed"; exit 1; }
 pass=0; fail=0
 ok()  { pass=$((pass + 1)); echo "ok   $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
