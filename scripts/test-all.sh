@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test suite (the last one, tests/dist, runs `make dist` and installs each
+# Runs every test suite (tests/dist runs `make dist` and installs each
 # artifact outside the repo) and ends with one line CI reads: "N passed, N failed".
 # Each suite script ends with its own "N passed, N failed" line and a non-zero exit on
 # failure. Suites run one after another: the machine has two cores.
@@ -65,7 +65,7 @@ run_suite "scripts/lint.sh" scripts/lint.sh
 run_suite "cargo test" cargo_suite
 for suite in tests/c/run-tests.sh tests/c/soak.sh tests/cpp/run-tests.sh bindings/python/run-tests.sh \
              bindings/csharp/run-tests.sh bindings/java/run-tests.sh bindings/node/run-tests.sh tests/platforms/run-tests.sh \
-             tests/dist/run-tests.sh; do
+             tests/dist/run-tests.sh tests/readme/run-tests.sh; do
   [ -x "$suite" ] && run_suite "$suite" "$suite"
 done
 

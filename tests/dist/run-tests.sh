@@ -186,7 +186,8 @@ elif ! { python3 -m venv "$P/venv" && "$P/venv/bin/pip" install --quiet --no-ind
   cat "$LOG/pip.out"; bad "python: pip install $(basename "$WHEEL") into a fresh venv"
 else
   ok "python: auditwheel show confirms the tag; pip install $(basename "$WHEEL") into a fresh venv"
-  cp "$HERE/sample.py" "$P/run/"
+  # The official sample (bindings/python/examples), the simulator's port from the command line.
+  sed "s/port=11111/port=int(__import__('sys').argv[1])/" "$ROOT/bindings/python/examples/get_user_security_group.py" >"$P/run/sample.py"
   if RUN_CWD="$P/run" run python 40 "$SIM" --port 0 -- "$P/venv/bin/python" sample.py '{port}'; then
     got=$(grep -oE "'group_name': '[^']*', 'group_type': '[A-Z]+'" "$LOG/python.out" |
           sed -E "s/'group_name': '([^']*)', 'group_type': '([A-Z]+)'/\1\t\2/")

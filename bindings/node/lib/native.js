@@ -2,8 +2,7 @@
 // Finds the Node-API addon for this platform, in napi-rs's layout: each platform has a
 // target name (linux-x64-gnu, ...), an addon file `<PACKAGE>.<target>.node` and a package
 // `<PACKAGE>-<target>` carrying that file (an optional dependency of the main package). The
-// addon beside this package (a build from the tree, or a package that carries it, as the
-// linux-x64 one does) comes first, then the platform package. Nothing here touches the
+// addon beside this package (a build from the tree) comes first, then the platform package. Nothing here touches the
 // addon until loadNative() runs; tests call nativeTarget() with other platforms' values.
 
 const fs = require('fs');

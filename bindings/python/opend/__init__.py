@@ -784,7 +784,7 @@ _TO_PY_LEVEL = {_n.LOG_ERROR: logging.ERROR, _n.LOG_WARN: logging.WARNING,
 def log_to_logging(logger: Optional[logging.Logger] = None, level="debug") -> None:
     """Bridges the library's log lines into `logger` (default logging.getLogger(
     'opend.native')): error/warn/info/debug map to the logging levels, trace to 5. The
-    record's `ftapi_target` attribute holds the library's target (e.g. 'opend::conn')."""
+    record's `ftapi_target` attribute holds the library's target (e.g. 'ftapi::conn')."""
     lg = logger or logging.getLogger("opend.native")
 
     def emit(lv, target, message):

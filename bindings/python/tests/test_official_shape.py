@@ -1,5 +1,6 @@
 """The official call shape: the doc's sample with only its import changed."""
 import os
+from pathlib import Path
 import subprocess
 import sys
 
@@ -10,17 +11,7 @@ EN_SYSTEM = ["All", "Starred", "CN", "HK", "US", "Options", "HK options", "US op
              "Futures", "Bonds"]
 ZH_SYSTEM = ["全部", "特别关注", "沪深", "港股", "美股", "期权", "港股期权", "美股期权", "期货", "债券"]
 
-OFFICIAL_SAMPLE = """\
-from opend import *
-quote_ctx = OpenQuoteContext(host='127.0.0.1', port=11111)
-
-ret, data = quote_ctx.get_user_security_group(group_type = UserSecurityGroupType.ALL)
-if ret == RET_OK:
-    print(data)
-else:
-    print('error:', data)
-quote_ctx.close() # After using the connection, remember to close it to prevent the number of connections from running out
-"""
+OFFICIAL_SAMPLE = (Path(__file__).resolve().parent.parent / "examples" / "get_user_security_group.py").read_text()
 
 
 def test_constants_match_official():
