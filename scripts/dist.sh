@@ -21,6 +21,13 @@
 # The Windows and aarch64 libraries come from scripts/cross.sh (make cross, which `make dist`
 # runs first): target/cross/out/<platform>/.
 #
+# Licenses: every package carries LICENSE-MIT and LICENSE-APACHE, and each one holding a
+# binary the THIRD-PARTY-NOTICES of the crates compiled into it, generated here from the
+# dependency tree (scripts/notices.sh; docs/LICENSES.md lists what is where): the archives'
+# share/doc/ftapi/ (scripts/install-tree.sh), the wheels' .dist-info/licenses/
+# (build-wheel.sh), the jars' META-INF/, the nupkg's root, the npm packages' root
+# (bindings/node/build.sh), the crates' root (LICENSE-* only: they ship sources).
+#
 # Idempotent: target/dist is made anew on each run. Timestamps inside the tarball and the
 # jars come from SOURCE_DATE_EPOCH (default: the last commit), so unchanged inputs give the
 # same bytes there. Tests: tests/dist/run-tests.sh installs each artifact outside the repo.
@@ -81,6 +88,12 @@ check_inputs() {
   aarch64-linux-gnu-objdump -T "$ARM/libftapi.so" | grep -q ' Java_com_futu_openapi_NativeLib_create$' ||
     die "$ARM/libftapi.so has no JNI exports"
   grep -q '^ *Java_com_futu_openapi_NativeLib_create$' "$WIN/ftapi.def" || die "$WIN/ftapi.dll has no JNI exports"
+}
+
+# The notices of libftapi for all three platforms: the jar and the nupkg hold all three.
+libftapi_notices() {
+  install -d "$STAGE/notices"
+  scripts/notices.sh "$STAGE/notices/libftapi" libftapi
 }
 
 # A stripped copy of libftapi.so for the packages that carry it (debug info is 11 of 13 MB).
@@ -158,7 +171,12 @@ python_wheel() {
 java_jars() {
   local j="$STAGE/java" date
   date=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
-  rm -rf "$j"; install -d "$j/root/META-INF/maven/$JAVA_GROUP_ID/$JAVA_ARTIFACT_ID" "$j/src"
+  rm -rf "$j"; install -d "$j/root/META-INF/maven/$JAVA_GROUP_ID/$JAVA_ARTIFACT_ID" "$j/src/META-INF"
+  # The license texts in both jars' META-INF/; the notices of the three libraries' crates in
+  # the one that holds them.
+  cp LICENSE-MIT LICENSE-APACHE "$j/root/META-INF/"
+  cp "$STAGE/notices/libftapi" "$j/root/META-INF/THIRD-PARTY-NOTICES"
+  cp LICENSE-MIT LICENSE-APACHE "$j/src/META-INF/"
   install -d "$j/root/native/linux-x86_64" "$j/root/native/linux-aarch64" "$j/root/native/windows-x86_64"
   cp -r target/java/classes/. "$j/root/"
   # The resources FTAPI.init() extracts (native/<os>-<arch>/, by os.name and os.arch) when
@@ -191,17 +209,41 @@ csharp_nupkg() {
   local n="$STAGE/nuget"
   rm -rf "$n"; install -d "$n/pack" "$n/home"
   cp target/csharp-dist/Futu.OpenApi.dll target/csharp-dist/Futu.OpenApi.xml "$n/pack/"
-  cp packaging/csharp/Futu.OpenApi.dll.config packaging/csharp/README.md "$n/pack/"
+  cp packaging/csharp/Futu.OpenApi.dll.config packaging/csharp/README.md LICENSE-MIT LICENSE-APACHE "$n/pack/"
+  cp "$STAGE/notices/libftapi" "$n/pack/THIRD-PARTY-NOTICES"
   install -d "$n/pack/runtimes/linux-x64/native" "$n/pack/runtimes/linux-arm64/native" "$n/pack/runtimes/win-x64/native"
   install -m 755 "$STAGE/native/libftapi.so" "$n/pack/runtimes/linux-x64/native/libftapi.so"
   install -m 755 "$ARM/libftapi.so" "$n/pack/runtimes/linux-arm64/native/libftapi.so"
   install -m 755 "$WIN/ftapi.dll" "$n/pack/runtimes/win-x64/native/ftapi.dll"
-  sed -e "s|@VERSION@|$VERSION|g" packaging/csharp/Futu.OpenApi.nuspec.in > "$n/pack/Futu.OpenApi.nuspec"
+  # The <license> element (NuGet 4.9) is set aside for Debian's NuGet 2.8, which refuses it,
+  # and written back into the packed nuspec below.
+  local license
+  license=$(grep -o '<license type="expression">[^<]*</license>' packaging/csharp/Futu.OpenApi.nuspec.in)
+  [ -n "$license" ] || die "packaging/csharp/Futu.OpenApi.nuspec.in has no <license type=\"expression\">"
+  sed -e "s|@VERSION@|$VERSION|g" -e '/<license type="expression">/d' packaging/csharp/Futu.OpenApi.nuspec.in \
+    > "$n/pack/Futu.OpenApi.nuspec"
   command -v nuget >/dev/null || scripts/install-deps.sh csharp
   # HOME: nuget writes its config and caches there; keep the user's own out of it.
   (cd "$n/pack" && HOME="$n/home" nuget pack Futu.OpenApi.nuspec -BasePath . -OutputDirectory "$DIST" \
       -NoPackageAnalysis -NonInteractive -Verbosity quiet >&2)
   [ -f "$DIST/Opend.$VERSION.nupkg" ] || die "nuget pack made no Opend.$VERSION.nupkg"
+  python3 - "$DIST/Opend.$VERSION.nupkg" "$license" <<'PY'
+import os, sys, zipfile
+path, element = sys.argv[1], sys.argv[2].encode()
+tmp = path + ".tmp"
+done = False
+with zipfile.ZipFile(path) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+    for info in zin.infolist():
+        data = zin.read(info)
+        if info.filename.endswith(".nuspec") and "/" not in info.filename:
+            data = data.replace(b"<licenseUrl>", element + b"\n    <licenseUrl>", 1)
+            done = element in data
+        zout.writestr(info, data)
+if not done:
+    os.unlink(tmp)
+    sys.exit("no <licenseUrl> in the packed nuspec to put <license> before")
+os.replace(tmp, path)
+PY
   say "Opend.$VERSION.nupkg"
 }
 
@@ -254,6 +296,7 @@ check_inputs
 rm -rf "$DIST" "$STAGE"
 install -d "$DIST" "$STAGE"
 stripped_lib
+libftapi_notices
 c_tarball linux-x86_64
 c_tarball linux-aarch64
 c_zip

@@ -9,13 +9,17 @@
 #   lib/pkgconfig/ftapi.pc                      (prefix relative to ${pcfiledir})
 #   lib/cmake/ftapi/ftapiConfig.cmake, ftapiConfigVersion.cmake  (paths relative to the file)
 #   bin/opend-sim
+#   share/doc/ftapi/LICENSE-MIT, LICENSE-APACHE  (the project's license texts)
+#   share/doc/ftapi/THIRD-PARTY-NOTICES         (the licenses of the crates libftapi and
+#                                                opend-sim contain, for this platform:
+#                                                scripts/notices.sh c-PLATFORM)
 #
 # For windows-x86_64 (from target/cross/out/windows-x86_64; MinGW and MSVC both link it):
 #
 #   bin/ftapi.dll, bin/FTAPIChannel.dll (a copy: the official channel's name), bin/opend-sim.exe
 #   lib/libftapi.dll.a, lib/libFTAPIChannel.dll.a   (MinGW import libraries)
 #   lib/ftapi.lib, lib/FTAPIChannel.lib             (MSVC import libraries), lib/ftapi.def
-#   include/..., lib/cmake/ftapi/...                (as above)
+#   include/..., lib/cmake/ftapi/..., share/doc/ftapi/...  (as above)
 #
 # `make install PREFIX=... [DESTDIR=...]` and the tarball of `make dist` (scripts/dist.sh)
 # both call this, so they give the same files in the same places. Nothing in the tree names
@@ -40,6 +44,8 @@ trap 'rm -rf "$GEN"' EXIT
 
 sed -e "s|@VERSION@|$VERSION|g" "$ROOT/ftapi.pc.in" > "$GEN/ftapi.pc"
 sed -e "s|@VERSION@|$VERSION|g" "$ROOT/packaging/cmake/ftapiConfigVersion.cmake.in" > "$GEN/ftapiConfigVersion.cmake"
+# Generated from the dependency tree, for the binaries this tree holds.
+"$ROOT/scripts/notices.sh" "$GEN/THIRD-PARTY-NOTICES" "c-$PLATFORM"
 
 # One line per file: mode | source | destination under DEST | strip (ELF files) or -.
 # A new library or header is one more line here (and, for CMake, an imported target in
@@ -51,6 +57,9 @@ COMMON="
 644|$GEN/ftapi.pc|lib/pkgconfig/ftapi.pc|-
 644|$ROOT/packaging/cmake/ftapiConfig.cmake|lib/cmake/ftapi/ftapiConfig.cmake|-
 644|$GEN/ftapiConfigVersion.cmake|lib/cmake/ftapi/ftapiConfigVersion.cmake|-
+644|$ROOT/LICENSE-MIT|share/doc/ftapi/LICENSE-MIT|-
+644|$ROOT/LICENSE-APACHE|share/doc/ftapi/LICENSE-APACHE|-
+644|$GEN/THIRD-PARTY-NOTICES|share/doc/ftapi/THIRD-PARTY-NOTICES|-
 "
 if [ "$PLATFORM" = windows-x86_64 ]; then
   FILES="$COMMON

@@ -5,6 +5,9 @@
 # scripts/version.sh, the platform packages as optional dependencies) and one package per
 # platform (target/node/platform-<target>: the stripped addon; Windows and aarch64 from
 # make cross), each `npm pack`ed into target/node/: opend-<V>.tgz, opend-<target>-<V>.tgz.
+# Every package carries LICENSE-MIT and LICENSE-APACHE; each platform package also the
+# THIRD-PARTY-NOTICES of its addon's crates (scripts/notices.sh node-<platform>), except in
+# the builds that are not shipped (the test build, FTAPI_NODE_HOST_ONLY=1).
 # Prints the main tarball's path. `make node` runs it.
 #
 # The Node suite's build (bindings/node/run-tests.sh) sets FTAPI_NODE_TEST_BUILD=1: the
@@ -35,6 +38,7 @@ rm -rf "$STAGE"; mkdir -p "$STAGE/lib"
 for f in index.js index.mjs index.d.ts proto.js proto.mjs proto.d.ts moomoo.js moomoo.mjs moomoo.d.ts README.md; do
   cp "$HERE/$f" "$STAGE/$f"
 done
+cp "$ROOT/LICENSE-MIT" "$ROOT/LICENSE-APACHE" "$STAGE/"
 # The ES module entries' declarations are the same text: in a .d.mts, `export default` is
 # the module's default (the class), in the .d.ts it describes CommonJS's `.default`.
 for f in index proto moomoo; do cp "$HERE/$f.d.ts" "$STAGE/$f.d.mts"; done
@@ -45,28 +49,38 @@ cp "$HERE/lib/ftapi.js" "$HERE/lib/native.js" "$STAGE/lib/"
 # them all as optional dependencies of the same version, and lib/native.js requires the one
 # for the running platform. The test build (FTAPI_NODE_TEST_BUILD=1) and FTAPI_NODE_HOST_ONLY=1
 # (the benchmarks) make linux-x64 only.
-PLATFORMS=("linux-x64-gnu|linux|x64|glibc|$SO|strip")
+# The last field: the platform's name for scripts/notices.sh.
+PLATFORMS=("linux-x64-gnu|linux|x64|glibc|$SO|strip|linux-x86_64")
+SHIPPED=0
 if [ ${#FEATURES[@]} -eq 0 ] && [ "${FTAPI_NODE_HOST_ONLY:-0}" != 1 ]; then
+  SHIPPED=1
   X="$ROOT/target/cross/out"
-  PLATFORMS+=("linux-arm64-gnu|linux|arm64|glibc|$X/linux-aarch64/opend.linux-arm64-gnu.node|-")
-  PLATFORMS+=("win32-x64|win32|x64||$X/windows-x86_64/opend.win32-x64.node|-")
+  PLATFORMS+=("linux-arm64-gnu|linux|arm64|glibc|$X/linux-aarch64/opend.linux-arm64-gnu.node|-|linux-aarch64")
+  PLATFORMS+=("win32-x64|win32|x64||$X/windows-x86_64/opend.win32-x64.node|-|windows-x86_64")
 fi
 OPTIONAL=""
 for spec in "${PLATFORMS[@]}"; do
-  IFS='|' read -r target os cpu libc addon strip <<<"$spec"
+  IFS='|' read -r target os cpu libc addon strip platform <<<"$spec"
   [ -f "$addon" ] || { echo "node: $addon missing (run make cross)" >&2; exit 1; }
   P="$OUT/platform-$target"; rm -rf "$P"; mkdir -p "$P"
   install -m 755 "$addon" "$P/$NAME.$target.node"
   [ "$strip" = strip ] && strip --strip-debug "$P/$NAME.$target.node"
+  cp "$ROOT/LICENSE-MIT" "$ROOT/LICENSE-APACHE" "$P/"
+  notices=""
+  if [ "$SHIPPED" = 1 ]; then
+    "$ROOT/scripts/notices.sh" "$P/THIRD-PARTY-NOTICES" "node-$platform"
+    notices=THIRD-PARTY-NOTICES
+  fi
   node -e '
-    const [name, version, target, os, cpu, libc] = process.argv.slice(1);
+    const [name, version, target, os, cpu, libc, notices] = process.argv.slice(1);
     const pkg = { name: `${name}-${target}`, version,
       description: `The ${target} Node-API addon of ${name} (installed by ${name} as an optional dependency)`,
-      license: "MIT OR Apache-2.0", main: `${name}.${target}.node`, files: [`${name}.${target}.node`],
+      license: "MIT OR Apache-2.0", main: `${name}.${target}.node`,
+      files: [`${name}.${target}.node`, "LICENSE-MIT", "LICENSE-APACHE", ...(notices ? [notices] : [])],
       os: [os], cpu: [cpu] };
     if (libc) pkg.libc = [libc];
     pkg.engines = { node: ">=18" };
-    process.stdout.write(JSON.stringify(pkg, null, 2) + "\n");' "$NAME" "$VERSION" "$target" "$os" "$cpu" "$libc" > "$P/package.json"
+    process.stdout.write(JSON.stringify(pkg, null, 2) + "\n");' "$NAME" "$VERSION" "$target" "$os" "$cpu" "$libc" "$notices" > "$P/package.json"
   rm -f "$OUT/$NAME-$target-$VERSION.tgz"
   (cd "$OUT" && npm pack --silent --pack-destination "$OUT" "$P" >/dev/null)
   [ -f "$OUT/$NAME-$target-$VERSION.tgz" ] || { echo "node: npm pack made no $OUT/$NAME-$target-$VERSION.tgz" >&2; exit 1; }

@@ -6,7 +6,9 @@
 #   build-wheel.sh windows-x86_64   ftapi.dll from target/cross/out/windows-x86_64  -> ..._win_amd64.whl
 # (scripts/dist.sh then gives the Linux wheels their manylinux tags with auditwheel.) Uses the
 # build venv target/py-venv (created when missing). The source tree is copied to target/py-build first, so nothing
-# is written into bindings/python. Prints the wheel's path as its last line.
+# is written into bindings/python. The wheel's .dist-info/licenses/ holds LICENSE-MIT,
+# LICENSE-APACHE and THIRD-PARTY-NOTICES (scripts/notices.sh libftapi-PLATFORM).
+# Prints the wheel's path as its last line.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -27,6 +29,10 @@ esac
 
 rm -rf "$STAGE" && mkdir -p "$STAGE" "$DIST"
 cp -r "$HERE/opend" "$HERE/pyproject.toml" "$HERE/setup.py" "$HERE/README.md" "$STAGE/"
+# The license texts and the library's third-party notices, for the wheel's .dist-info/licenses/
+# (pyproject.toml's license-files).
+cp "$ROOT/LICENSE-MIT" "$ROOT/LICENSE-APACHE" "$STAGE/"
+"$ROOT/scripts/notices.sh" "$STAGE/THIRD-PARTY-NOTICES" "libftapi-$PLATFORM"
 rm -rf "$STAGE/opend/__pycache__" "$STAGE"/opend/libftapi.so* "$STAGE"/opend/*.dll "$STAGE"/opend/*.dylib
 cp "$LIB_DIR/$FILE" "$STAGE/opend/$FILE"
 # The release build keeps debug info; the wheel does not need it.

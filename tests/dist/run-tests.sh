@@ -14,6 +14,10 @@
 #           and the tarball, their C/C++ samples and opend-sim under Wine and qemu, the doc's
 #           JavaScript sample from each platform's npm package, each platform's library in the
 #           wheels, the jar and the nupkg
+#   Licenses every file of target/dist carries LICENSE-MIT and LICENSE-APACHE (the repository's,
+#           byte for byte) where its ecosystem expects them, and each one holding a binary a
+#           THIRD-PARTY-NOTICES listing exactly the crates `cargo tree` reports for it
+#           (tests/dist/licenses.py; docs/LICENSES.md)
 #
 # None of it uses LD_LIBRARY_PATH or the build tree (only target/release/opend-sim as the
 # simulator, and caches of tools and builds: the CoreCLR runtime in target/dotnet-venv, and
@@ -92,6 +96,18 @@ else
   bad "SHA256SUMS"
 fi
 
+# --- Licenses: every package's license texts, metadata and third-party notices --------------
+# (licenses.py prints PASS/FAIL lines: one or two checks per file; a crash is a failure.)
+while IFS= read -r line; do
+  case "$line" in
+    "PASS "*) ok "${line#PASS }" ;;
+    "FAIL "*) bad "${line#FAIL }" ;;
+    "EXIT 0") ;;
+    "EXIT "*) bad "licenses.py failed (${line})" ;;
+    *) echo "$line" ;;
+  esac
+done < <(python3 "$HERE/licenses.py" "$ROOT" "$DIST" "$VERSION" 2>&1; echo "EXIT $?")
+
 # --- C and C++: the tarball -----------------------------------------------------------------
 C="$T/c"; mkdir -p "$C/unpack"
 tar -xzf "$TARBALL" -C "$C/unpack"
@@ -101,7 +117,8 @@ mv "$C/unpack/$top" "$C/moved-here"
 TREE="$C/moved-here"
 missing=""
 for f in lib/libftapi.so.0 lib/libftapi.a include/ftapi.h include/ftapi.hpp include/FTAPIChannel.h lib/pkgconfig/ftapi.pc \
-         lib/cmake/ftapi/ftapiConfig.cmake lib/cmake/ftapi/ftapiConfigVersion.cmake bin/opend-sim; do
+         lib/cmake/ftapi/ftapiConfig.cmake lib/cmake/ftapi/ftapiConfigVersion.cmake bin/opend-sim \
+         share/doc/ftapi/LICENSE-MIT share/doc/ftapi/LICENSE-APACHE share/doc/ftapi/THIRD-PARTY-NOTICES; do
   [ -f "$TREE/$f" ] || missing="$missing $f"
 done
 if [ -z "$missing" ] && [ "$(readlink "$TREE/lib/libftapi.so")" = libftapi.so.0 ] &&
