@@ -118,6 +118,7 @@ DOOR_CERTS = $(if $(filter wss,$(DOOR)),tests/c/make-test-certs.sh $(CERTS),true
 # per thread, random closes and frees; figures in docs/RELIABILITY.md. SEED=N repeats a run;
 # DOOR=ws|wss runs it over the WebSocket door.
 stress: build
+	@scripts/install-deps.sh c
 	@mkdir -p $(ROOT)/target/c-tests
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude tests/c/stress.c -o $(ROOT)/target/c-tests/stress_full \
 	    -L$(REL) -lftapi -Wl,-rpath,$(REL) -lpthread
@@ -137,6 +138,7 @@ stress: build
 SOAK_SECS ?= 600
 SOAK_SIGPIPE ?=
 soak: build
+	@scripts/install-deps.sh c
 	@mkdir -p $(ROOT)/target/c-tests
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude tests/c/soak.c -o $(ROOT)/target/c-tests/soak \
 	    -L$(REL) -lftapi -Wl,-rpath,$(REL) -lpthread
