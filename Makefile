@@ -38,7 +38,8 @@ examples: build
 	$(CC) $(CFLAGS) -Iinclude examples-c/channel_get_user_security_group.c -o $(OUT)/channel_get_user_security_group \
 	    -L$(REL) -lFTAPIChannel -Wl,-rpath,$(REL) -lpthread
 
-# Builds everything, starts opend-sim on a free port, runs the C example against it.
+# Builds the library, opend-sim and the C examples, starts opend-sim on a free port, runs the
+# C example against it.
 demo: examples
 	$(SIM) --port 0 -- $(OUT)/get_user_security_group 127.0.0.1 {port} all
 
@@ -67,8 +68,8 @@ wheel: build cross
 	bindings/python/build-wheel.sh linux-aarch64 >/dev/null
 	bindings/python/build-wheel.sh windows-x86_64 >/dev/null
 # The Node packages: the Node-API addon (bindings/node, a workspace member built into
-# target/) and `npm pack` -> target/node/ftapi-V.tgz plus one package per platform,
-# ftapi-<target>-V.tgz (the Windows and aarch64 addons from make cross).
+# target/) and `npm pack` -> target/node/opend-V.tgz plus one package per platform,
+# opend-<target>-V.tgz (the Windows and aarch64 addons from make cross).
 node: cross
 	@scripts/install-deps.sh node
 	bindings/node/build.sh
