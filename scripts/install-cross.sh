@@ -17,18 +17,7 @@ mkdir -p "$TOOLS"
 # node.exe 22.22.2 is known to run under Wine 8 (24 and later do not start there).
 NODE_WIN=22.22.2 NODE_ARM64=22.23.3
 
-need=()
-have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in rustc-web cargo-web rust-web-src mingw-w64 wine64 qemu-user gcc-aarch64-linux-gnu \
-         g++-aarch64-linux-gnu libc6-dev-arm64-cross python3-venv cmake; do
-  have "$p" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  echo "install-cross: installing ${need[*]}" >&2
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
-fi
+"$ROOT/scripts/install-deps.sh" cross
 
 # zig, the linker for the macOS targets (cargo-zigbuild drives it).
 if [ ! -x "$TOOLS/venv/bin/cargo-zigbuild" ]; then

@@ -15,8 +15,10 @@
 #           official sample's JsonFormat needs at run time and Debian's package does not pull in)
 #   node    Node.js and npm, when the machine has none
 #   dist    make dist and its suite (cmake, unzip, nuget) beside the bindings' groups
-#   all     every group (make deps)
-# The cross toolchain (Windows, aarch64, macOS) is scripts/install-cross.sh's.
+#   cross   the Debian part of the cross toolchain (Debian's rustc with std's source, MinGW,
+#           Wine, the aarch64 cross gcc, qemu-user), asked for by scripts/install-cross.sh,
+#           which installs the rest (zig, Node for Windows and aarch64, the Wine prefix)
+#   all     every group but cross (make deps)
 set -euo pipefail
 
 group_packages() {
@@ -29,8 +31,10 @@ group_packages() {
     java)   echo protobuf-compiler libprotobuf-java junit4 libgoogle-gson-java libguava-java openssl ;;
     node)   command -v node >/dev/null && command -v npm >/dev/null || echo nodejs npm ;;
     dist)   echo cmake unzip nuget pkg-config protobuf-compiler ;;
+    cross)  echo rustc-web cargo-web rust-web-src mingw-w64 wine64 qemu-user gcc-aarch64-linux-gnu \
+                 g++-aarch64-linux-gnu libc6-dev-arm64-cross python3-venv cmake ;;
     all)    for g in build c cpp python csharp java node dist; do group_packages "$g"; done ;;
-    *)      echo "install-deps: unknown group '$1' (build c cpp python csharp java node dist all)" >&2
+    *)      echo "install-deps: unknown group '$1' (build c cpp python csharp java node dist cross all)" >&2
             return 2 ;;
   esac
 }
